@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package Switchboard needs to build, test and benchmark.
+# Idempotent: packages already present are skipped; apt-get update runs only when something is missing.
+set -euo pipefail
+
+build_pkgs=(
+  g++ cmake ninja-build pkg-config git ca-certificates openssl
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev
+  libssl-dev prometheus-cpp-dev libhiredis-dev libsqlite3-dev libbenchmark-dev
+)
+test_pkgs=(prometheus redis-server nginx-light wrk yamllint curl)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--with-test-tools" ]]; then
+  want+=("${test_pkgs[@]}")
+  # Node.js may come from another packager that bundles npm; only ask Debian when a command is absent.
+  command -v node >/dev/null 2>&1 || want+=(nodejs)
+  command -v npm >/dev/null 2>&1 || want+=(npm)
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "install-deps: all packages present" >&2
+fi

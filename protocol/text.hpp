@@ -1,0 +1,48 @@
+// Text helpers shared by the wire formats: percent coding, UTF-8 repair, UTF-16 ordering.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace switchboard::text {
+
+// Decodes %XX escapes (and '+' as space when plus_as_space). Malformed escapes are kept as
+// literal text, as Node's querystring.unescape and Twilio's helper libraries do.
+std::string percent_decode(std::string_view in, bool plus_as_space);
+
+// Replaces each maximal invalid UTF-8 subpart by U+FFFD (WHATWG "decode" semantics, as V8
+// and Node's Buffer#toString do), so byte strings hash the way JavaScript strings do.
+std::string repair_utf8(std::string_view in);
+bool is_valid_utf8(std::string_view in) noexcept;
+
+// Orders valid UTF-8 strings by UTF-16 code units: JavaScript's default Array#sort order.
+bool utf16_less(std::string_view a, std::string_view b) noexcept;
+
+// Percent-encodes every byte for which keep(byte) is false, as %XX with uppercase hex.
+template <class Keep>
+std::string percent_encode(std::string_view in, Keep keep)
+{
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(in.size());
+    for (const char c : in) {
+        const auto b = static_cast<unsigned char>(c);
+        if (keep(b)) {
+            out.push_back(c);
+        } else {
+            out.push_back('%');
+            out.push_back(hex[b >> 4]);
+            out.push_back(hex[b & 0xf]);
+        }
+    }
+    return out;
+}
+
+// RFC 3986 unreserved plus Node querystring.escape's extras: A-Z a-z 0-9 - _ . ! ~ * ' ( )
+bool is_querystring_safe(unsigned char b) noexcept;
+
+// Lowercases ASCII letters only.
+std::string ascii_lower(std::string_view in);
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
+} // namespace switchboard::text

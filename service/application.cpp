@@ -1,0 +1,234 @@
+// Start-up order, signal handling, graceful drain.
+#include "service/application.hpp"
+
+#include "service/admin_routes.hpp"
+#include "service/call_tracker.hpp"
+#include "service/listener.hpp"
+#include "service/log.hpp"
+#include "service/metrics.hpp"
+#include "service/rate_limiter.hpp"
+#include "service/router.hpp"
+#include "service/tls.hpp"
+#include "service/voice_routes.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+namespace switchboard {
+namespace {
+
+using tcp = net::ip::tcp;
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+tcp::acceptor open_acceptor(net::io_context& ioc, const endpoint_config& e, const char* name)
+{
+    const auto address = net::ip::make_address(e.host == "localhost" ? "127.0.0.1" : e.host);
+    tcp::endpoint ep(address, e.port);
+    tcp::acceptor acceptor(ioc);
+    boost::system::error_code ec;
+    acceptor.open(ep.protocol(), ec);
+    if (!ec) {
+        acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+        acceptor.bind(ep, ec);
+    }
+    if (!ec) {
+        acceptor.listen(net::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+        throw std::runtime_error(std::string("cannot listen on ") + e.host + ":" + std::to_string(e.port) + " (" + name
+                                 + "): " + ec.message());
+    }
+    return acceptor;
+}
+
+void log_exception(std::exception_ptr e)
+{
+    if (!e) {
+        return;
+    }
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        log::line(log::level::error, "background task failed").str("error", ex.what()).emit();
+    }
+}
+
+} // namespace
+
+struct application::impl {
+    config cfg;
+    metrics stats;
+    call_tracker calls;
+    std::unique_ptr<rate_limiter> limiter;
+    std::unique_ptr<tls_context_store> tls;
+    std::atomic<bool> ready{false};
+    std::atomic<bool> draining{false};
+    router public_routes;
+    router admin_routes;
+    connection_registry public_connections;
+    connection_registry admin_connections;
+    net::io_context ioc;
+    tcp::acceptor public_acceptor;
+    tcp::acceptor admin_acceptor;
+    const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+    explicit impl(config c)
+        : cfg(std::move(c))
+        , limiter(cfg.rate_limit_per_minute > 0 ? std::make_unique<rate_limiter>(cfg.rate_limit_per_minute) : nullptr)
+        , tls(cfg.tls_enabled() ? std::make_unique<tls_context_store>(cfg.tls_cert_file, cfg.tls_key_file) : nullptr)
+        , public_routes({cfg, stats, limiter.get()})
+        , admin_routes({cfg, stats, nullptr})
+        , ioc(static_cast<int>(threads()))
+        , public_acceptor(ioc)
+        , admin_acceptor(ioc)
+    {
+        add_voice_routes(public_routes, {stats, calls, started});
+        add_admin_routes(admin_routes, stats, ready);
+    }
+
+    unsigned threads() const
+    {
+        return cfg.threads > 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+    }
+
+    void announce(const char* name, const tcp::acceptor& a, bool with_tls)
+    {
+        const auto ep = a.local_endpoint();
+        log::line(log::level::info, "listening")
+            .str("listener", name)
+            .str("address", ep.address().to_string())
+            .num("port", ep.port())
+            .boolean("tls", with_tls)
+            .emit();
+    }
+
+    net::awaitable<void> handle_signals(net::signal_set& signals)
+    {
+        for (;;) {
+            auto [ec, sig] = co_await signals.async_wait(use_tuple);
+            if (ec) {
+                co_return;
+            }
+            if (sig == SIGHUP) {
+                reload_tls();
+                continue;
+            }
+            co_await drain(sig);
+            co_return;
+        }
+    }
+
+    void reload_tls()
+    {
+        if (!tls) {
+            log::line(log::level::info, "SIGHUP: nothing to reload (TLS off)").emit();
+            return;
+        }
+        std::string error;
+        if (tls->reload(error)) {
+            stats.tls_reloads.Increment();
+            log::line(log::level::info, "TLS certificate reloaded").emit();
+        } else {
+            stats.tls_reload_failures.Increment();
+            log::line(log::level::error, "TLS reload refused; keeping the current certificate").str("error", error).emit();
+        }
+    }
+
+    net::awaitable<void> drain(int sig)
+    {
+        const auto deadline = std::chrono::steady_clock::now() + cfg.drain_timeout;
+        log::line(log::level::info, "draining")
+            .str("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT")
+            .num("in_flight_connections", static_cast<std::int64_t>(public_connections.size()))
+            .real("drain_timeout_seconds", std::chrono::duration<double>(cfg.drain_timeout).count())
+            .emit();
+        ready = false;
+        stats.ready.Set(0);
+        draining = true;
+        boost::system::error_code ignored;
+        public_acceptor.close(ignored);
+        public_connections.close_idle();
+        net::steady_timer tick(ioc);
+        while (public_connections.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+            tick.expires_after(std::chrono::milliseconds(20));
+            co_await tick.async_wait(use_tuple);
+            public_connections.close_idle();
+        }
+        const std::size_t cut = public_connections.size();
+        if (cut > 0) {
+            public_connections.close_all();
+            tick.expires_after(std::chrono::milliseconds(200));
+            co_await tick.async_wait(use_tuple);
+        }
+        admin_acceptor.close(ignored);
+        admin_connections.close_all();
+        log::line(cut > 0 ? log::level::warn : log::level::info, "drained")
+            .num("connections_cut", static_cast<std::int64_t>(cut))
+            .emit();
+        ioc.stop();
+    }
+
+    net::awaitable<void> flush_logs()
+    {
+        net::steady_timer t(ioc);
+        for (;;) {
+            t.expires_after(std::chrono::milliseconds(250));
+            auto [ec] = co_await t.async_wait(use_tuple);
+            log::flush();
+            if (ec) {
+                co_return;
+            }
+        }
+    }
+
+    int run()
+    {
+        // Signals first, so a SIGTERM during start-up drains instead of killing the process.
+        net::signal_set signals(ioc, SIGTERM, SIGINT, SIGHUP);
+        std::filesystem::create_directories(cfg.data_dir);
+        // Listen late: everything above is ready before the first connection is accepted.
+        public_acceptor = open_acceptor(ioc, cfg.listen, "public");
+        admin_acceptor = open_acceptor(ioc, cfg.admin_listen, "admin");
+        net::co_spawn(ioc, handle_signals(signals), log_exception);
+        net::co_spawn(ioc, flush_logs(), log_exception);
+        net::co_spawn(ioc, accept_loop(admin_acceptor, {"admin", admin_routes, stats, cfg, admin_connections, draining, nullptr}),
+                      log_exception);
+        net::co_spawn(ioc, accept_loop(public_acceptor, {"public", public_routes, stats, cfg, public_connections, draining, tls.get()}),
+                      log_exception);
+        announce("public", public_acceptor, tls != nullptr);
+        announce("admin", admin_acceptor, false);
+        ready = true;
+        stats.ready.Set(1);
+        log::line(log::level::info, "ready").num("threads", threads()).emit();
+
+        std::vector<std::thread> pool;
+        for (unsigned i = 1; i < threads(); ++i) {
+            pool.emplace_back([this] { ioc.run(); });
+        }
+        ioc.run();
+        for (auto& t : pool) {
+            t.join();
+        }
+        log::line(log::level::info, "stopped").emit();
+        log::flush();
+        return 0;
+    }
+};
+
+application::application(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
+application::~application() = default;
+
+int application::run() { return impl_->run(); }
+
+} // namespace switchboard

@@ -1,0 +1,159 @@
+// Argument parsing and the `sign` helper for testing webhooks by hand.
+#include "service/cli.hpp"
+
+#include "protocol/crypto.hpp"
+#include "protocol/form.hpp"
+#include "protocol/twilio_signature.hpp"
+#include "service/application.hpp"
+#include "service/config.hpp"
+#include "service/log.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#ifndef SWITCHBOARD_VERSION
+#define SWITCHBOARD_VERSION "unknown"
+#endif
+
+namespace switchboard {
+namespace {
+
+void usage(std::ostream& out)
+{
+    out << "Usage:\n"
+           "  switchboard [--config FILE] [--dev]     serve the webhooks (configuration from the environment)\n"
+           "  switchboard sign --url URL [--token T] [--body-file F] [NAME=VALUE ...]\n"
+           "                                          print the X-Twilio-Signature for a request\n"
+           "  switchboard --version | --help\n\n"
+           "  --config FILE  JSON object of settings (the names below) applied over the environment\n"
+           "  --dev          without TWILIO_AUTH_TOKEN, generate a development token (printed, and\n"
+           "                 written to $SWITCHBOARD_DATA_DIR/dev-auth-token)\n\n"
+           "sign: NAME=VALUE pairs are the decoded form parameters of a POST (repeat a name for several\n"
+           "values); --body-file signs a JSON body (the URL must carry bodySHA256, which is added when\n"
+           "missing); the token defaults to $TWILIO_AUTH_TOKEN.\n\n"
+           "Settings (environment variables):\n";
+    for (const auto& s : settings()) {
+        out << "  " << s.name << " (default: " << (*s.default_value != 0 ? s.default_value : "none") << ")\n      "
+            << s.description << "\n";
+    }
+}
+
+int sign(const std::vector<std::string>& args)
+{
+    std::string token;
+    std::string url;
+    std::string body_file;
+    form_params params;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if ((a == "--token" || a == "--url" || a == "--body-file") && i + 1 < args.size()) {
+            (a == "--token" ? token : a == "--url" ? url : body_file) = args[++i];
+        } else if (a.find('=') != std::string::npos && a.rfind("--", 0) != 0) {
+            params.add(a.substr(0, a.find('=')), a.substr(a.find('=') + 1));
+        } else {
+            std::cerr << "switchboard sign: unexpected argument '" << a << "'\n";
+            return 2;
+        }
+    }
+    if (token.empty()) {
+        if (const char* env = std::getenv("TWILIO_AUTH_TOKEN")) {
+            token = env;
+        }
+    }
+    if (token.empty() || url.empty()) {
+        std::cerr << "switchboard sign: --url is required, and --token (or TWILIO_AUTH_TOKEN)\n";
+        return 2;
+    }
+    if (!body_file.empty()) {
+        std::ifstream in(body_file, std::ios::binary);
+        if (!in) {
+            std::cerr << "switchboard sign: cannot read '" << body_file << "'\n";
+            return 2;
+        }
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        if (url.find("bodySHA256=") == std::string::npos) {
+            url += url.find('?') == std::string::npos ? '?' : '&';
+            url += "bodySHA256=" + crypto::hex_lower(crypto::sha256(ss.str()));
+            std::cerr << "url: " << url << "\n";
+        }
+        params = form_params{};
+    }
+    std::cout << twilio_signature::compute(token, url, params) << "\n";
+    return 0;
+}
+
+int serve(const std::vector<std::string>& args)
+{
+    load_options opts;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--config" && i + 1 < args.size()) {
+            opts.config_file = args[++i];
+        } else if (args[i] == "--dev") {
+            opts.dev = true;
+        } else {
+            std::cerr << "switchboard: unexpected argument '" << args[i] << "' (see --help)\n";
+            return 2;
+        }
+    }
+    opts.env_names = process_env_names();
+    load_result loaded = load_config(process_env(), opts);
+    if (!loaded.errors.empty()) {
+        std::cerr << "switchboard: invalid configuration:\n";
+        for (const auto& e : loaded.errors) {
+            std::cerr << "  " << e << "\n";
+        }
+        return 2;
+    }
+    config& cfg = loaded.cfg;
+    log::set_level(log::parse_level(cfg.log_level));
+    // Logs go to a pipe in production: buffer them, the application flushes periodically.
+    static char stdout_buffer[1 << 16];
+    std::setvbuf(stdout, stdout_buffer, _IOFBF, sizeof stdout_buffer);
+    if (cfg.auth_token_generated) {
+        std::filesystem::create_directories(cfg.data_dir);
+        const std::string path = cfg.data_dir + "/dev-auth-token";
+        std::ofstream(path) << cfg.auth_tokens.front() << "\n";
+        std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+        std::cerr << "\n  Development mode: no TWILIO_AUTH_TOKEN set, so requests must be signed with\n"
+                  << "  the generated token " << cfg.auth_tokens.front() << " (saved in " << path << ").\n"
+                  << "  Try: switchboard sign --token " << cfg.auth_tokens.front()
+                  << " --url http://localhost:" << cfg.listen.port << "/api/voice/incoming CallSid=CA1\n\n";
+    }
+    try {
+        application app(std::move(cfg));
+        return app.run();
+    } catch (const std::exception& e) {
+        log::line(log::level::error, "startup failed").str("error", e.what()).emit();
+        log::flush();
+        std::cerr << "switchboard: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+} // namespace
+
+int run_cli(int argc, char** argv)
+{
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (!args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
+        usage(std::cout);
+        return 0;
+    }
+    if (!args.empty() && (args[0] == "--version" || args[0] == "version")) {
+        std::cout << "switchboard " << SWITCHBOARD_VERSION << "\n";
+        return 0;
+    }
+    if (!args.empty() && args[0] == "sign") {
+        return sign({args.begin() + 1, args.end()});
+    }
+    return serve(args);
+}
+
+} // namespace switchboard

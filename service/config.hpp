@@ -1,0 +1,73 @@
+// Typed configuration: defaults in code, then the environment, then an optional JSON file
+// (--config) on top; every value validated at startup with one message per bad key.
+#pragma once
+
+#include "protocol/forwarded.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace switchboard {
+
+struct endpoint_config {
+    std::string host = "0.0.0.0";
+    std::uint16_t port = 0;
+};
+
+struct config {
+    endpoint_config listen{"0.0.0.0", 8080};
+    endpoint_config admin_listen{"0.0.0.0", 9090};
+    std::string public_url;                 // e.g. https://jobmatch.zip (no trailing slash)
+    std::vector<std::string> auth_tokens;   // primary first, then the optional secondary
+    bool auth_token_generated = false;      // --dev without a token: a random one was made
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    std::string trusted_proxies_text;
+    std::vector<forwarded::network> trusted_proxies;
+    unsigned threads = 0;                   // 0: one per core
+    unsigned rate_limit_per_minute = 60;    // 0 disables the limit
+    std::string data_dir = "./data";
+    std::size_t header_limit = 8 * 1024;
+    std::size_t body_limit = 64 * 1024;
+    std::chrono::milliseconds handshake_timeout{10'000};
+    std::chrono::milliseconds read_timeout{10'000};
+    std::chrono::milliseconds write_timeout{10'000};
+    std::chrono::milliseconds idle_timeout{60'000};
+    std::chrono::milliseconds drain_timeout{20'000};
+    std::string log_level = "info";
+
+    bool tls_enabled() const noexcept { return !tls_cert_file.empty(); }
+};
+
+// One documented setting, for --help, the README and validation of unknown keys.
+struct setting_doc {
+    const char* name;
+    const char* default_value;
+    const char* description;
+};
+const std::vector<setting_doc>& settings();
+
+using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
+
+struct load_options {
+    std::string config_file;   // --config; empty: none
+    bool dev = false;          // --dev: generate an auth token when none is configured
+    std::vector<std::string> env_names; // every variable name in the environment (unknown-key check)
+};
+
+struct load_result {
+    config cfg;
+    std::vector<std::string> errors; // empty: cfg is valid
+};
+
+load_result load_config(const env_lookup& env, const load_options& opts);
+
+// The process environment, as an env_lookup and as a list of names.
+env_lookup process_env();
+std::vector<std::string> process_env_names();
+
+} // namespace switchboard

@@ -1,0 +1,33 @@
+// JSON error and plain response helpers.
+#include "service/http_context.hpp"
+
+#include "service/log.hpp"
+
+#include <boost/beast/http/field.hpp>
+
+namespace switchboard {
+
+http_response json_error(http::status status, std::string_view code, std::string_view message)
+{
+    std::string body = "{\"code\":\"";
+    log::append_json_escaped(body, code);
+    body += "\",\"message\":\"";
+    log::append_json_escaped(body, message);
+    body += "\"}";
+    return json_response(status, std::move(body));
+}
+
+http_response json_response(http::status status, std::string body)
+{
+    return text_response(status, std::move(body), "application/json");
+}
+
+http_response text_response(http::status status, std::string body, std::string_view content_type)
+{
+    http_response res{status, 11};
+    res.set(http::field::content_type, content_type);
+    res.body() = std::move(body);
+    return res;
+}
+
+} // namespace switchboard

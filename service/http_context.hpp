@@ -1,0 +1,56 @@
+// What a handler sees of one request, and the JSON error shape every route answers with.
+#pragma once
+
+#include "protocol/form.hpp"
+#include "service/net.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace switchboard {
+
+class route_metrics;
+
+// Fields handlers fill in for the access log line.
+struct log_fields {
+    std::string call_sid;
+    std::string from;
+    std::string to;
+    std::string digits;
+    std::string call_status;
+    std::optional<std::int64_t> duration_seconds;
+    std::optional<std::int64_t> sequence_number;
+};
+
+struct request_context {
+    request_context(http_request& req, std::string peer_address, std::string client_address, bool over_tls,
+                    std::string id)
+        : request(req), peer(std::move(peer_address)), client(std::move(client_address)), tls(over_tls),
+          request_id(std::move(id))
+    {
+    }
+
+    http_request& request;
+    std::string peer;       // the TCP peer's address
+    std::string client;     // the client's address (X-Forwarded-For from trusted proxies)
+    bool tls = false;
+    std::string request_id;
+    std::string_view route = "unmatched"; // route name: a bounded metric label
+    route_metrics* route_stats = nullptr; // set by the router for matched routes
+    std::string_view path;                // request target without the query
+    std::string_view query;               // after '?', raw
+    std::vector<std::pair<std::string, std::string>> path_params;
+    form_params params;                   // the form body (POST) or query (GET), decoded
+    log_fields log;
+};
+
+// {"code": "...", "message": "..."} with the given status.
+http_response json_error(http::status status, std::string_view code, std::string_view message);
+http_response json_response(http::status status, std::string body);
+http_response text_response(http::status status, std::string body, std::string_view content_type);
+
+} // namespace switchboard

@@ -1,0 +1,45 @@
+// Structured logs: one JSON object per line on stdout. Phone numbers are masked by the callers'
+// use of `phone` fields; secrets are never passed in.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace switchboard::log {
+
+enum class level { debug = 0, info = 1, warn = 2, error = 3 };
+
+void set_level(level l) noexcept;
+level parse_level(std::string_view s) noexcept;
+bool enabled(level l) noexcept;
+
+// Builds one line; written when `emit` is called (or dropped if the level is off).
+class line {
+public:
+    line(level l, std::string_view message);
+    line(const line&) = delete;
+    line& operator=(const line&) = delete;
+
+    line& str(std::string_view key, std::string_view value);
+    line& num(std::string_view key, std::int64_t value);
+    line& real(std::string_view key, double value);
+    line& boolean(std::string_view key, bool value);
+    // A phone number or caller id, masked (country code and last two digits kept).
+    line& phone(std::string_view key, std::string_view number);
+    void emit();
+
+private:
+    void key(std::string_view k);
+
+    level level_;
+    std::string buf_;
+};
+
+// Writes buffered lines to stdout now (called periodically and at exit).
+void flush() noexcept;
+
+// Appends `s` to `out` as a JSON string literal body (no quotes).
+void append_json_escaped(std::string& out, std::string_view s);
+
+} // namespace switchboard::log

@@ -1,0 +1,193 @@
+// Metric families, per-route resolution, process metrics and the scrape.
+#include "service/metrics.hpp"
+
+#include <prometheus/collectable.h>
+#include <prometheus/text_serializer.h>
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#ifndef SWITCHBOARD_VERSION
+#define SWITCHBOARD_VERSION "unknown"
+#endif
+#ifndef SWITCHBOARD_GIT_COMMIT
+#define SWITCHBOARD_GIT_COMMIT "unknown"
+#endif
+
+namespace switchboard {
+namespace {
+
+const prometheus::Histogram::BucketBoundaries latency_buckets = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+prometheus::MetricFamily gauge_family(std::string name, std::string help, double value)
+{
+    prometheus::MetricFamily f;
+    f.name = std::move(name);
+    f.help = std::move(help);
+    f.type = prometheus::MetricType::Gauge;
+    prometheus::ClientMetric m;
+    m.gauge.value = value;
+    f.metric.push_back(m);
+    return f;
+}
+
+prometheus::MetricFamily counter_family(std::string name, std::string help, double value)
+{
+    prometheus::MetricFamily f;
+    f.name = std::move(name);
+    f.help = std::move(help);
+    f.type = prometheus::MetricType::Counter;
+    prometheus::ClientMetric m;
+    m.counter.value = value;
+    f.metric.push_back(m);
+    return f;
+}
+
+// The standard process_* metrics, read from /proc at scrape time.
+class process_collector final : public prometheus::Collectable {
+public:
+    std::vector<prometheus::MetricFamily> Collect() const override
+    {
+        std::vector<prometheus::MetricFamily> out;
+        const long ticks = sysconf(_SC_CLK_TCK);
+        const long page = sysconf(_SC_PAGESIZE);
+        std::ifstream stat("/proc/self/stat");
+        std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+        // Fields after the parenthesised command name (which may contain spaces).
+        const std::size_t close = content.rfind(')');
+        if (close != std::string::npos && ticks > 0) {
+            std::istringstream in(content.substr(close + 2));
+            std::vector<std::string> f;
+            for (std::string s; in >> s;) {
+                f.push_back(s);
+            }
+            // f[0] is field 3 (state): utime=14, stime=15, starttime=22, vsize=23, rss=24.
+            if (f.size() > 21) {
+                const double cpu = (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(ticks);
+                out.push_back(counter_family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", cpu));
+                out.push_back(gauge_family("process_virtual_memory_bytes", "Virtual memory size in bytes.", std::stod(f[20])));
+                out.push_back(gauge_family("process_resident_memory_bytes", "Resident memory size in bytes.", std::stod(f[21]) * static_cast<double>(page)));
+                out.push_back(gauge_family("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+                                           boot_time() + std::stod(f[19]) / static_cast<double>(ticks)));
+            }
+        }
+        out.push_back(gauge_family("process_open_fds", "Number of open file descriptors.", open_fds()));
+        rlimit lim{};
+        if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+            out.push_back(gauge_family("process_max_fds", "Maximum number of open file descriptors.", static_cast<double>(lim.rlim_cur)));
+        }
+        return out;
+    }
+
+private:
+    static double boot_time()
+    {
+        std::ifstream in("/proc/stat");
+        for (std::string line; std::getline(in, line);) {
+            if (line.rfind("btime ", 0) == 0) {
+                return std::stod(line.substr(6));
+            }
+        }
+        return 0;
+    }
+
+    static double open_fds()
+    {
+        DIR* d = opendir("/proc/self/fd");
+        if (d == nullptr) {
+            return 0;
+        }
+        double n = 0;
+        while (const dirent* e = readdir(d)) {
+            if (e->d_name[0] != '.') {
+                n += 1;
+            }
+        }
+        closedir(d);
+        return n - 1; // the directory stream itself
+    }
+};
+
+} // namespace
+
+route_metrics::route_metrics(prometheus::Family<prometheus::Counter>& requests,
+                             prometheus::Family<prometheus::Histogram>& durations, std::string route,
+                             std::string method)
+    : requests_(requests)
+    , route_(std::move(route))
+    , method_(std::move(method))
+    , duration_(durations.Add({{"route", route_}}, latency_buckets))
+{
+}
+
+void route_metrics::observe(unsigned status, double seconds)
+{
+    duration_.Observe(seconds);
+    if (status < 100 || status > 599) {
+        status = 500;
+    }
+    auto& slot = by_status_[status - 100];
+    prometheus::Counter* c = slot.load(std::memory_order_acquire);
+    if (c == nullptr) {
+        const std::lock_guard lock(create_mutex_);
+        c = &requests_.Add({{"route", route_}, {"method", method_}, {"code", std::to_string(status)}});
+        slot.store(c, std::memory_order_release);
+    }
+    c->Increment();
+}
+
+metrics::metrics()
+    : registry_(std::make_shared<prometheus::Registry>())
+    , requests_in_flight(prometheus::BuildGauge().Name("switchboard_http_requests_in_flight").Help("HTTP requests being handled now.").Register(*registry_).Add({}))
+    , connections_open(prometheus::BuildGauge().Name("switchboard_http_connections_open").Help("Open HTTP connections by listener.").Register(*registry_))
+    , tls_handshake_failures(prometheus::BuildCounter().Name("switchboard_tls_handshake_failures_total").Help("TLS handshakes that failed or timed out.").Register(*registry_).Add({}))
+    , signature_failures(prometheus::BuildCounter().Name("switchboard_twilio_signature_failures_total").Help("Requests refused for a missing or wrong X-Twilio-Signature, by reason.").Register(*registry_))
+    , ivr_selections(prometheus::BuildCounter().Name("switchboard_ivr_menu_selections_total").Help("IVR menu choices by digit (invalid and none for the rest).").Register(*registry_))
+    , call_status_callbacks(prometheus::BuildCounter().Name("switchboard_call_status_callbacks_total").Help("Voice status callbacks received, by call status.").Register(*registry_))
+    , rate_limited(prometheus::BuildCounter().Name("switchboard_rate_limited_requests_total").Help("Requests answered 429 by the per-client rate limit.").Register(*registry_).Add({}))
+    , tls_reloads(prometheus::BuildCounter().Name("switchboard_tls_reloads_total").Help("Successful TLS certificate reloads (SIGHUP).").Register(*registry_).Add({}))
+    , tls_reload_failures(prometheus::BuildCounter().Name("switchboard_tls_reload_failures_total").Help("TLS certificate reloads refused; the previous certificate stays in use.").Register(*registry_).Add({}))
+    , ready(prometheus::BuildGauge().Name("switchboard_ready").Help("1 while the instance accepts traffic (readiness), 0 while starting or draining.").Register(*registry_).Add({}))
+    , requests_(prometheus::BuildCounter().Name("switchboard_http_requests_total").Help("HTTP requests answered, by route, method and status code.").Register(*registry_))
+    , durations_(prometheus::BuildHistogram().Name("switchboard_http_request_duration_seconds").Help("Time from a complete request to its response being written, by route.").Register(*registry_))
+{
+    prometheus::BuildGauge()
+        .Name("switchboard_build_info")
+        .Help("Build information; the value is always 1.")
+        .Register(*registry_)
+        .Add({{"version", SWITCHBOARD_VERSION}, {"commit", SWITCHBOARD_GIT_COMMIT}})
+        .Set(1);
+    process_ = std::make_unique<process_collector>();
+}
+
+metrics::~metrics() = default;
+
+std::string metrics::scrape() const
+{
+    const prometheus::TextSerializer serializer;
+    auto families = registry_->Collect();
+    auto process = process_->Collect();
+    families.insert(families.end(), std::make_move_iterator(process.begin()), std::make_move_iterator(process.end()));
+    return serializer.Serialize(families);
+}
+
+route_metrics& metrics::route(std::string_view name, std::string_view method)
+{
+    const std::lock_guard lock(routes_mutex_);
+    std::string key = std::string(name) + ' ' + std::string(method);
+    for (const auto& [k, r] : route_index_) {
+        if (k == key) {
+            return *r;
+        }
+    }
+    routes_.push_back(std::make_unique<route_metrics>(requests_, durations_, std::string(name), std::string(method)));
+    route_index_.emplace_back(std::move(key), routes_.back().get());
+    return *routes_.back();
+}
+
+} // namespace switchboard

@@ -1,0 +1,74 @@
+// Every Prometheus metric Switchboard exports, declared once and built from one registry.
+// Names follow Prometheus conventions: switchboard_ prefix, base units, _total for counters.
+#pragma once
+
+#include <prometheus/collectable.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace switchboard {
+
+// Counters and histogram of one route, resolved once so the hot path takes no lock.
+class route_metrics {
+public:
+    route_metrics(prometheus::Family<prometheus::Counter>& requests,
+                  prometheus::Family<prometheus::Histogram>& durations, std::string route,
+                  std::string method);
+
+    void observe(unsigned status, double seconds);
+
+private:
+    prometheus::Family<prometheus::Counter>& requests_;
+    std::string route_;
+    std::string method_;
+    prometheus::Histogram& duration_;
+    std::array<std::atomic<prometheus::Counter*>, 500> by_status_{}; // index: status - 100
+    std::mutex create_mutex_;
+};
+
+class metrics {
+    // First: every family below is registered in it during construction.
+    std::shared_ptr<prometheus::Registry> registry_;
+
+public:
+    metrics();
+    ~metrics();
+
+    prometheus::Registry& registry() noexcept { return *registry_; }
+    // The text exposition of every metric (Prometheus format 0.0.4).
+    std::string scrape() const;
+
+    // A route's metrics; the same object is returned for the same (route, method).
+    route_metrics& route(std::string_view name, std::string_view method);
+
+    prometheus::Gauge& requests_in_flight;
+    prometheus::Family<prometheus::Gauge>& connections_open;
+    prometheus::Counter& tls_handshake_failures;
+    prometheus::Family<prometheus::Counter>& signature_failures;
+    prometheus::Family<prometheus::Counter>& ivr_selections;
+    prometheus::Family<prometheus::Counter>& call_status_callbacks;
+    prometheus::Counter& rate_limited;
+    prometheus::Counter& tls_reloads;
+    prometheus::Counter& tls_reload_failures;
+    prometheus::Gauge& ready;
+
+private:
+    prometheus::Family<prometheus::Counter>& requests_;
+    prometheus::Family<prometheus::Histogram>& durations_;
+    std::mutex routes_mutex_;
+    std::vector<std::unique_ptr<route_metrics>> routes_;
+    std::vector<std::pair<std::string, route_metrics*>> route_index_;
+    std::unique_ptr<prometheus::Collectable> process_;
+};
+
+} // namespace switchboard

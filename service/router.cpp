@@ -1,0 +1,197 @@
+// Route matching, per-route policies and the public URL used for signature checks.
+#include "service/router.hpp"
+
+#include "protocol/error.hpp"
+#include "protocol/forwarded.hpp"
+#include "protocol/twilio_signature.hpp"
+#include "service/config.hpp"
+#include "service/log.hpp"
+#include "service/metrics.hpp"
+#include "service/rate_limiter.hpp"
+
+#include <boost/beast/http/field.hpp>
+
+#include <algorithm>
+
+namespace switchboard {
+namespace {
+
+std::vector<std::string> split_path(std::string_view path)
+{
+    std::vector<std::string> out;
+    while (!path.empty()) {
+        if (path.front() == '/') {
+            path.remove_prefix(1);
+        }
+        const std::size_t slash = path.find('/');
+        out.emplace_back(path.substr(0, slash));
+        path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash);
+    }
+    return out;
+}
+
+std::string_view reason_label(boost::system::error_code ec)
+{
+    if (ec == error::signature_missing) {
+        return "missing";
+    }
+    if (ec == error::body_hash_mismatch) {
+        return "body_hash";
+    }
+    return "mismatch";
+}
+
+http_response too_many(std::chrono::seconds retry_after)
+{
+    auto res = json_error(http::status::too_many_requests, "rate_limited", "too many requests; retry later");
+    res.set(http::field::retry_after, std::to_string(std::max<long>(1, static_cast<long>(retry_after.count()))));
+    return res;
+}
+
+} // namespace
+
+void router::add(route r)
+{
+    compiled_route c{std::move(r), {}, nullptr};
+    c.segments = split_path(c.r.path);
+    const auto method = http::to_string(c.r.method);
+    c.stats = &guards_.stats.route(c.r.name, std::string_view(method.data(), method.size()));
+    routes_.push_back(std::move(c));
+}
+
+bool router::match(const compiled_route& c, std::string_view path,
+                   std::vector<std::pair<std::string, std::string>>* captures)
+{
+    std::size_t i = 0;
+    while (!path.empty() || i < c.segments.size()) {
+        if (i == c.segments.size() || path.empty()) {
+            return false;
+        }
+        path.remove_prefix(1); // the '/'
+        const std::size_t slash = path.find('/');
+        const std::string_view seg = path.substr(0, slash);
+        path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash);
+        const std::string& want = c.segments[i++];
+        if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
+            if (seg.empty()) {
+                return false;
+            }
+            if (captures != nullptr) {
+                captures->emplace_back(want.substr(1, want.size() - 2), std::string(seg));
+            }
+        } else if (seg != want) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string router::public_url(const request_context& ctx) const
+{
+    const auto target = ctx.request.target();
+    if (!guards_.cfg.public_url.empty()) {
+        std::string url = guards_.cfg.public_url;
+        url.append(target.data(), target.size());
+        return url;
+    }
+    std::string_view scheme = ctx.tls ? "https" : "http";
+    std::string_view host = ctx.request[http::field::host];
+    if (forwarded::contains(guards_.cfg.trusted_proxies, ctx.peer)) {
+        const auto proto = forwarded::first_value(ctx.request["X-Forwarded-Proto"]);
+        if (proto == "http" || proto == "https") {
+            scheme = proto;
+        }
+        const auto fwd_host = forwarded::first_value(ctx.request["X-Forwarded-Host"]);
+        if (!fwd_host.empty()) {
+            host = fwd_host;
+        }
+    }
+    std::string url;
+    url.reserve(scheme.size() + 3 + host.size() + target.size());
+    url.append(scheme).append("://").append(host).append(target.data(), target.size());
+    return url;
+}
+
+http_response router::refuse_signature(request_context& ctx, boost::system::error_code ec) const
+{
+    const std::string_view reason = reason_label(ec);
+    guards_.stats.signature_failures.Add({{"reason", std::string(reason)}}).Increment();
+    log::line(log::level::warn, "twilio signature refused")
+        .str("request_id", ctx.request_id)
+        .str("route", ctx.route)
+        .str("client", ctx.client)
+        .str("reason", reason)
+        .emit();
+    // A failed signature spends the client's budget: guessing is throttled.
+    if (guards_.limiter != nullptr) {
+        const auto d = guards_.limiter->take(ctx.client, rate_limiter::clock::now());
+        if (!d.allowed) {
+            guards_.stats.rate_limited.Increment();
+            return too_many(d.retry_after);
+        }
+    }
+    return json_error(http::status::forbidden, "signature_invalid", "the X-Twilio-Signature header is missing or does not match this request");
+}
+
+net::awaitable<http_response> router::dispatch(request_context& ctx) const
+{
+    const compiled_route* found = nullptr;
+    std::string allow;
+    for (const auto& c : routes_) {
+        if (!match(c, ctx.path, nullptr)) {
+            continue;
+        }
+        if (c.r.method == ctx.request.method()) {
+            found = &c;
+            break;
+        }
+        const auto m = http::to_string(c.r.method);
+        if (allow.find(std::string_view(m.data(), m.size())) == std::string::npos) {
+            if (!allow.empty()) {
+                allow += ", ";
+            }
+            allow.append(m.data(), m.size());
+        }
+    }
+    if (found == nullptr) {
+        if (allow.empty()) {
+            co_return json_error(http::status::not_found, "not_found", "no such resource");
+        }
+        ctx.route = "method_not_allowed";
+        auto res = json_error(http::status::method_not_allowed, "method_not_allowed", "method not allowed here");
+        res.set(http::field::allow, allow);
+        co_return res;
+    }
+    ctx.route = found->r.name;
+    ctx.route_stats = found->stats;
+    match(*found, ctx.path, &ctx.path_params);
+    const route_policy& policy = found->r.policy;
+
+    if (policy.twilio_signature) {
+        const std::string url = public_url(ctx);
+        const bool post = ctx.request.method() == http::verb::post;
+        twilio_signature::webhook_request wr{url, ctx.request["X-Twilio-Signature"],
+                                             ctx.request[http::field::content_type], ctx.request.body(), post};
+        auto verdict = twilio_signature::verify(guards_.cfg.auth_tokens, wr);
+        if (verdict.ec) {
+            co_return refuse_signature(ctx, verdict.ec);
+        }
+        ctx.params = std::move(verdict.params);
+    } else {
+        if (policy.rate_limited && guards_.limiter != nullptr) {
+            const auto d = guards_.limiter->take(ctx.client, rate_limiter::clock::now());
+            if (!d.allowed) {
+                guards_.stats.rate_limited.Increment();
+                co_return too_many(d.retry_after);
+            }
+        }
+        if (ctx.request.method() == http::verb::get) {
+            ctx.params = parse_form(ctx.query);
+        } else if (is_form_content_type(ctx.request[http::field::content_type])) {
+            ctx.params = parse_form(ctx.request.body());
+        }
+    }
+    co_return co_await found->r.fn(ctx);
+}
+
+} // namespace switchboard

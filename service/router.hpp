@@ -1,0 +1,67 @@
+// Routing as data: (method, path) -> handler, with per-route policies (Twilio signature, rate
+// limit) applied around the handler. Unknown paths get 404, known paths with another method 405
+// and an Allow header.
+#pragma once
+
+#include "service/http_context.hpp"
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace switchboard {
+
+class metrics;
+class rate_limiter;
+struct config;
+
+using handler = std::function<net::awaitable<http_response>(request_context&)>;
+
+struct route_policy {
+    bool twilio_signature = false; // verify X-Twilio-Signature before the handler
+    bool rate_limited = false;     // count against the client's per-minute budget
+};
+
+struct route {
+    http::verb method;
+    std::string path; // literal segments and {name} captures: /api/phone/calls/{sid}
+    std::string name; // metric label, e.g. "voice_menu"
+    route_policy policy;
+    handler fn;
+};
+
+// What the policies need, owned by the application.
+struct route_guards {
+    const config& cfg;
+    metrics& stats;
+    rate_limiter* limiter = nullptr; // null: no rate limit
+};
+
+class router {
+public:
+    explicit router(route_guards guards) : guards_(guards) {}
+
+    void add(route r);
+    net::awaitable<http_response> dispatch(request_context& ctx) const;
+
+    // The public URL Twilio requested: the configured base (or the Host/X-Forwarded-* view)
+    // plus the raw request target.
+    std::string public_url(const request_context& ctx) const;
+
+private:
+    struct compiled_route {
+        route r;
+        std::vector<std::string> segments;
+        route_metrics* stats;
+    };
+    static bool match(const compiled_route& c, std::string_view path,
+                      std::vector<std::pair<std::string, std::string>>* captures);
+    http_response refuse_signature(request_context& ctx, boost::system::error_code ec) const;
+
+    route_guards guards_;
+    std::vector<compiled_route> routes_;
+};
+
+} // namespace switchboard
