@@ -1,0 +1,178 @@
+// Starts the real switchboard binary on port 0 and talks to it over real sockets.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import twilio from 'twilio';
+
+export const BIN = process.env.SWITCHBOARD_BIN;
+if (!BIN) {
+  throw new Error('SWITCHBOARD_BIN must name the switchboard executable (ctest sets it)');
+}
+
+export const TOKEN = 'test-auth-token-0123456789abcdef';
+
+// Starts a server; resolves once both listeners are announced. Options: env overrides, args.
+export async function startServer({ env = {}, args = [] } = {}) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'switchboard-test-'));
+  const child = spawn(BIN, args, {
+    env: {
+      PATH: process.env.PATH,
+      ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? '',
+      UBSAN_OPTIONS: process.env.UBSAN_OPTIONS ?? '',
+      SWITCHBOARD_LISTEN: '127.0.0.1:0',
+      SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0',
+      SWITCHBOARD_DATA_DIR: dataDir,
+      TWILIO_AUTH_TOKEN: TOKEN,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const server = {
+    child,
+    dataDir,
+    logs: [],
+    stderr: '',
+    port: 0,
+    adminPort: 0,
+    exited: new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal }))),
+  };
+  let buffered = '';
+  child.stdout.on('data', (chunk) => {
+    buffered += chunk.toString();
+    let nl;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      try {
+        server.logs.push(JSON.parse(line));
+      } catch {
+        server.logs.push({ unparsed: line });
+      }
+    }
+  });
+  child.stderr.on('data', (chunk) => {
+    server.stderr += chunk.toString();
+  });
+  const deadline = Date.now() + 15000;
+  while (Date.now() < deadline) {
+    const pub = server.logs.find((l) => l.msg === 'listening' && l.listener === 'public');
+    const adm = server.logs.find((l) => l.msg === 'listening' && l.listener === 'admin');
+    if (pub && adm) {
+      server.port = pub.port;
+      server.adminPort = adm.port;
+      server.base = `http://127.0.0.1:${pub.port}`;
+      server.admin = `http://127.0.0.1:${adm.port}`;
+      return server;
+    }
+    if (child.exitCode !== null) {
+      break;
+    }
+    await sleep(20);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`switchboard did not start: ${server.stderr}\n${JSON.stringify(server.logs)}`);
+}
+
+export async function stopServer(server) {
+  if (server.child.exitCode === null && server.child.signalCode === null) {
+    server.child.kill('SIGTERM');
+  }
+  const result = await server.exited;
+  rmSync(server.dataDir, { recursive: true, force: true });
+  return result;
+}
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// Waits until `predicate()` is truthy (polling), or fails after `ms`.
+export async function waitFor(predicate, ms = 5000, what = 'condition') {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const v = await predicate();
+    if (v) {
+      return v;
+    }
+    await sleep(20);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+// Signs like Twilio (the official helper library) and POSTs a form to the server.
+export async function signedPost(server, pathAndQuery, params, { token = TOKEN, headers = {}, url } = {}) {
+  const fullUrl = url ?? `${server.base}${pathAndQuery}`;
+  const signature = twilio.getExpectedTwilioSignature(token, fullUrl, params);
+  const body = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    for (const one of Array.isArray(v) ? v : [v]) {
+      body.append(k, one);
+    }
+  }
+  return fetch(`${server.base}${pathAndQuery}`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8',
+      'X-Twilio-Signature': signature,
+      ...headers,
+    },
+    body: body.toString(),
+  });
+}
+
+export async function signedGet(server, pathAndQuery, { token = TOKEN } = {}) {
+  const fullUrl = `${server.base}${pathAndQuery}`;
+  const signature = twilio.getExpectedTwilioSignature(token, fullUrl, {});
+  return fetch(fullUrl, { headers: { 'X-Twilio-Signature': signature } });
+}
+
+// The admin /metrics text, parsed into { 'name{labels}': value }.
+export async function scrape(server) {
+  const text = await (await fetch(`${server.admin}/metrics`)).text();
+  const out = {};
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) {
+      continue;
+    }
+    const i = line.lastIndexOf(' ');
+    out[line.slice(0, i)] = Number(line.slice(i + 1));
+  }
+  return out;
+}
+
+// Sends raw bytes on a fresh socket and collects everything until the server closes it (or ms).
+export function rawExchange(port, bytes, ms = 3000) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let data = '';
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve({ data, closed: false });
+    }, ms);
+    sock.on('data', (d) => {
+      data += d.toString('latin1');
+    });
+    sock.on('error', (e) => {
+      clearTimeout(timer);
+      if (data) {
+        resolve({ data, closed: true });
+      } else {
+        reject(e);
+      }
+    });
+    sock.on('end', () => {
+      clearTimeout(timer);
+      resolve({ data, closed: true });
+    });
+    sock.write(bytes);
+  });
+}
+
+export function statusOf(rawResponse) {
+  const m = /^HTTP\/1\.1 (\d{3})/.exec(rawResponse);
+  return m ? Number(m[1]) : 0;
+}
+
+export { twilio };
