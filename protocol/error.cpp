@@ -1,6 +1,7 @@
 // Messages of the Switchboard error category.
 #include "protocol/error.hpp"
 
+#include <ostream>
 #include <string>
 
 namespace switchboard {
@@ -34,6 +35,11 @@ const boost::system::error_category& error_category() noexcept
 {
     static const category instance;
     return instance;
+}
+
+std::ostream& operator<<(std::ostream& out, error e)
+{
+    return out << error_category().message(static_cast<int>(e));
 }
 
 } // namespace switchboard

@@ -4,6 +4,7 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <iosfwd>
 #include <type_traits>
 
 namespace switchboard {
@@ -24,6 +25,8 @@ enum class error {
 };
 
 const boost::system::error_category& error_category() noexcept;
+
+std::ostream& operator<<(std::ostream& out, error e);
 
 inline boost::system::error_code make_error_code(error e) noexcept
 {

@@ -73,7 +73,9 @@ struct application::impl {
     std::unique_ptr<rate_limiter> limiter;
     std::unique_ptr<tls_context_store> tls;
     std::atomic<bool> ready{false};
-    std::atomic<bool> draining{false};
+    std::atomic<bool> draining{false};       // the public listener drains first...
+    std::atomic<bool> admin_draining{false}; // ...the admin one (readiness, metrics) last
+    std::atomic<bool> cut_now{false};
     router public_routes;
     router admin_routes;
     connection_registry public_connections;
@@ -122,10 +124,13 @@ struct application::impl {
             }
             if (sig == SIGHUP) {
                 reload_tls();
-                continue;
+            } else if (!draining) {
+                net::co_spawn(ioc, drain(sig), log_exception);
+            } else {
+                // A second SIGTERM/SIGINT while draining: stop waiting for in-flight requests.
+                log::line(log::level::warn, "second stop signal: cutting in-flight requests now").emit();
+                cut_now = true;
             }
-            co_await drain(sig);
-            co_return;
         }
     }
 
@@ -160,7 +165,7 @@ struct application::impl {
         public_acceptor.close(ignored);
         public_connections.close_idle();
         net::steady_timer tick(ioc);
-        while (public_connections.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+        while (public_connections.size() > 0 && std::chrono::steady_clock::now() < deadline && !cut_now) {
             tick.expires_after(std::chrono::milliseconds(20));
             co_await tick.async_wait(use_tuple);
             public_connections.close_idle();
@@ -171,6 +176,7 @@ struct application::impl {
             tick.expires_after(std::chrono::milliseconds(200));
             co_await tick.async_wait(use_tuple);
         }
+        admin_draining = true;
         admin_acceptor.close(ignored);
         admin_connections.close_all();
         log::line(cut > 0 ? log::level::warn : log::level::info, "drained")
@@ -202,7 +208,7 @@ struct application::impl {
         admin_acceptor = open_acceptor(ioc, cfg.admin_listen, "admin");
         net::co_spawn(ioc, handle_signals(signals), log_exception);
         net::co_spawn(ioc, flush_logs(), log_exception);
-        net::co_spawn(ioc, accept_loop(admin_acceptor, {"admin", admin_routes, stats, cfg, admin_connections, draining, nullptr}),
+        net::co_spawn(ioc, accept_loop(admin_acceptor, {"admin", admin_routes, stats, cfg, admin_connections, admin_draining, nullptr}),
                       log_exception);
         net::co_spawn(ioc, accept_loop(public_acceptor, {"public", public_routes, stats, cfg, public_connections, draining, tls.get()}),
                       log_exception);
@@ -220,6 +226,10 @@ struct application::impl {
         for (auto& t : pool) {
             t.join();
         }
+        // We are exiting cleanly: a late stop signal must not turn exit code 0 into a kill.
+        signals.clear();
+        std::signal(SIGTERM, SIG_IGN);
+        std::signal(SIGINT, SIG_IGN);
         log::line(log::level::info, "stopped").emit();
         log::flush();
         return 0;

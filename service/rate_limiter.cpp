@@ -56,8 +56,9 @@ rate_limiter::decision rate_limiter::take(std::string_view client, clock::time_p
         b.tokens -= 1.0;
         return {true, std::chrono::seconds{0}};
     }
+    // The epsilon keeps float noise (9.9999999 vs 10.0000001) from adding a second.
     const double wait = (1.0 - b.tokens) / per_second_;
-    return {false, std::chrono::seconds{static_cast<long>(std::ceil(wait))}};
+    return {false, std::chrono::seconds{static_cast<long>(std::ceil(wait - 1e-6))}};
 }
 
 std::size_t rate_limiter::tracked_clients() const

@@ -76,12 +76,19 @@ export async function startServer({ env = {}, args = [] } = {}) {
 }
 
 export async function stopServer(server) {
-  if (server.child.exitCode === null && server.child.signalCode === null) {
-    server.child.kill('SIGTERM');
+  // A test may have stopped the server itself: a second stop signal would mean "cut now".
+  if (!server.stopping && server.child.exitCode === null) {
+    sendStop(server, 'SIGTERM');
   }
   const result = await server.exited;
   rmSync(server.dataDir, { recursive: true, force: true });
   return result;
+}
+
+// Sends SIGTERM or SIGINT once, remembering it so stopServer does not send another.
+export function sendStop(server, signal = 'SIGTERM') {
+  server.stopping = true;
+  server.child.kill(signal);
 }
 
 export function sleep(ms) {

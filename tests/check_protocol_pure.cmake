@@ -1,0 +1,13 @@
+# Fails when a protocol/ source includes networking, Asio/Beast, or reads a clock.
+file(GLOB sources ${DIR}/*.cpp ${DIR}/*.hpp)
+set(bad "")
+foreach(f ${sources})
+  file(STRINGS ${f} lines REGEX "#include <boost/(asio|beast)|#include <sys/socket|#include <netinet/|system_clock::now|steady_clock::now|time\\(nullptr\\)")
+  if(lines)
+    list(APPEND bad "${f}: ${lines}")
+  endif()
+endforeach()
+if(bad)
+  message(FATAL_ERROR "protocol/ must stay I/O-free:\n${bad}")
+endif()
+message(STATUS "protocol/ is pure (checked)")

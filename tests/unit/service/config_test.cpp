@@ -1,0 +1,131 @@
+// Configuration: defaults, validation messages, secrets from files, the JSON overlay.
+#include "service/config.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+using namespace switchboard;
+
+namespace {
+
+load_result load(std::map<std::string, std::string> env, load_options opts = {})
+{
+    for (const auto& [k, v] : env) {
+        opts.env_names.push_back(k);
+    }
+    return load_config([env](const std::string& name) -> std::optional<std::string> {
+        const auto it = env.find(name);
+        return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
+    }, opts);
+}
+
+bool has_error(const load_result& r, std::string_view prefix)
+{
+    for (const auto& e : r.errors) {
+        if (e.rfind(prefix, 0) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string temp_file(const std::string& name, const std::string& content)
+{
+    const auto path = std::filesystem::temp_directory_path() / ("switchboard-config-test-" + name);
+    std::ofstream(path) << content;
+    return path.string();
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(configuration)
+
+BOOST_AUTO_TEST_CASE(defaults)
+{
+    const auto r = load({{"TWILIO_AUTH_TOKEN", "t"}});
+    BOOST_TEST(r.errors.empty());
+    BOOST_TEST(r.cfg.listen.port == 8080);
+    BOOST_TEST(r.cfg.admin_listen.port == 9090);
+    BOOST_TEST(r.cfg.rate_limit_per_minute == 60u);
+    BOOST_TEST(r.cfg.auth_tokens.size() == 1u);
+    BOOST_TEST(!r.cfg.tls_enabled());
+}
+
+BOOST_AUTO_TEST_CASE(fail_closed_without_token_unless_dev)
+{
+    BOOST_TEST(has_error(load({}), "TWILIO_AUTH_TOKEN: required"));
+    load_options dev;
+    dev.dev = true;
+    const auto r = load({}, dev);
+    BOOST_TEST(r.errors.empty());
+    BOOST_TEST(r.cfg.auth_token_generated);
+    BOOST_TEST(r.cfg.auth_tokens.front().size() == 32u);
+}
+
+BOOST_AUTO_TEST_CASE(one_message_per_bad_value)
+{
+    const auto r = load({{"TWILIO_AUTH_TOKEN", "t"},
+                         {"SWITCHBOARD_LISTEN", "nowhere"},
+                         {"SWITCHBOARD_ADMIN_LISTEN", "127.0.0.1:70000"},
+                         {"SWITCHBOARD_THREADS", "-1"},
+                         {"SWITCHBOARD_PUBLIC_URL", "ftp://x"},
+                         {"SWITCHBOARD_TLS_CERT", "/nonexistent.pem"},
+                         {"SWITCHBOARD_DRAIN_TIMEOUT_SECONDS", "0"},
+                         {"SWITCHBOARD_LOG_LEVEL", "chatty"},
+                         {"SWITCHBOARD_UNKNOWN", "1"}});
+    for (const char* key : {"SWITCHBOARD_LISTEN:", "SWITCHBOARD_ADMIN_LISTEN:", "SWITCHBOARD_THREADS:", "SWITCHBOARD_PUBLIC_URL:",
+                            "SWITCHBOARD_TLS_KEY:", "SWITCHBOARD_TLS_CERT:", "SWITCHBOARD_DRAIN_TIMEOUT_SECONDS:",
+                            "SWITCHBOARD_LOG_LEVEL:", "SWITCHBOARD_UNKNOWN:"}) {
+        BOOST_TEST(has_error(r, key), key);
+    }
+    for (const auto& e : r.errors) {
+        BOOST_TEST(e.find("t\"") == std::string::npos); // no secret in messages
+    }
+}
+
+BOOST_AUTO_TEST_CASE(listen_forms)
+{
+    const auto r = load({{"TWILIO_AUTH_TOKEN", "t"}, {"SWITCHBOARD_LISTEN", "[::]:0"}, {"SWITCHBOARD_ADMIN_LISTEN", ":9191"}});
+    BOOST_TEST(r.errors.empty());
+    BOOST_TEST(r.cfg.listen.host == "::");
+    BOOST_TEST(r.cfg.listen.port == 0);
+    BOOST_TEST(r.cfg.admin_listen.host == "0.0.0.0");
+}
+
+BOOST_AUTO_TEST_CASE(secrets_from_files_and_rotation)
+{
+    const auto primary = temp_file("primary", "from-file\n");
+    const auto r = load({{"TWILIO_AUTH_TOKEN_FILE", primary}, {"TWILIO_AUTH_TOKEN_SECONDARY", "next"}});
+    BOOST_TEST(r.errors.empty());
+    BOOST_REQUIRE(r.cfg.auth_tokens.size() == 2u);
+    BOOST_TEST(r.cfg.auth_tokens[0] == "from-file");
+    BOOST_TEST(r.cfg.auth_tokens[1] == "next");
+    BOOST_TEST(has_error(load({{"TWILIO_AUTH_TOKEN_FILE", primary}, {"TWILIO_AUTH_TOKEN", "x"}}), "TWILIO_AUTH_TOKEN:"));
+    BOOST_TEST(has_error(load({{"TWILIO_AUTH_TOKEN_FILE", "/nonexistent"}}), "TWILIO_AUTH_TOKEN_FILE:"));
+    std::filesystem::remove(primary);
+}
+
+BOOST_AUTO_TEST_CASE(json_file_overlays_the_environment)
+{
+    const auto file = temp_file("overlay.json", R"({"SWITCHBOARD_RATE_LIMIT_PER_MINUTE": 5, "SWITCHBOARD_PUBLIC_URL": "https://jobmatch.zip/"})");
+    load_options opts;
+    opts.config_file = file;
+    const auto r = load({{"TWILIO_AUTH_TOKEN", "t"}, {"SWITCHBOARD_RATE_LIMIT_PER_MINUTE", "100"}}, opts);
+    BOOST_TEST(r.errors.empty());
+    BOOST_TEST(r.cfg.rate_limit_per_minute == 5u);
+    BOOST_TEST(r.cfg.public_url == "https://jobmatch.zip");
+
+    const auto unknown = temp_file("unknown.json", R"({"SWITCHBOARD_NOPE": 1, "SWITCHBOARD_THREADS": true})");
+    opts.config_file = unknown;
+    const auto bad = load({{"TWILIO_AUTH_TOKEN", "t"}}, opts);
+    BOOST_TEST(has_error(bad, "--config: unknown key 'SWITCHBOARD_NOPE'"));
+    BOOST_TEST(has_error(bad, "--config: SWITCHBOARD_THREADS must be"));
+    std::filesystem::remove(file);
+    std::filesystem::remove(unknown);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

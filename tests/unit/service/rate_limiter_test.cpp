@@ -1,0 +1,47 @@
+// Token buckets with injected time.
+#include "service/rate_limiter.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace switchboard;
+using namespace std::chrono_literals;
+
+BOOST_AUTO_TEST_SUITE(rate_limiting)
+
+BOOST_AUTO_TEST_CASE(burst_then_refill)
+{
+    rate_limiter limiter(60);
+    const auto t0 = rate_limiter::clock::time_point{} + 1h;
+    for (int i = 0; i < 60; ++i) {
+        BOOST_TEST(limiter.take("1.2.3.4", t0).allowed);
+    }
+    const auto refused = limiter.take("1.2.3.4", t0);
+    BOOST_TEST(!refused.allowed);
+    BOOST_TEST(refused.retry_after.count() == 1);
+    BOOST_TEST(limiter.take("5.6.7.8", t0).allowed); // another client has its own budget
+    BOOST_TEST(!limiter.take("1.2.3.4", t0 + 500ms).allowed);
+    BOOST_TEST(limiter.take("1.2.3.4", t0 + 1s).allowed);
+    BOOST_TEST(!limiter.take("1.2.3.4", t0 + 1s).allowed);
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_reflects_the_rate)
+{
+    rate_limiter limiter(2); // one request every 30 s
+    const auto t0 = rate_limiter::clock::time_point{} + 1h;
+    BOOST_TEST(limiter.take("c", t0).allowed);
+    BOOST_TEST(limiter.take("c", t0).allowed);
+    BOOST_TEST(limiter.take("c", t0).retry_after.count() == 30);
+    BOOST_TEST(limiter.take("c", t0 + 20s).retry_after.count() == 10);
+}
+
+BOOST_AUTO_TEST_CASE(memory_is_bounded)
+{
+    rate_limiter limiter(10, 160);
+    const auto t0 = rate_limiter::clock::time_point{} + 1h;
+    for (int i = 0; i < 10'000; ++i) {
+        limiter.take("client-" + std::to_string(i), t0);
+    }
+    BOOST_TEST(limiter.tracked_clients() <= 160u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
