@@ -75,13 +75,18 @@ export async function startServer({ env = {}, args = [] } = {}) {
   throw new Error(`switchboard did not start: ${server.stderr}\n${JSON.stringify(server.logs)}`);
 }
 
-export async function stopServer(server) {
+// Stops the server (SIGTERM unless the test already sent a stop signal) and requires a clean
+// exit: a sanitizer report or a crash on the way out fails the test.
+export async function stopServer(server, { allowFailure = false } = {}) {
   // A test may have stopped the server itself: a second stop signal would mean "cut now".
   if (!server.stopping && server.child.exitCode === null) {
     sendStop(server, 'SIGTERM');
   }
   const result = await server.exited;
   rmSync(server.dataDir, { recursive: true, force: true });
+  if (!allowFailure && (result.code !== 0 || result.signal)) {
+    throw new Error(`switchboard exited with ${result.code ?? result.signal}: ${server.stderr.slice(-4000)}`);
+  }
   return result;
 }
 

@@ -1,0 +1,76 @@
+// What one signed menu POST costs in protocol/: form parsing, signature check, TwiML rendering.
+#include "protocol/form.hpp"
+#include "protocol/jobmatch_ivr.hpp"
+#include "protocol/twilio_signature.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
+
+using namespace switchboard;
+
+namespace {
+
+// A realistic Gather callback body (the parameters Twilio sends with Digits).
+const std::string body =
+    "AccountSid=ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&ApiVersion=2010-04-01&CallSid=CA0123456789abcdef0123456789abcdef"
+    "&CallStatus=in-progress&Called=%2B18005550100&CalledCity=&CalledCountry=US&CalledState=&CalledZip="
+    "&Caller=%2B14155551212&CallerCity=SAN+FRANCISCO&CallerCountry=US&CallerState=CA&CallerZip=94105"
+    "&Digits=1&Direction=inbound&FinishedOnKey=&From=%2B14155551212&FromCity=SAN+FRANCISCO&FromCountry=US"
+    "&FromState=CA&FromZip=94105&To=%2B18005550100&ToCity=&ToCountry=US&ToState=&ToZip=&msg=Gather+End";
+const std::string url = "https://jobmatch.zip/api/voice/menu";
+const std::vector<std::string> tokens{"0123456789abcdef0123456789abcdef"};
+
+void bm_parse_form(benchmark::State& state)
+{
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(parse_form(body));
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * body.size()));
+}
+BENCHMARK(bm_parse_form);
+
+void bm_verify_signature(benchmark::State& state)
+{
+    const std::string signature = twilio_signature::compute(tokens[0], url, parse_form(body));
+    const twilio_signature::webhook_request request{url, signature, "application/x-www-form-urlencoded", body, true};
+    for (auto _ : state) {
+        auto v = twilio_signature::verify(tokens, request);
+        if (v.ec) {
+            state.SkipWithError("signature did not verify");
+        }
+        benchmark::DoNotOptimize(v);
+    }
+}
+BENCHMARK(bm_verify_signature);
+
+void bm_refuse_signature(benchmark::State& state)
+{
+    // A wrong signature walks every accepted URL form before refusing: the worst case.
+    const twilio_signature::webhook_request request{url, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=", "application/x-www-form-urlencoded", body, true};
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(twilio_signature::verify(tokens, request));
+    }
+}
+BENCHMARK(bm_refuse_signature);
+
+void bm_twiml_menu_choice(benchmark::State& state)
+{
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(jobmatch::menu("1", 0));
+    }
+}
+BENCHMARK(bm_twiml_menu_choice);
+
+void bm_twiml_welcome(benchmark::State& state)
+{
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(jobmatch::incoming());
+    }
+}
+BENCHMARK(bm_twiml_welcome);
+
+} // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One command for the whole test suite: installs every dependency (Debian packages, npm
+# packages), builds, and runs ctest on a release build and on an ASan+UBSan build.
+#   deploy/test.sh           everything (what CI runs)
+#   deploy/test.sh --quick   release build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=false
+if [[ "${1:-}" == "--quick" ]]; then
+  quick=true
+fi
+jobs=$(nproc)
+
+deploy/install-deps.sh --with-test-tools
+(cd tests && npm ci --no-audit --no-fund --loglevel=error)
+
+run_preset() {
+  local preset=$1
+  echo "== ${preset}: configure and build"
+  cmake --preset "${preset}" >/dev/null
+  cmake --build --preset "${preset}" -j "${jobs}"
+  echo "== ${preset}: tests"
+  ctest --preset "${preset}" -j "${jobs}"
+}
+
+run_preset release
+if [[ "${quick}" == false ]]; then
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  run_preset asan
+fi
+echo "== all tests passed"
