@@ -7,7 +7,9 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <stdexcept>
+#include <vector>
 
 namespace switchboard::crypto {
 namespace {
@@ -28,9 +30,106 @@ std::array<unsigned char, N> hmac(const EVP_MD* md, std::string_view key, std::s
 
 } // namespace
 
+namespace {
+
+// HMAC-SHA1 with the key's inner and outer pad states computed once per key and thread:
+// OpenSSL 3's one-shot HMAC() fetches the digest and re-keys on every call, which costs more
+// than hashing a webhook. Auth tokens are few and fixed, so a tiny per-thread cache fits.
+class sha1_hmac_cache {
+public:
+    sha1_hmac_cache() : md_(EVP_MD_fetch(nullptr, "SHA1", nullptr)), work_(EVP_MD_CTX_new())
+    {
+        if (md_ == nullptr || work_ == nullptr) {
+            throw std::runtime_error("SHA1 unavailable");
+        }
+    }
+    sha1_hmac_cache(const sha1_hmac_cache&) = delete;
+    sha1_hmac_cache& operator=(const sha1_hmac_cache&) = delete;
+    ~sha1_hmac_cache()
+    {
+        for (auto& k : keys_) {
+            EVP_MD_CTX_free(k.inner);
+            EVP_MD_CTX_free(k.outer);
+        }
+        EVP_MD_CTX_free(work_);
+        EVP_MD_free(md_);
+    }
+
+    sha1_digest compute(std::string_view key, std::string_view data)
+    {
+        const keyed& k = find(key);
+        sha1_digest inner{};
+        sha1_digest out{};
+        unsigned int len = 0;
+        const bool ok = EVP_MD_CTX_copy_ex(work_, k.inner) == 1 && EVP_DigestUpdate(work_, data.data(), data.size()) == 1
+            && EVP_DigestFinal_ex(work_, inner.data(), &len) == 1 && EVP_MD_CTX_copy_ex(work_, k.outer) == 1
+            && EVP_DigestUpdate(work_, inner.data(), inner.size()) == 1 && EVP_DigestFinal_ex(work_, out.data(), &len) == 1;
+        if (!ok) {
+            throw std::runtime_error("HMAC-SHA1 failed");
+        }
+        return out;
+    }
+
+private:
+    struct keyed {
+        std::string key;
+        EVP_MD_CTX* inner;
+        EVP_MD_CTX* outer;
+    };
+
+    const keyed& find(std::string_view key)
+    {
+        for (const auto& k : keys_) {
+            if (k.key == key) {
+                return k;
+            }
+        }
+        if (keys_.size() == max_keys) {
+            EVP_MD_CTX_free(keys_.front().inner);
+            EVP_MD_CTX_free(keys_.front().outer);
+            keys_.erase(keys_.begin());
+        }
+        // RFC 2104: keys longer than the block are hashed first; then zero-padded to 64 bytes.
+        std::array<unsigned char, 64> block{};
+        if (key.size() > block.size()) {
+            SHA1(reinterpret_cast<const unsigned char*>(key.data()), key.size(), block.data());
+        } else {
+            std::copy(key.begin(), key.end(), block.begin());
+        }
+        std::array<unsigned char, 64> ipad{};
+        std::array<unsigned char, 64> opad{};
+        for (std::size_t i = 0; i < block.size(); ++i) {
+            ipad[i] = static_cast<unsigned char>(block[i] ^ 0x36);
+            opad[i] = static_cast<unsigned char>(block[i] ^ 0x5c);
+        }
+        keyed k{std::string(key), EVP_MD_CTX_new(), EVP_MD_CTX_new()};
+        const bool ok = k.inner != nullptr && k.outer != nullptr && EVP_DigestInit_ex(k.inner, md_, nullptr) == 1
+            && EVP_DigestUpdate(k.inner, ipad.data(), ipad.size()) == 1 && EVP_DigestInit_ex(k.outer, md_, nullptr) == 1
+            && EVP_DigestUpdate(k.outer, opad.data(), opad.size()) == 1;
+        OPENSSL_cleanse(block.data(), block.size());
+        OPENSSL_cleanse(ipad.data(), ipad.size());
+        OPENSSL_cleanse(opad.data(), opad.size());
+        if (!ok) {
+            EVP_MD_CTX_free(k.inner);
+            EVP_MD_CTX_free(k.outer);
+            throw std::runtime_error("HMAC-SHA1 key setup failed");
+        }
+        keys_.push_back(std::move(k));
+        return keys_.back();
+    }
+
+    static constexpr std::size_t max_keys = 8;
+    EVP_MD* md_;
+    EVP_MD_CTX* work_;
+    std::vector<keyed> keys_;
+};
+
+} // namespace
+
 sha1_digest hmac_sha1(std::string_view key, std::string_view data)
 {
-    return hmac<20>(EVP_sha1(), key, data);
+    thread_local sha1_hmac_cache cache;
+    return cache.compute(key, data);
 }
 
 sha256_digest hmac_sha256(std::string_view key, std::string_view data)

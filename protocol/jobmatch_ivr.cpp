@@ -3,6 +3,7 @@
 
 #include "protocol/twiml.hpp"
 
+#include <array>
 #include <charconv>
 
 namespace switchboard::jobmatch {
@@ -79,16 +80,17 @@ int parse_attempt(std::string_view value) noexcept
     return n > max_retries ? max_retries : n;
 }
 
-std::string incoming()
+namespace {
+
+std::string build_incoming()
 {
     twiml::response r;
     prompt(r, welcome_text, 0);
     return std::move(r).str();
 }
 
-menu_outcome menu(std::string_view digits, int attempt)
+menu_outcome build_menu(choice c, int attempt)
 {
-    const choice c = classify(digits);
     switch (c) {
     case choice::services: return {c, true, say_and_hang_up(services_text)};
     case choice::assistant: return {c, true, say_and_hang_up(assistant_text)};
@@ -104,6 +106,30 @@ menu_outcome menu(std::string_view digits, int attempt)
     r.say(c == choice::none ? no_input_text : invalid_text, voice);
     prompt(r, options_text, attempt + 1);
     return {c, false, std::move(r).str()};
+}
+
+} // namespace
+
+// The documents depend only on (choice, attempt): built once, then copied.
+std::string incoming()
+{
+    static const std::string document = build_incoming();
+    return document;
+}
+
+menu_outcome menu(std::string_view digits, int attempt)
+{
+    static const auto table = [] {
+        std::array<std::array<menu_outcome, max_retries + 1>, 6> t{};
+        for (int c = 0; c < 6; ++c) {
+            for (int a = 0; a <= max_retries; ++a) {
+                t[static_cast<std::size_t>(c)][static_cast<std::size_t>(a)] = build_menu(static_cast<choice>(c), a);
+            }
+        }
+        return t;
+    }();
+    const int bounded = attempt < 0 ? 0 : attempt > max_retries ? max_retries : attempt;
+    return table[static_cast<std::size_t>(classify(digits))][static_cast<std::size_t>(bounded)];
 }
 
 } // namespace switchboard::jobmatch

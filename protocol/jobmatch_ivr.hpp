@@ -46,8 +46,8 @@ int parse_attempt(std::string_view value) noexcept;
 std::string incoming();
 
 struct menu_outcome {
-    choice chosen;
-    bool hung_up; // the answer ends the call
+    choice chosen = choice::none;
+    bool hung_up = false; // the answer ends the call
     std::string twiml;
 };
 menu_outcome menu(std::string_view digits, int attempt);

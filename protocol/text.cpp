@@ -98,6 +98,16 @@ std::uint32_t utf16_trail(std::uint32_t cp) noexcept
 
 std::string percent_decode(std::string_view in, bool plus_as_space)
 {
+    bool plain = true;
+    for (const char c : in) {
+        if (c == '%' || (plus_as_space && c == '+')) {
+            plain = false;
+            break;
+        }
+    }
+    if (plain) {
+        return std::string(in);
+    }
     std::string out;
     out.reserve(in.size());
     for (std::size_t i = 0; i < in.size(); ++i) {
@@ -129,10 +139,10 @@ bool is_valid_utf8(std::string_view in) noexcept
     return true;
 }
 
-std::string repair_utf8(std::string_view in)
+std::string repair_utf8(std::string in)
 {
     if (is_valid_utf8(in)) {
-        return std::string(in);
+        return in;
     }
     std::string out;
     out.reserve(in.size() + 8);

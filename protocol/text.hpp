@@ -12,7 +12,7 @@ std::string percent_decode(std::string_view in, bool plus_as_space);
 
 // Replaces each maximal invalid UTF-8 subpart by U+FFFD (WHATWG "decode" semantics, as V8
 // and Node's Buffer#toString do), so byte strings hash the way JavaScript strings do.
-std::string repair_utf8(std::string_view in);
+std::string repair_utf8(std::string in);
 bool is_valid_utf8(std::string_view in) noexcept;
 
 // Orders valid UTF-8 strings by UTF-16 code units: JavaScript's default Array#sort order.

@@ -18,9 +18,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <atomic>
@@ -134,38 +133,13 @@ public:
     template <class Stream>
     net::awaitable<void> run(Stream& stream)
     {
-        beast::tcp_stream& lowest = beast::get_lowest_layer(stream);
         beast::flat_buffer buffer;
         for (;;) {
-            if (buffer.size() == 0) {
-                // Idle between requests: draining may close us here without losing a request.
-                entry_.idle = true;
-                if (d_.draining.load()) {
-                    co_return;
-                }
-                lowest.expires_after(d_.cfg.idle_timeout);
-                auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
-                entry_.idle = false;
-                if (ec) {
-                    co_return;
-                }
-                buffer.commit(n);
-            }
             http::request_parser<http::string_body> parser;
             parser.header_limit(static_cast<std::uint32_t>(d_.cfg.header_limit));
             parser.body_limit(d_.cfg.body_limit);
-            lowest.expires_after(d_.cfg.read_timeout);
-            auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
-            if (!hec && parser.get()[http::field::expect] == "100-continue" && !parser.is_done()) {
-                http::response<http::empty_body> cont{http::status::continue_, 11};
-                lowest.expires_after(d_.cfg.write_timeout);
-                co_await http::async_write(stream, cont, use_tuple);
-            }
-            boost::system::error_code ec = hec;
-            if (!ec && !parser.is_done()) {
-                auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_tuple);
-                ec = bec;
-            }
+            parser.eager(true);
+            const auto ec = co_await read_request(stream, buffer, parser);
             const auto start = clock::now();
             if (ec) {
                 if (const auto status = status_for_read_error(ec)) {
@@ -180,6 +154,93 @@ public:
     }
 
 private:
+    // Parses what is buffered and reads only when the parser needs more: a request that
+    // arrived in one segment costs one read and no extra scheduling.
+    template <class Stream>
+    net::awaitable<boost::system::error_code> read_request(Stream& stream, beast::flat_buffer& buffer,
+                                                           http::request_parser<http::string_body>& parser)
+    {
+        beast::tcp_stream& lowest = beast::get_lowest_layer(stream);
+        clock::time_point deadline{};
+        bool continued = false;
+        for (;;) {
+            boost::system::error_code ec;
+            if (buffer.size() > 0) {
+                const std::size_t used = parser.put(buffer.data(), ec);
+                buffer.consume(used);
+                if (!ec && parser.is_done()) {
+                    co_return ec;
+                }
+                if (ec && ec != http::error::need_more) {
+                    co_return ec;
+                }
+            }
+            const bool idle = buffer.size() == 0 && !parser.got_some();
+            if (!idle && deadline == clock::time_point{}) {
+                // The whole request must arrive within the read timeout of its first byte.
+                deadline = clock::now() + d_.cfg.read_timeout;
+            }
+            if (parser.is_header_done() && !continued && parser.get()[http::field::expect] == "100-continue") {
+                continued = true;
+                static constexpr std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
+                lowest.expires_after(d_.cfg.write_timeout);
+                auto [wec, wn] = co_await net::async_write(stream, net::buffer(interim), use_tuple);
+                if (wec) {
+                    co_return wec;
+                }
+            }
+            if (idle) {
+                // Between requests: draining may close us here without losing a request.
+                if (d_.draining.load()) {
+                    co_return http::error::end_of_stream;
+                }
+                lowest.expires_after(d_.cfg.idle_timeout);
+            } else {
+                lowest.expires_at(deadline);
+            }
+            entry_.idle = idle;
+            auto [rec, n] = co_await stream.async_read_some(buffer.prepare(read_chunk), use_tuple);
+            entry_.idle = false;
+            buffer.commit(n);
+            if (rec == net::error::eof || rec == net::ssl::error::stream_truncated) {
+                if (!parser.got_some() && buffer.size() == 0) {
+                    co_return http::error::end_of_stream;
+                }
+                parser.put_eof(ec);
+                co_return ec ? ec : http::error::partial_message;
+            }
+            if (rec) {
+                co_return rec;
+            }
+        }
+    }
+
+    // Status line, fields and body in two buffers, written with one call.
+    template <class Stream>
+    net::awaitable<boost::system::error_code> write_response(Stream& stream, const http_response& res)
+    {
+        std::string head;
+        head.reserve(256);
+        head += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+        head += std::to_string(res.result_int());
+        head += ' ';
+        const auto reason = res.reason();
+        head.append(reason.data(), reason.size());
+        head += "\r\n";
+        for (const auto& field : res) {
+            const auto name = field.name_string();
+            const auto value = field.value();
+            head.append(name.data(), name.size()).append(": ").append(value.data(), value.size()).append("\r\n");
+        }
+        head += "\r\n";
+        const std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(res.body())};
+        beast::get_lowest_layer(stream).expires_after(d_.cfg.write_timeout);
+        auto [ec, n] = co_await net::async_write(stream, buffers, use_tuple);
+        co_return ec;
+    }
+
+    static constexpr std::size_t read_chunk = 8192;
+
     template <class Stream>
     net::awaitable<void> answer_error(Stream& stream, http::status status)
     {
@@ -191,8 +252,7 @@ private:
         res.set(http::field::server, "switchboard");
         res.set("X-Request-Id", ctx.request_id);
         res.prepare_payload();
-        beast::get_lowest_layer(stream).expires_after(d_.cfg.write_timeout);
-        co_await http::async_write(stream, res, use_tuple);
+        co_await write_response(stream, res);
         d_.stats.route("invalid", "UNKNOWN").observe(res.result_int(), 0);
         access_log(ctx, "UNKNOWN", res.result_int(), 0);
     }
@@ -229,8 +289,7 @@ private:
         res.set(http::field::server, "switchboard");
         res.set("X-Request-Id", ctx.request_id);
         res.prepare_payload();
-        beast::get_lowest_layer(stream).expires_after(d_.cfg.write_timeout);
-        auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
+        const auto wec = co_await write_response(stream, res);
 
         const double seconds = std::chrono::duration<double>(clock::now() - start).count();
         const auto method = req.method_string();

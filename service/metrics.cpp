@@ -115,6 +115,24 @@ private:
 
 } // namespace
 
+counter_set::counter_set(prometheus::Family<prometheus::Counter>& family, const std::string& label,
+                         std::initializer_list<std::string_view> values)
+{
+    for (const auto v : values) {
+        counters_.emplace_back(std::string(v), &family.Add({{label, std::string(v)}}));
+    }
+}
+
+prometheus::Counter& counter_set::operator[](std::string_view value) const noexcept
+{
+    for (const auto& [v, c] : counters_) {
+        if (v == value) {
+            return *c;
+        }
+    }
+    return *counters_.back().second;
+}
+
 route_metrics::route_metrics(prometheus::Family<prometheus::Counter>& requests,
                              prometheus::Family<prometheus::Histogram>& durations, std::string route,
                              std::string method)
@@ -146,9 +164,12 @@ metrics::metrics()
     , requests_in_flight(prometheus::BuildGauge().Name("switchboard_http_requests_in_flight").Help("HTTP requests being handled now.").Register(*registry_).Add({}))
     , connections_open(prometheus::BuildGauge().Name("switchboard_http_connections_open").Help("Open HTTP connections by listener.").Register(*registry_))
     , tls_handshake_failures(prometheus::BuildCounter().Name("switchboard_tls_handshake_failures_total").Help("TLS handshakes that failed or timed out.").Register(*registry_).Add({}))
-    , signature_failures(prometheus::BuildCounter().Name("switchboard_twilio_signature_failures_total").Help("Requests refused for a missing or wrong X-Twilio-Signature, by reason.").Register(*registry_))
-    , ivr_selections(prometheus::BuildCounter().Name("switchboard_ivr_menu_selections_total").Help("IVR menu choices by digit (invalid and none for the rest).").Register(*registry_))
-    , call_status_callbacks(prometheus::BuildCounter().Name("switchboard_call_status_callbacks_total").Help("Voice status callbacks received, by call status.").Register(*registry_))
+    , signature_failures(prometheus::BuildCounter().Name("switchboard_twilio_signature_failures_total").Help("Requests refused for a missing or wrong X-Twilio-Signature, by reason.").Register(*registry_),
+                         "reason", {"missing", "body_hash", "mismatch"})
+    , ivr_selections(prometheus::BuildCounter().Name("switchboard_ivr_menu_selections_total").Help("IVR menu choices by digit (invalid and none for the rest).").Register(*registry_),
+                     "digit", {"1", "2", "3", "9", "none", "invalid"})
+    , call_status_callbacks(prometheus::BuildCounter().Name("switchboard_call_status_callbacks_total").Help("Voice status callbacks received, by call status.").Register(*registry_),
+                            "status", {"queued", "initiated", "ringing", "in-progress", "completed", "busy", "no-answer", "canceled", "failed", "other"})
     , rate_limited(prometheus::BuildCounter().Name("switchboard_rate_limited_requests_total").Help("Requests answered 429 by the per-client rate limit.").Register(*registry_).Add({}))
     , tls_reloads(prometheus::BuildCounter().Name("switchboard_tls_reloads_total").Help("Successful TLS certificate reloads (SIGHUP).").Register(*registry_).Add({}))
     , tls_reload_failures(prometheus::BuildCounter().Name("switchboard_tls_reload_failures_total").Help("TLS certificate reloads refused; the previous certificate stays in use.").Register(*registry_).Add({}))

@@ -10,6 +10,7 @@
 #include <prometheus/registry.h>
 
 #include <array>
+#include <initializer_list>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -36,6 +37,19 @@ private:
     std::mutex create_mutex_;
 };
 
+// A counter family whose label takes a fixed set of values, all created up front (so every
+// series exists from the start) and looked up without a lock. Values outside the set count
+// under the last one (e.g. "other").
+class counter_set {
+public:
+    counter_set(prometheus::Family<prometheus::Counter>& family, const std::string& label,
+                std::initializer_list<std::string_view> values);
+    prometheus::Counter& operator[](std::string_view value) const noexcept;
+
+private:
+    std::vector<std::pair<std::string, prometheus::Counter*>> counters_;
+};
+
 class metrics {
     // First: every family below is registered in it during construction.
     std::shared_ptr<prometheus::Registry> registry_;
@@ -54,9 +68,9 @@ public:
     prometheus::Gauge& requests_in_flight;
     prometheus::Family<prometheus::Gauge>& connections_open;
     prometheus::Counter& tls_handshake_failures;
-    prometheus::Family<prometheus::Counter>& signature_failures;
-    prometheus::Family<prometheus::Counter>& ivr_selections;
-    prometheus::Family<prometheus::Counter>& call_status_callbacks;
+    counter_set signature_failures;    // reason: missing, mismatch, body_hash
+    counter_set ivr_selections;        // digit: 1, 2, 3, 9, invalid, none
+    counter_set call_status_callbacks; // status: queued ... failed, other
     prometheus::Counter& rate_limited;
     prometheus::Counter& tls_reloads;
     prometheus::Counter& tls_reload_failures;

@@ -115,7 +115,7 @@ std::string router::public_url(const request_context& ctx) const
 http_response router::refuse_signature(request_context& ctx, boost::system::error_code ec) const
 {
     const std::string_view reason = reason_label(ec);
-    guards_.stats.signature_failures.Add({{"reason", std::string(reason)}}).Increment();
+    guards_.stats.signature_failures[reason].Increment();
     log::line(log::level::warn, "twilio signature refused")
         .str("request_id", ctx.request_id)
         .str("route", ctx.route)

@@ -37,7 +37,7 @@ net::awaitable<http_response> menu(request_context& ctx, metrics& stats)
     const int attempt = jobmatch::parse_attempt(parse_form(ctx.query).get("attempt"));
     auto outcome = jobmatch::menu(digits, attempt);
     ctx.log.digits = digits;
-    stats.ivr_selections.Add({{"digit", std::string(jobmatch::to_label(outcome.chosen))}}).Increment();
+    stats.ivr_selections[jobmatch::to_label(outcome.chosen)].Increment();
     co_return twiml_response(std::move(outcome.twiml));
 }
 
@@ -54,7 +54,7 @@ net::awaitable<http_response> status(request_context& ctx, metrics& stats, call_
     ctx.log.call_status = update->raw_status;
     ctx.log.duration_seconds = update->duration_seconds;
     ctx.log.sequence_number = update->sequence_number;
-    stats.call_status_callbacks.Add({{"status", std::string(to_string(update->status))}}).Increment();
+    stats.call_status_callbacks[to_string(update->status)].Increment();
     const apply_result applied = calls.record(*update);
     if (applied != apply_result::applied) {
         log::line(log::level::info, "status callback out of order")

@@ -1,6 +1,7 @@
 // The JobMatch IVR over real sockets: signed webhooks get the TwiML the official helper library
 // would build; unsigned or tampered ones get 403 and change nothing.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   TOKEN, rawExchange, scrape, signedGet, signedPost, startServer, statusOf, stopServer, twilio, waitFor,
@@ -283,13 +284,18 @@ describe('HTTP edges', () => {
     assert.equal((data.match(/HTTP\/1\.1 200 OK/g) ?? []).length, 3);
   });
 
-  test('Expect: 100-continue gets an interim 100', async () => {
+  test('Expect: 100-continue gets an interim 100 before the body is sent', async () => {
     const body = new URLSearchParams({ ...CALL, Digits: '1' }).toString();
     const sig = twilio.getExpectedTwilioSignature(TOKEN, `http://x/api/voice/menu`, { ...CALL, Digits: '1' });
-    const { data } = await rawExchange(server.port,
-      `POST /api/voice/menu HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\nX-Twilio-Signature: ${sig}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
-    assert.match(data, /^HTTP\/1\.1 100 Continue/);
-    assert.match(data, /HTTP\/1\.1 200 OK/);
+    const sock = net.connect(server.port, '127.0.0.1');
+    let data = '';
+    sock.on('data', (d) => { data += d.toString(); });
+    sock.write(`POST /api/voice/menu HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\nX-Twilio-Signature: ${sig}\r\n`
+      + `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n`);
+    await waitFor(() => data.startsWith('HTTP/1.1 100 Continue\r\n\r\n'), 3000, 'the interim 100');
+    sock.write(body);
+    await waitFor(() => /HTTP\/1\.1 200 OK[\s\S]*<\/Response>/.test(data), 3000, 'the final 200');
+    sock.destroy();
   });
 });
 
