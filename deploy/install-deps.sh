@@ -8,7 +8,7 @@ build_pkgs=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev
   libssl-dev prometheus-cpp-dev libhiredis-dev libsqlite3-dev libbenchmark-dev
 )
-test_pkgs=(prometheus redis-server nginx-light wrk yamllint curl)
+test_pkgs=(prometheus redis-server nginx-light wrk yamllint curl clang-format)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--with-test-tools" ]]; then

@@ -27,25 +27,35 @@ boost::system::result<std::optional<std::int64_t>> optional_number(const form_pa
 std::string_view to_string(call_status s) noexcept
 {
     switch (s) {
-    case call_status::queued: return "queued";
-    case call_status::initiated: return "initiated";
-    case call_status::ringing: return "ringing";
-    case call_status::in_progress: return "in-progress";
-    case call_status::completed: return "completed";
-    case call_status::busy: return "busy";
-    case call_status::no_answer: return "no-answer";
-    case call_status::canceled: return "canceled";
-    case call_status::failed: return "failed";
-    case call_status::other: return "other";
+    case call_status::queued:
+        return "queued";
+    case call_status::initiated:
+        return "initiated";
+    case call_status::ringing:
+        return "ringing";
+    case call_status::in_progress:
+        return "in-progress";
+    case call_status::completed:
+        return "completed";
+    case call_status::busy:
+        return "busy";
+    case call_status::no_answer:
+        return "no-answer";
+    case call_status::canceled:
+        return "canceled";
+    case call_status::failed:
+        return "failed";
+    case call_status::other:
+        return "other";
     }
     return "other";
 }
 
 call_status parse_call_status(std::string_view s) noexcept
 {
-    for (const auto c : {call_status::queued, call_status::initiated, call_status::ringing,
-                         call_status::in_progress, call_status::completed, call_status::busy,
-                         call_status::no_answer, call_status::canceled, call_status::failed}) {
+    for (const auto c : {call_status::queued, call_status::initiated, call_status::ringing, call_status::in_progress,
+             call_status::completed, call_status::busy, call_status::no_answer, call_status::canceled,
+             call_status::failed}) {
         if (s == to_string(c)) {
             return c;
         }

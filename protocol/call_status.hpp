@@ -25,11 +25,11 @@ struct call_status_update {
     std::string from;
     std::string to;
     std::string direction;
-    std::string raw_status;   // as sent, for logs; `status` is `other` for unknown values
+    std::string raw_status; // as sent, for logs; `status` is `other` for unknown values
     call_status status = call_status::other;
     std::optional<std::int64_t> sequence_number;
     std::optional<std::int64_t> duration_seconds; // CallDuration, on completion
-    std::string timestamp;                         // RFC 2822, as sent
+    std::string timestamp; // RFC 2822, as sent
 };
 
 // Errors: missing_parameter (CallSid, CallStatus), invalid_parameter (non-numeric numbers).

@@ -19,8 +19,8 @@ std::array<unsigned char, N> hmac(const EVP_MD* md, std::string_view key, std::s
 {
     std::array<unsigned char, N> out{};
     unsigned int len = 0;
-    if (HMAC(md, key.data(), static_cast<int>(key.size()),
-             reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len)
+    if (HMAC(md, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+            data.size(), out.data(), &len)
             == nullptr
         || len != N) {
         throw std::runtime_error("HMAC failed");
@@ -61,9 +61,11 @@ public:
         sha1_digest inner{};
         sha1_digest out{};
         unsigned int len = 0;
-        const bool ok = EVP_MD_CTX_copy_ex(work_, k.inner) == 1 && EVP_DigestUpdate(work_, data.data(), data.size()) == 1
+        const bool ok = EVP_MD_CTX_copy_ex(work_, k.inner) == 1
+            && EVP_DigestUpdate(work_, data.data(), data.size()) == 1
             && EVP_DigestFinal_ex(work_, inner.data(), &len) == 1 && EVP_MD_CTX_copy_ex(work_, k.outer) == 1
-            && EVP_DigestUpdate(work_, inner.data(), inner.size()) == 1 && EVP_DigestFinal_ex(work_, out.data(), &len) == 1;
+            && EVP_DigestUpdate(work_, inner.data(), inner.size()) == 1
+            && EVP_DigestFinal_ex(work_, out.data(), &len) == 1;
         if (!ok) {
             throw std::runtime_error("HMAC-SHA1 failed");
         }
@@ -158,8 +160,7 @@ std::string hex_lower(const unsigned char* data, std::size_t size)
 std::string base64_encode(const unsigned char* data, std::size_t size)
 {
     std::string out(4 * ((size + 2) / 3), '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data,
-                                  static_cast<int>(size));
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
     out.resize(static_cast<std::size_t>(n));
     return out;
 }
@@ -171,8 +172,7 @@ std::optional<std::string> base64_decode(std::string_view text)
     }
     std::string out(3 * text.size() / 4, '\0');
     const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(text.data()),
-                                  static_cast<int>(text.size()));
+        reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
     if (n < 0) {
         return std::nullopt;
     }

@@ -19,14 +19,12 @@ std::string hex_lower(const unsigned char* data, std::size_t size);
 std::string base64_encode(const unsigned char* data, std::size_t size);
 std::optional<std::string> base64_decode(std::string_view text);
 
-template <std::size_t N>
-std::string base64_encode(const std::array<unsigned char, N>& digest)
+template <std::size_t N> std::string base64_encode(const std::array<unsigned char, N>& digest)
 {
     return base64_encode(digest.data(), N);
 }
 
-template <std::size_t N>
-std::string hex_lower(const std::array<unsigned char, N>& digest)
+template <std::size_t N> std::string hex_lower(const std::array<unsigned char, N>& digest)
 {
     return hex_lower(digest.data(), N);
 }

@@ -14,16 +14,26 @@ public:
     std::string message(int ev) const override
     {
         switch (static_cast<error>(ev)) {
-        case error::ok: return "success";
-        case error::malformed_form: return "malformed form body";
-        case error::missing_parameter: return "missing parameter";
-        case error::invalid_parameter: return "invalid parameter";
-        case error::invalid_url: return "invalid URL";
-        case error::signature_missing: return "missing X-Twilio-Signature";
-        case error::signature_mismatch: return "X-Twilio-Signature does not match";
-        case error::body_hash_mismatch: return "bodySHA256 does not match the body";
-        case error::rate_limited: return "rate limited";
-        case error::invalid_config: return "invalid configuration";
+        case error::ok:
+            return "success";
+        case error::malformed_form:
+            return "malformed form body";
+        case error::missing_parameter:
+            return "missing parameter";
+        case error::invalid_parameter:
+            return "invalid parameter";
+        case error::invalid_url:
+            return "invalid URL";
+        case error::signature_missing:
+            return "missing X-Twilio-Signature";
+        case error::signature_mismatch:
+            return "X-Twilio-Signature does not match";
+        case error::body_hash_mismatch:
+            return "bodySHA256 does not match the body";
+        case error::rate_limited:
+            return "rate limited";
+        case error::invalid_config:
+            return "invalid configuration";
         }
         return "unknown switchboard error";
     }

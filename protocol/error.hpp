@@ -12,13 +12,13 @@ namespace switchboard {
 enum class error {
     ok = 0,
     // Input from the network (client's mistake).
-    malformed_form,            // body is not application/x-www-form-urlencoded
-    missing_parameter,         // a required webhook parameter is absent
-    invalid_parameter,         // a parameter has an unusable value
-    invalid_url,               // a URL that cannot be parsed
-    signature_missing,         // no X-Twilio-Signature header
-    signature_mismatch,        // no candidate URL produced the signature
-    body_hash_mismatch,        // bodySHA256 in the URL does not match the body
+    malformed_form, // body is not application/x-www-form-urlencoded
+    missing_parameter, // a required webhook parameter is absent
+    invalid_parameter, // a parameter has an unusable value
+    invalid_url, // a URL that cannot be parsed
+    signature_missing, // no X-Twilio-Signature header
+    signature_mismatch, // no candidate URL produced the signature
+    body_hash_mismatch, // bodySHA256 in the URL does not match the body
     rate_limited,
     // Configuration (operator's mistake, reported at startup).
     invalid_config,
@@ -35,5 +35,5 @@ inline boost::system::error_code make_error_code(error e) noexcept
 
 } // namespace switchboard
 
-template <>
-struct boost::system::is_error_code_enum<switchboard::error> : std::true_type {};
+template <> struct boost::system::is_error_code_enum<switchboard::error> : std::true_type {
+};

@@ -40,7 +40,7 @@ form_params parse_form(std::string_view body)
         const std::string_view name = piece.substr(0, eq);
         const std::string_view value = eq == std::string_view::npos ? std::string_view{} : piece.substr(eq + 1);
         items.push_back({text::repair_utf8(text::percent_decode(name, true)),
-                         text::repair_utf8(text::percent_decode(value, true))});
+            text::repair_utf8(text::percent_decode(value, true))});
     }
     return form_params(std::move(items));
 }

@@ -16,7 +16,7 @@ struct form_param {
 class form_params {
 public:
     form_params() = default;
-    explicit form_params(std::vector<form_param>&& items) : items_(std::move(items)) {}
+    explicit form_params(std::vector<form_param>&& items) : items_(std::move(items)) { }
 
     // The first value of `name`, or nullptr.
     const std::string* find(std::string_view name) const noexcept;

@@ -113,8 +113,7 @@ bool contains(const std::vector<network>& nets, std::string_view address) noexce
     return false;
 }
 
-std::string client_address(const std::vector<network>& trusted, std::string_view peer,
-                           std::string_view x_forwarded_for)
+std::string client_address(const std::vector<network>& trusted, std::string_view peer, std::string_view x_forwarded_for)
 {
     if (x_forwarded_for.empty() || !contains(trusted, peer)) {
         return std::string(peer);

@@ -29,8 +29,8 @@ bool contains(const std::vector<network>& nets, std::string_view address) noexce
 
 // The client address: the peer itself unless it is trusted; then the right-most
 // X-Forwarded-For entry that is not a trusted proxy (or the left-most if all are).
-std::string client_address(const std::vector<network>& trusted, std::string_view peer,
-                           std::string_view x_forwarded_for);
+std::string client_address(
+    const std::vector<network>& trusted, std::string_view peer, std::string_view x_forwarded_for);
 
 // The first entry of a comma-separated forwarding header, trimmed.
 std::string_view first_value(std::string_view header) noexcept;

@@ -40,12 +40,18 @@ std::string say_and_hang_up(std::string_view text)
 std::string_view to_label(choice c) noexcept
 {
     switch (c) {
-    case choice::services: return "1";
-    case choice::assistant: return "2";
-    case choice::callback: return "3";
-    case choice::goodbye: return "9";
-    case choice::invalid: return "invalid";
-    case choice::none: return "none";
+    case choice::services:
+        return "1";
+    case choice::assistant:
+        return "2";
+    case choice::callback:
+        return "3";
+    case choice::goodbye:
+        return "9";
+    case choice::invalid:
+        return "invalid";
+    case choice::none:
+        return "none";
     }
     return "invalid";
 }
@@ -92,12 +98,17 @@ std::string build_incoming()
 menu_outcome build_menu(choice c, int attempt)
 {
     switch (c) {
-    case choice::services: return {c, true, say_and_hang_up(services_text)};
-    case choice::assistant: return {c, true, say_and_hang_up(assistant_text)};
-    case choice::callback: return {c, true, say_and_hang_up(callback_text)};
-    case choice::goodbye: return {c, true, say_and_hang_up(goodbye_text)};
+    case choice::services:
+        return {c, true, say_and_hang_up(services_text)};
+    case choice::assistant:
+        return {c, true, say_and_hang_up(assistant_text)};
+    case choice::callback:
+        return {c, true, say_and_hang_up(callback_text)};
+    case choice::goodbye:
+        return {c, true, say_and_hang_up(goodbye_text)};
     case choice::invalid:
-    case choice::none: break;
+    case choice::none:
+        break;
     }
     if (attempt >= max_retries) {
         return {c, true, say_and_hang_up(give_up_text)};

@@ -8,11 +8,13 @@ namespace switchboard::phone {
 namespace {
 
 // Two-digit ITU-T E.164 country codes; 1 and 7 are the one-digit ones; all others have three.
-constexpr std::array<int, 43> two_digit_codes = {
-    20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54,
-    55, 56, 57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95};
+constexpr std::array<int, 43> two_digit_codes = {20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49,
+    51, 52, 53, 54, 55, 56, 57, 58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95};
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_digit(char c) noexcept
+{
+    return c >= '0' && c <= '9';
+}
 
 } // namespace
 
@@ -33,8 +35,7 @@ std::string_view country_code(std::string_view e164) noexcept
         return e164.substr(1, 1);
     }
     const int two = (e164[1] - '0') * 10 + (e164[2] - '0');
-    if (std::find(two_digit_codes.begin(), two_digit_codes.end(), two) != two_digit_codes.end()
-        || two == 98) {
+    if (std::find(two_digit_codes.begin(), two_digit_codes.end(), two) != two_digit_codes.end() || two == 98) {
         return e164.substr(1, 2);
     }
     return e164.substr(1, 3);

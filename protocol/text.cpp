@@ -193,9 +193,8 @@ bool utf16_less(std::string_view a, std::string_view b) noexcept
 
 bool is_querystring_safe(unsigned char b) noexcept
 {
-    return (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '-'
-        || b == '_' || b == '.' || b == '!' || b == '~' || b == '*' || b == '\'' || b == '('
-        || b == ')';
+    return (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '-' || b == '_'
+        || b == '.' || b == '!' || b == '~' || b == '*' || b == '\'' || b == '(' || b == ')';
 }
 
 std::string ascii_lower(std::string_view in)

@@ -19,8 +19,7 @@ bool is_valid_utf8(std::string_view in) noexcept;
 bool utf16_less(std::string_view a, std::string_view b) noexcept;
 
 // Percent-encodes every byte for which keep(byte) is false, as %XX with uppercase hex.
-template <class Keep>
-std::string percent_encode(std::string_view in, Keep keep)
+template <class Keep> std::string percent_encode(std::string_view in, Keep keep)
 {
     static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;

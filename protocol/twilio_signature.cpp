@@ -20,8 +20,8 @@ std::string sign(std::string_view token, std::string_view url, std::string_view 
     return crypto::base64_encode(crypto::hmac_sha1(token, data));
 }
 
-bool any_token_matches(std::span<const std::string> tokens, std::string_view signature,
-                       std::string_view url, std::string_view suffix)
+bool any_token_matches(
+    std::span<const std::string> tokens, std::string_view signature, std::string_view url, std::string_view suffix)
 {
     bool ok = false;
     for (const auto& token : tokens) {
@@ -81,8 +81,8 @@ std::string compute(std::string_view auth_token, std::string_view url, const for
     return sign(auth_token, url, params_suffix(params));
 }
 
-bool matches(std::span<const std::string> tokens, std::string_view signature, std::string_view url,
-             const form_params& params)
+bool matches(
+    std::span<const std::string> tokens, std::string_view signature, std::string_view url, const form_params& params)
 {
     const std::string suffix = params_suffix(params);
     // The received forms first: the normalised ones are only needed for unusual URLs.

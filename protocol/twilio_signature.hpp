@@ -20,16 +20,16 @@ std::string compute(std::string_view auth_token, std::string_view url, const for
 std::string params_suffix(const form_params& params);
 
 // Does `signature` match any URL form twilio-node accepts, for any of `tokens`?
-bool matches(std::span<const std::string> tokens, std::string_view signature, std::string_view url,
-             const form_params& params);
+bool matches(
+    std::span<const std::string> tokens, std::string_view signature, std::string_view url, const form_params& params);
 
 // What arrived, as the webhook endpoint saw it.
 struct webhook_request {
-    std::string_view url;          // public URL: base + raw request target (query byte for byte)
-    std::string_view signature;    // X-Twilio-Signature; empty when absent
+    std::string_view url; // public URL: base + raw request target (query byte for byte)
+    std::string_view signature; // X-Twilio-Signature; empty when absent
     std::string_view content_type; // Content-Type header
-    std::string_view body;         // raw body bytes
-    bool has_body_params = false;  // POST: the form body's params are signed
+    std::string_view body; // raw body bytes
+    bool has_body_params = false; // POST: the form body's params are signed
 };
 
 // Verifies a webhook. On success returns the request's parameters (the form body, or the query

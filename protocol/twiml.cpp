@@ -8,8 +8,7 @@ namespace {
 
 // XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 // In UTF-8 the only forbidden code points we can meet are C0 controls and U+FFFE/U+FFFF.
-template <class Escape>
-std::string escape(std::string_view in, Escape escape_char)
+template <class Escape> std::string escape(std::string_view in, Escape escape_char)
 {
     std::string out;
     out.reserve(in.size() + 16);
@@ -36,11 +35,20 @@ std::string escape_text(std::string_view in)
 {
     return escape(in, [](std::string& out, char c) {
         switch (c) {
-        case '&': out += "&amp;"; return true;
-        case '<': out += "&lt;"; return true;
-        case '>': out += "&gt;"; return true;
-        case '\r': out += "&#xD;"; return true;
-        default: return false;
+        case '&':
+            out += "&amp;";
+            return true;
+        case '<':
+            out += "&lt;";
+            return true;
+        case '>':
+            out += "&gt;";
+            return true;
+        case '\r':
+            out += "&#xD;";
+            return true;
+        default:
+            return false;
         }
     });
 }
@@ -49,13 +57,26 @@ std::string escape_attribute(std::string_view in)
 {
     return escape(in, [](std::string& out, char c) {
         switch (c) {
-        case '&': out += "&amp;"; return true;
-        case '<': out += "&lt;"; return true;
-        case '"': out += "&quot;"; return true;
-        case '\t': out += "&#x9;"; return true;
-        case '\n': out += "&#xA;"; return true;
-        case '\r': out += "&#xD;"; return true;
-        default: return false;
+        case '&':
+            out += "&amp;";
+            return true;
+        case '<':
+            out += "&lt;";
+            return true;
+        case '"':
+            out += "&quot;";
+            return true;
+        case '\t':
+            out += "&#x9;";
+            return true;
+        case '\n':
+            out += "&#xA;";
+            return true;
+        case '\r':
+            out += "&#xD;";
+            return true;
+        default:
+            return false;
         }
     });
 }

@@ -10,14 +10,20 @@
 namespace switchboard::webhook_url {
 namespace {
 
-bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_alpha(char c) noexcept
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) noexcept
+{
+    return c >= '0' && c <= '9';
+}
 
 // https://url.spec.whatwg.org/#path-percent-encode-set (C0 control set: < 0x20 and > 0x7E)
 bool path_keep(unsigned char b) noexcept
 {
-    return b > 0x20 && b < 0x7F && b != '"' && b != '#' && b != '<' && b != '>' && b != '?'
-        && b != '`' && b != '{' && b != '}';
+    return b > 0x20 && b < 0x7F && b != '"' && b != '#' && b != '<' && b != '>' && b != '?' && b != '`' && b != '{'
+        && b != '}';
 }
 
 // https://url.spec.whatwg.org/#special-query-percent-encode-set
@@ -39,8 +45,7 @@ bool is_single_dot(std::string_view s) noexcept
 
 bool is_double_dot(std::string_view s) noexcept
 {
-    return s == ".." || text::iequals(s, ".%2e") || text::iequals(s, "%2e.")
-        || text::iequals(s, "%2e%2e");
+    return s == ".." || text::iequals(s, ".%2e") || text::iequals(s, "%2e.") || text::iequals(s, "%2e%2e");
 }
 
 std::string normalize_path(std::string_view path)
@@ -88,9 +93,9 @@ bool valid_host_char(char c) noexcept
 {
     // Forbidden host code points make new URL() throw; '%' would need percent-decoding and
     // IDNA, which we do not implement, so such hosts are not normalised.
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
-        || c == '~' || c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')'
-        || c == '*' || c == '+' || c == ',' || c == ';' || c == '=';
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~' || c == '!'
+        || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' || c == '+' || c == ',' || c == ';'
+        || c == '=';
 }
 
 // A JavaScript array index ("0", "17"; not "01"): such keys come first in property order.
@@ -121,8 +126,8 @@ std::optional<parts> split(std::string_view url) noexcept
         return std::nullopt;
     }
     std::size_t i = 1;
-    while (i < url.size()
-           && (is_alpha(url[i]) || is_digit(url[i]) || url[i] == '+' || url[i] == '.' || url[i] == '-')) {
+    while (
+        i < url.size() && (is_alpha(url[i]) || is_digit(url[i]) || url[i] == '+' || url[i] == '.' || url[i] == '-')) {
         ++i;
     }
     if (url.substr(i, 3) != "://") {

@@ -11,11 +11,11 @@
 namespace switchboard::webhook_url {
 
 struct parts {
-    std::string_view scheme;   // "https://" (as written, separator included)
+    std::string_view scheme; // "https://" (as written, separator included)
     std::string_view userinfo; // "user:pw@" or empty
-    std::string_view host;     // "example.com" or "[::1]"
-    std::string_view port;     // ":8443" or empty
-    std::string_view rest;     // "/path?query" (may be empty)
+    std::string_view host; // "example.com" or "[::1]"
+    std::string_view port; // ":8443" or empty
+    std::string_view rest; // "/path?query" (may be empty)
 };
 
 // Splits `scheme://authority` without normalising anything; nullopt without "scheme://".

@@ -47,7 +47,7 @@ tcp::acceptor open_acceptor(net::io_context& ioc, const endpoint_config& e, cons
     }
     if (ec) {
         throw std::runtime_error(std::string("cannot listen on ") + e.host + ":" + std::to_string(e.port) + " (" + name
-                                 + "): " + ec.message());
+            + "): " + ec.message());
     }
     return acceptor;
 }
@@ -73,7 +73,7 @@ struct application::impl {
     std::unique_ptr<rate_limiter> limiter;
     std::unique_ptr<tls_context_store> tls;
     std::atomic<bool> ready{false};
-    std::atomic<bool> draining{false};       // the public listener drains first...
+    std::atomic<bool> draining{false}; // the public listener drains first...
     std::atomic<bool> admin_draining{false}; // ...the admin one (readiness, metrics) last
     std::atomic<bool> cut_now{false};
     router public_routes;
@@ -146,7 +146,9 @@ struct application::impl {
             log::line(log::level::info, "TLS certificate reloaded").emit();
         } else {
             stats.tls_reload_failures.Increment();
-            log::line(log::level::error, "TLS reload refused; keeping the current certificate").str("error", error).emit();
+            log::line(log::level::error, "TLS reload refused; keeping the current certificate")
+                .str("error", error)
+                .emit();
         }
     }
 
@@ -208,10 +210,14 @@ struct application::impl {
         admin_acceptor = open_acceptor(ioc, cfg.admin_listen, "admin");
         net::co_spawn(ioc, handle_signals(signals), log_exception);
         net::co_spawn(ioc, flush_logs(), log_exception);
-        net::co_spawn(ioc, accept_loop(admin_acceptor, {"admin", admin_routes, stats, cfg, admin_connections, admin_draining, nullptr}),
-                      log_exception);
-        net::co_spawn(ioc, accept_loop(public_acceptor, {"public", public_routes, stats, cfg, public_connections, draining, tls.get()}),
-                      log_exception);
+        net::co_spawn(ioc,
+            accept_loop(
+                admin_acceptor, {"admin", admin_routes, stats, cfg, admin_connections, admin_draining, nullptr}),
+            log_exception);
+        net::co_spawn(ioc,
+            accept_loop(
+                public_acceptor, {"public", public_routes, stats, cfg, public_connections, draining, tls.get()}),
+            log_exception);
         announce("public", public_acceptor, tls != nullptr);
         announce("admin", admin_acceptor, false);
         ready = true;
@@ -236,9 +242,12 @@ struct application::impl {
     }
 };
 
-application::application(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
+application::application(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) { }
 application::~application() = default;
 
-int application::run() { return impl_->run(); }
+int application::run()
+{
+    return impl_->run();
+}
 
 } // namespace switchboard

@@ -15,7 +15,7 @@ namespace switchboard {
 
 class call_tracker {
 public:
-    explicit call_tracker(std::size_t capacity = 100'000) : capacity_(capacity) {}
+    explicit call_tracker(std::size_t capacity = 100'000) : capacity_(capacity) { }
 
     // Applies one status callback under the ordering rules of protocol/call_status.hpp.
     apply_result record(const call_status_update& u);

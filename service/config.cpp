@@ -21,18 +21,26 @@ namespace switchboard {
 namespace {
 
 const std::vector<setting_doc> all_settings = {
-    {"SWITCHBOARD_LISTEN", "0.0.0.0:8080", "Webhook listener, host:port (port 0 picks a free port; the bound address is logged)."},
+    {"SWITCHBOARD_LISTEN", "0.0.0.0:8080",
+        "Webhook listener, host:port (port 0 picks a free port; the bound address is logged)."},
     {"SWITCHBOARD_ADMIN_LISTEN", "0.0.0.0:9090", "Admin listener for /metrics, /healthz, /readyz, host:port."},
-    {"SWITCHBOARD_PUBLIC_URL", "", "Public base URL Twilio calls, e.g. https://jobmatch.zip; signatures are checked against it plus the raw request target. Empty: derived from the Host header (and X-Forwarded-* from trusted proxies)."},
+    {"SWITCHBOARD_PUBLIC_URL", "",
+        "Public base URL Twilio calls, e.g. https://jobmatch.zip; signatures are checked against it plus the raw "
+        "request target. Empty: derived from the Host header (and X-Forwarded-* from trusted proxies)."},
     {"TWILIO_AUTH_TOKEN", "", "Primary Twilio auth token (secret). Required unless --dev."},
     {"TWILIO_AUTH_TOKEN_FILE", "", "File holding the primary auth token (instead of TWILIO_AUTH_TOKEN)."},
     {"TWILIO_AUTH_TOKEN_SECONDARY", "", "Secondary auth token accepted during rotation (secret)."},
     {"TWILIO_AUTH_TOKEN_SECONDARY_FILE", "", "File holding the secondary auth token."},
-    {"SWITCHBOARD_TLS_CERT", "", "PEM certificate chain; with SWITCHBOARD_TLS_KEY the webhook listener speaks TLS 1.2+ only. Re-read on SIGHUP."},
+    {"SWITCHBOARD_TLS_CERT", "",
+        "PEM certificate chain; with SWITCHBOARD_TLS_KEY the webhook listener speaks TLS 1.2+ only. Re-read on "
+        "SIGHUP."},
     {"SWITCHBOARD_TLS_KEY", "", "PEM private key for SWITCHBOARD_TLS_CERT (secret, re-read on SIGHUP)."},
-    {"SWITCHBOARD_TRUSTED_PROXIES", "", "Comma-separated addresses/CIDRs whose X-Forwarded-For/-Proto/-Host are honoured."},
+    {"SWITCHBOARD_TRUSTED_PROXIES", "",
+        "Comma-separated addresses/CIDRs whose X-Forwarded-For/-Proto/-Host are honoured."},
     {"SWITCHBOARD_THREADS", "0", "I/O threads; 0 means one per core."},
-    {"SWITCHBOARD_RATE_LIMIT_PER_MINUTE", "60", "Requests per minute per client IP on the public routes; 0 disables. Validly signed Twilio requests are never throttled."},
+    {"SWITCHBOARD_RATE_LIMIT_PER_MINUTE", "60",
+        "Requests per minute per client IP on the public routes; 0 disables. Validly signed Twilio requests are never "
+        "throttled."},
     {"SWITCHBOARD_DATA_DIR", "./data", "Directory for the embedded store; created if missing."},
     {"SWITCHBOARD_HEADER_LIMIT_BYTES", "8192", "Largest request header block; larger gets 431."},
     {"SWITCHBOARD_BODY_LIMIT_BYTES", "65536", "Largest request body; larger gets 413."},
@@ -40,7 +48,8 @@ const std::vector<setting_doc> all_settings = {
     {"SWITCHBOARD_READ_TIMEOUT_SECONDS", "10", "Deadline to receive a whole request once its first byte arrived."},
     {"SWITCHBOARD_WRITE_TIMEOUT_SECONDS", "10", "Deadline to send a response."},
     {"SWITCHBOARD_IDLE_TIMEOUT_SECONDS", "60", "Keep-alive idle time before a connection is closed."},
-    {"SWITCHBOARD_DRAIN_TIMEOUT_SECONDS", "20", "On SIGTERM/SIGINT, how long in-flight requests may take before they are cut."},
+    {"SWITCHBOARD_DRAIN_TIMEOUT_SECONDS", "20",
+        "On SIGTERM/SIGINT, how long in-flight requests may take before they are cut."},
     {"SWITCHBOARD_LOG_LEVEL", "info", "debug, info, warn or error."},
 };
 
@@ -65,8 +74,7 @@ public:
 
     void fail(const std::string& name, const std::string& why) { errors_.push_back(name + ": " + why); }
 
-    template <class Int>
-    Int integer(const std::string& name, Int fallback, Int min, Int max)
+    template <class Int> Int integer(const std::string& name, Int fallback, Int min, Int max)
     {
         const std::string* v = raw(name);
         if (v == nullptr || v->empty()) {
@@ -75,7 +83,9 @@ public:
         Int n{};
         const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
         if (ec != std::errc{} || end != v->data() + v->size() || n < min || n > max) {
-            fail(name, "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) + ", got '" + *v + "'");
+            fail(name,
+                "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) + ", got '" + *v
+                    + "'");
             return fallback;
         }
         return n;
@@ -166,12 +176,11 @@ private:
 
 bool is_known(const std::string& name)
 {
-    return std::any_of(all_settings.begin(), all_settings.end(),
-                       [&](const setting_doc& s) { return name == s.name; });
+    return std::any_of(all_settings.begin(), all_settings.end(), [&](const setting_doc& s) { return name == s.name; });
 }
 
-void read_file_overlay(const std::string& path, std::map<std::string, std::string>& values,
-                       std::vector<std::string>& errors)
+void read_file_overlay(
+    const std::string& path, std::map<std::string, std::string>& values, std::vector<std::string>& errors)
 {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
@@ -204,7 +213,10 @@ void read_file_overlay(const std::string& path, std::map<std::string, std::strin
 
 } // namespace
 
-const std::vector<setting_doc>& settings() { return all_settings; }
+const std::vector<setting_doc>& settings()
+{
+    return all_settings;
+}
 
 load_result load_config(const env_lookup& env, const load_options& opts)
 {
@@ -239,7 +251,8 @@ load_result load_config(const env_lookup& env, const load_options& opts)
         const bool http_scheme = parts && (parts->scheme == "https://" || parts->scheme == "http://");
         if (!http_scheme || parts->host.empty() || !parts->userinfo.empty()
             || parts->rest.find_first_of("?#") != std::string_view::npos) {
-            l.fail("SWITCHBOARD_PUBLIC_URL", "expected http(s)://host[:port][/prefix] without query or fragment, got '" + c.public_url + "'");
+            l.fail("SWITCHBOARD_PUBLIC_URL",
+                "expected http(s)://host[:port][/prefix] without query or fragment, got '" + c.public_url + "'");
         }
     }
 
@@ -253,7 +266,9 @@ load_result load_config(const env_lookup& env, const load_options& opts)
         c.auth_token_generated = true;
     }
     if (primary.empty()) {
-        l.fail("TWILIO_AUTH_TOKEN", "required (or TWILIO_AUTH_TOKEN_FILE): without it no Twilio signature can be checked. Run with --dev for a generated development token.");
+        l.fail("TWILIO_AUTH_TOKEN",
+            "required (or TWILIO_AUTH_TOKEN_FILE): without it no Twilio signature can be checked. Run with --dev for a "
+            "generated development token.");
     } else {
         c.auth_tokens.push_back(std::move(primary));
         if (!secondary.empty()) {
@@ -265,11 +280,12 @@ load_result load_config(const env_lookup& env, const load_options& opts)
     c.tls_key_file = l.text("SWITCHBOARD_TLS_KEY", "");
     if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
         l.fail(c.tls_cert_file.empty() ? "SWITCHBOARD_TLS_CERT" : "SWITCHBOARD_TLS_KEY",
-               "TLS needs both SWITCHBOARD_TLS_CERT and SWITCHBOARD_TLS_KEY");
+            "TLS needs both SWITCHBOARD_TLS_CERT and SWITCHBOARD_TLS_KEY");
     }
     for (const auto* file : {&c.tls_cert_file, &c.tls_key_file}) {
         if (!file->empty() && !std::ifstream(*file)) {
-            l.fail(file == &c.tls_cert_file ? "SWITCHBOARD_TLS_CERT" : "SWITCHBOARD_TLS_KEY", "cannot read '" + *file + "'");
+            l.fail(file == &c.tls_cert_file ? "SWITCHBOARD_TLS_CERT" : "SWITCHBOARD_TLS_KEY",
+                "cannot read '" + *file + "'");
         }
     }
 

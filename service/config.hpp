@@ -21,15 +21,15 @@ struct endpoint_config {
 struct config {
     endpoint_config listen{"0.0.0.0", 8080};
     endpoint_config admin_listen{"0.0.0.0", 9090};
-    std::string public_url;                 // e.g. https://jobmatch.zip (no trailing slash)
-    std::vector<std::string> auth_tokens;   // primary first, then the optional secondary
-    bool auth_token_generated = false;      // --dev without a token: a random one was made
+    std::string public_url; // e.g. https://jobmatch.zip (no trailing slash)
+    std::vector<std::string> auth_tokens; // primary first, then the optional secondary
+    bool auth_token_generated = false; // --dev without a token: a random one was made
     std::string tls_cert_file;
     std::string tls_key_file;
     std::string trusted_proxies_text;
     std::vector<forwarded::network> trusted_proxies;
-    unsigned threads = 0;                   // 0: one per core
-    unsigned rate_limit_per_minute = 60;    // 0 disables the limit
+    unsigned threads = 0; // 0: one per core
+    unsigned rate_limit_per_minute = 60; // 0 disables the limit
     std::string data_dir = "./data";
     std::size_t header_limit = 8 * 1024;
     std::size_t body_limit = 64 * 1024;
@@ -54,8 +54,8 @@ const std::vector<setting_doc>& settings();
 using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
 
 struct load_options {
-    std::string config_file;   // --config; empty: none
-    bool dev = false;          // --dev: generate an auth token when none is configured
+    std::string config_file; // --config; empty: none
+    bool dev = false; // --dev: generate an auth token when none is configured
     std::vector<std::string> env_names; // every variable name in the environment (unknown-key check)
 };
 

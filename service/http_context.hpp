@@ -27,24 +27,27 @@ struct log_fields {
 };
 
 struct request_context {
-    request_context(http_request& req, std::string peer_address, std::string client_address, bool over_tls,
-                    std::string id)
-        : request(req), peer(std::move(peer_address)), client(std::move(client_address)), tls(over_tls),
-          request_id(std::move(id))
+    request_context(
+        http_request& req, std::string peer_address, std::string client_address, bool over_tls, std::string id)
+        : request(req)
+        , peer(std::move(peer_address))
+        , client(std::move(client_address))
+        , tls(over_tls)
+        , request_id(std::move(id))
     {
     }
 
     http_request& request;
-    std::string peer;       // the TCP peer's address
-    std::string client;     // the client's address (X-Forwarded-For from trusted proxies)
+    std::string peer; // the TCP peer's address
+    std::string client; // the client's address (X-Forwarded-For from trusted proxies)
     bool tls = false;
     std::string request_id;
     std::string_view route = "unmatched"; // route name: a bounded metric label
     route_metrics* route_stats = nullptr; // set by the router for matched routes
-    std::string_view path;                // request target without the query
-    std::string_view query;               // after '?', raw
+    std::string_view path; // request target without the query
+    std::string_view query; // after '?', raw
     std::vector<std::pair<std::string, std::string>> path_params;
-    form_params params;                   // the form body (POST) or query (GET), decoded
+    form_params params; // the form body (POST) or query (GET), decoded
     log_fields log;
 };
 

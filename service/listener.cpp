@@ -16,9 +16,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
@@ -48,8 +48,8 @@ std::string make_request_id()
     }();
     static std::atomic<std::uint64_t> counter{0};
     char buf[24];
-    const int n = std::snprintf(buf, sizeof buf, "-%012llx",
-                                static_cast<unsigned long long>(counter.fetch_add(1, std::memory_order_relaxed)));
+    const int n = std::snprintf(
+        buf, sizeof buf, "-%012llx", static_cast<unsigned long long>(counter.fetch_add(1, std::memory_order_relaxed)));
     return prefix + std::string(buf, static_cast<std::size_t>(n));
 }
 
@@ -88,9 +88,12 @@ std::optional<http::status> status_for_read_error(const boost::system::error_cod
 std::string_view code_for(http::status s)
 {
     switch (s) {
-    case http::status::payload_too_large: return "body_too_large";
-    case http::status::request_header_fields_too_large: return "headers_too_large";
-    default: return "bad_request";
+    case http::status::payload_too_large:
+        return "body_too_large";
+    case http::status::request_header_fields_too_large:
+        return "headers_too_large";
+    default:
+        return "bad_request";
     }
 }
 
@@ -130,8 +133,7 @@ public:
     {
     }
 
-    template <class Stream>
-    net::awaitable<void> run(Stream& stream)
+    template <class Stream> net::awaitable<void> run(Stream& stream)
     {
         beast::flat_buffer buffer;
         for (;;) {
@@ -157,8 +159,8 @@ private:
     // Parses what is buffered and reads only when the parser needs more: a request that
     // arrived in one segment costs one read and no extra scheduling.
     template <class Stream>
-    net::awaitable<boost::system::error_code> read_request(Stream& stream, beast::flat_buffer& buffer,
-                                                           http::request_parser<http::string_body>& parser)
+    net::awaitable<boost::system::error_code> read_request(
+        Stream& stream, beast::flat_buffer& buffer, http::request_parser<http::string_body>& parser)
     {
         beast::tcp_stream& lowest = beast::get_lowest_layer(stream);
         clock::time_point deadline{};
@@ -241,13 +243,13 @@ private:
 
     static constexpr std::size_t read_chunk = 8192;
 
-    template <class Stream>
-    net::awaitable<void> answer_error(Stream& stream, http::status status)
+    template <class Stream> net::awaitable<void> answer_error(Stream& stream, http::status status)
     {
         http_request none;
         request_context ctx{none, peer_, peer_, tls_, make_request_id()};
         ctx.route = "invalid";
-        auto res = json_error(status, code_for(status), "the request could not be read: " + std::string(http::obsolete_reason(status)));
+        auto res = json_error(
+            status, code_for(status), "the request could not be read: " + std::string(http::obsolete_reason(status)));
         res.keep_alive(false);
         res.set(http::field::server, "switchboard");
         res.set("X-Request-Id", ctx.request_id);
@@ -258,13 +260,12 @@ private:
     }
 
     // Dispatches one request and writes the answer; false: close the connection.
-    template <class Stream>
-    net::awaitable<bool> handle(Stream& stream, http_request& req, clock::time_point start)
+    template <class Stream> net::awaitable<bool> handle(Stream& stream, http_request& req, clock::time_point start)
     {
         std::string client = forwarded::client_address(d_.cfg.trusted_proxies, peer_, req["X-Forwarded-For"]);
         const std::string_view incoming_id = req["X-Request-Id"];
         request_context ctx{req, peer_, std::move(client), tls_,
-                            is_sane_request_id(incoming_id) ? std::string(incoming_id) : make_request_id()};
+            is_sane_request_id(incoming_id) ? std::string(incoming_id) : make_request_id()};
         const std::string_view target(req.target().data(), req.target().size());
         const std::size_t q = target.find('?');
         ctx.path = target.substr(0, q);
@@ -367,8 +368,14 @@ std::size_t connection_registry::size() const
     return entries_.size();
 }
 
-void connection_registry::close_idle() { for_each(true); }
-void connection_registry::close_all() { for_each(false); }
+void connection_registry::close_idle()
+{
+    for_each(true);
+}
+void connection_registry::close_all()
+{
+    for_each(false);
+}
 
 void connection_registry::for_each(bool idle_only)
 {

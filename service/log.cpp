@@ -19,10 +19,14 @@ std::mutex out_mutex;
 std::string_view level_name(level l) noexcept
 {
     switch (l) {
-    case level::debug: return "debug";
-    case level::info: return "info";
-    case level::warn: return "warn";
-    case level::error: return "error";
+    case level::debug:
+        return "debug";
+    case level::info:
+        return "info";
+    case level::warn:
+        return "warn";
+    case level::error:
+        return "error";
     }
     return "info";
 }
@@ -39,7 +43,7 @@ void append_time(std::string& out)
         std::tm tm{};
         gmtime_r(&t, &tm);
         std::snprintf(prefix, sizeof prefix, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900, tm.tm_mon + 1,
-                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+            tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
         cached_second = t;
     }
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
@@ -52,7 +56,10 @@ void append_time(std::string& out)
 
 } // namespace
 
-void set_level(level l) noexcept { current_level.store(static_cast<int>(l), std::memory_order_relaxed); }
+void set_level(level l) noexcept
+{
+    current_level.store(static_cast<int>(l), std::memory_order_relaxed);
+}
 
 level parse_level(std::string_view s) noexcept
 {
@@ -68,7 +75,10 @@ level parse_level(std::string_view s) noexcept
     return level::info;
 }
 
-bool enabled(level l) noexcept { return static_cast<int>(l) >= current_level.load(std::memory_order_relaxed); }
+bool enabled(level l) noexcept
+{
+    return static_cast<int>(l) >= current_level.load(std::memory_order_relaxed);
+}
 
 void append_json_escaped(std::string& out, std::string_view s)
 {
@@ -82,11 +92,21 @@ void append_json_escaped(std::string& out, std::string_view s)
         out.append(s.data() + plain, i - plain);
         plain = i + 1;
         switch (b) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
         default:
             out += "\\u00";
             out += hex[b >> 4];

@@ -21,8 +21,8 @@
 namespace switchboard {
 namespace {
 
-const prometheus::Histogram::BucketBoundaries latency_buckets = {
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+const prometheus::Histogram::BucketBoundaries latency_buckets
+    = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
 prometheus::MetricFamily gauge_family(std::string name, std::string help, double value)
 {
@@ -69,17 +69,22 @@ public:
             // f[0] is field 3 (state): utime=14, stime=15, starttime=22, vsize=23, rss=24.
             if (f.size() > 21) {
                 const double cpu = (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(ticks);
-                out.push_back(counter_family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", cpu));
-                out.push_back(gauge_family("process_virtual_memory_bytes", "Virtual memory size in bytes.", std::stod(f[20])));
-                out.push_back(gauge_family("process_resident_memory_bytes", "Resident memory size in bytes.", std::stod(f[21]) * static_cast<double>(page)));
-                out.push_back(gauge_family("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
-                                           boot_time() + std::stod(f[19]) / static_cast<double>(ticks)));
+                out.push_back(counter_family(
+                    "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", cpu));
+                out.push_back(
+                    gauge_family("process_virtual_memory_bytes", "Virtual memory size in bytes.", std::stod(f[20])));
+                out.push_back(gauge_family("process_resident_memory_bytes", "Resident memory size in bytes.",
+                    std::stod(f[21]) * static_cast<double>(page)));
+                out.push_back(
+                    gauge_family("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+                        boot_time() + std::stod(f[19]) / static_cast<double>(ticks)));
             }
         }
         out.push_back(gauge_family("process_open_fds", "Number of open file descriptors.", open_fds()));
         rlimit lim{};
         if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
-            out.push_back(gauge_family("process_max_fds", "Maximum number of open file descriptors.", static_cast<double>(lim.rlim_cur)));
+            out.push_back(gauge_family(
+                "process_max_fds", "Maximum number of open file descriptors.", static_cast<double>(lim.rlim_cur)));
         }
         return out;
     }
@@ -116,7 +121,7 @@ private:
 } // namespace
 
 counter_set::counter_set(prometheus::Family<prometheus::Counter>& family, const std::string& label,
-                         std::initializer_list<std::string_view> values)
+    std::initializer_list<std::string_view> values)
 {
     for (const auto v : values) {
         counters_.emplace_back(std::string(v), &family.Add({{label, std::string(v)}}));
@@ -134,8 +139,7 @@ prometheus::Counter& counter_set::operator[](std::string_view value) const noexc
 }
 
 route_metrics::route_metrics(prometheus::Family<prometheus::Counter>& requests,
-                             prometheus::Family<prometheus::Histogram>& durations, std::string route,
-                             std::string method)
+    prometheus::Family<prometheus::Histogram>& durations, std::string route, std::string method)
     : requests_(requests)
     , route_(std::move(route))
     , method_(std::move(method))
@@ -161,21 +165,65 @@ void route_metrics::observe(unsigned status, double seconds)
 
 metrics::metrics()
     : registry_(std::make_shared<prometheus::Registry>())
-    , requests_in_flight(prometheus::BuildGauge().Name("switchboard_http_requests_in_flight").Help("HTTP requests being handled now.").Register(*registry_).Add({}))
-    , connections_open(prometheus::BuildGauge().Name("switchboard_http_connections_open").Help("Open HTTP connections by listener.").Register(*registry_))
-    , tls_handshake_failures(prometheus::BuildCounter().Name("switchboard_tls_handshake_failures_total").Help("TLS handshakes that failed or timed out.").Register(*registry_).Add({}))
-    , signature_failures(prometheus::BuildCounter().Name("switchboard_twilio_signature_failures_total").Help("Requests refused for a missing or wrong X-Twilio-Signature, by reason.").Register(*registry_),
-                         "reason", {"missing", "body_hash", "mismatch"})
-    , ivr_selections(prometheus::BuildCounter().Name("switchboard_ivr_menu_selections_total").Help("IVR menu choices by digit (invalid and none for the rest).").Register(*registry_),
-                     "digit", {"1", "2", "3", "9", "none", "invalid"})
-    , call_status_callbacks(prometheus::BuildCounter().Name("switchboard_call_status_callbacks_total").Help("Voice status callbacks received, by call status.").Register(*registry_),
-                            "status", {"queued", "initiated", "ringing", "in-progress", "completed", "busy", "no-answer", "canceled", "failed", "other"})
-    , rate_limited(prometheus::BuildCounter().Name("switchboard_rate_limited_requests_total").Help("Requests answered 429 by the per-client rate limit.").Register(*registry_).Add({}))
-    , tls_reloads(prometheus::BuildCounter().Name("switchboard_tls_reloads_total").Help("Successful TLS certificate reloads (SIGHUP).").Register(*registry_).Add({}))
-    , tls_reload_failures(prometheus::BuildCounter().Name("switchboard_tls_reload_failures_total").Help("TLS certificate reloads refused; the previous certificate stays in use.").Register(*registry_).Add({}))
-    , ready(prometheus::BuildGauge().Name("switchboard_ready").Help("1 while the instance accepts traffic (readiness), 0 while starting or draining.").Register(*registry_).Add({}))
-    , requests_(prometheus::BuildCounter().Name("switchboard_http_requests_total").Help("HTTP requests answered, by route, method and status code.").Register(*registry_))
-    , durations_(prometheus::BuildHistogram().Name("switchboard_http_request_duration_seconds").Help("Time from a complete request to its response being written, by route.").Register(*registry_))
+    , requests_in_flight(prometheus::BuildGauge()
+                             .Name("switchboard_http_requests_in_flight")
+                             .Help("HTTP requests being handled now.")
+                             .Register(*registry_)
+                             .Add({}))
+    , connections_open(prometheus::BuildGauge()
+                           .Name("switchboard_http_connections_open")
+                           .Help("Open HTTP connections by listener.")
+                           .Register(*registry_))
+    , tls_handshake_failures(prometheus::BuildCounter()
+                                 .Name("switchboard_tls_handshake_failures_total")
+                                 .Help("TLS handshakes that failed or timed out.")
+                                 .Register(*registry_)
+                                 .Add({}))
+    , signature_failures(prometheus::BuildCounter()
+                             .Name("switchboard_twilio_signature_failures_total")
+                             .Help("Requests refused for a missing or wrong X-Twilio-Signature, by reason.")
+                             .Register(*registry_),
+          "reason", {"missing", "body_hash", "mismatch"})
+    , ivr_selections(prometheus::BuildCounter()
+                         .Name("switchboard_ivr_menu_selections_total")
+                         .Help("IVR menu choices by digit (invalid and none for the rest).")
+                         .Register(*registry_),
+          "digit", {"1", "2", "3", "9", "none", "invalid"})
+    , call_status_callbacks(prometheus::BuildCounter()
+                                .Name("switchboard_call_status_callbacks_total")
+                                .Help("Voice status callbacks received, by call status.")
+                                .Register(*registry_),
+          "status",
+          {"queued", "initiated", "ringing", "in-progress", "completed", "busy", "no-answer", "canceled", "failed",
+              "other"})
+    , rate_limited(prometheus::BuildCounter()
+                       .Name("switchboard_rate_limited_requests_total")
+                       .Help("Requests answered 429 by the per-client rate limit.")
+                       .Register(*registry_)
+                       .Add({}))
+    , tls_reloads(prometheus::BuildCounter()
+                      .Name("switchboard_tls_reloads_total")
+                      .Help("Successful TLS certificate reloads (SIGHUP).")
+                      .Register(*registry_)
+                      .Add({}))
+    , tls_reload_failures(prometheus::BuildCounter()
+                              .Name("switchboard_tls_reload_failures_total")
+                              .Help("TLS certificate reloads refused; the previous certificate stays in use.")
+                              .Register(*registry_)
+                              .Add({}))
+    , ready(prometheus::BuildGauge()
+                .Name("switchboard_ready")
+                .Help("1 while the instance accepts traffic (readiness), 0 while starting or draining.")
+                .Register(*registry_)
+                .Add({}))
+    , requests_(prometheus::BuildCounter()
+                    .Name("switchboard_http_requests_total")
+                    .Help("HTTP requests answered, by route, method and status code.")
+                    .Register(*registry_))
+    , durations_(prometheus::BuildHistogram()
+                     .Name("switchboard_http_request_duration_seconds")
+                     .Help("Time from a complete request to its response being written, by route.")
+                     .Register(*registry_))
 {
     prometheus::BuildGauge()
         .Name("switchboard_build_info")

@@ -10,8 +10,8 @@
 #include <prometheus/registry.h>
 
 #include <array>
-#include <initializer_list>
 #include <atomic>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,8 +23,7 @@ namespace switchboard {
 class route_metrics {
 public:
     route_metrics(prometheus::Family<prometheus::Counter>& requests,
-                  prometheus::Family<prometheus::Histogram>& durations, std::string route,
-                  std::string method);
+        prometheus::Family<prometheus::Histogram>& durations, std::string route, std::string method);
 
     void observe(unsigned status, double seconds);
 
@@ -43,7 +42,7 @@ private:
 class counter_set {
 public:
     counter_set(prometheus::Family<prometheus::Counter>& family, const std::string& label,
-                std::initializer_list<std::string_view> values);
+        std::initializer_list<std::string_view> values);
     prometheus::Counter& operator[](std::string_view value) const noexcept;
 
 private:
@@ -68,8 +67,8 @@ public:
     prometheus::Gauge& requests_in_flight;
     prometheus::Family<prometheus::Gauge>& connections_open;
     prometheus::Counter& tls_handshake_failures;
-    counter_set signature_failures;    // reason: missing, mismatch, body_hash
-    counter_set ivr_selections;        // digit: 1, 2, 3, 9, invalid, none
+    counter_set signature_failures; // reason: missing, mismatch, body_hash
+    counter_set ivr_selections; // digit: 1, 2, 3, 9, invalid, none
     counter_set call_status_callbacks; // status: queued ... failed, other
     prometheus::Counter& rate_limited;
     prometheus::Counter& tls_reloads;

@@ -33,7 +33,7 @@ void rate_limiter::evict(shard& s, clock::time_point now) const
     if (s.buckets.size() >= max_per_shard_) {
         // Still full of active clients: drop the one closest to full.
         auto fullest = std::max_element(s.buckets.begin(), s.buckets.end(),
-                                        [](const auto& a, const auto& b) { return a.second.tokens < b.second.tokens; });
+            [](const auto& a, const auto& b) { return a.second.tokens < b.second.tokens; });
         s.buckets.erase(fullest);
     }
 }

@@ -59,8 +59,8 @@ void router::add(route r)
     routes_.push_back(std::move(c));
 }
 
-bool router::match(const compiled_route& c, std::string_view path,
-                   std::vector<std::pair<std::string, std::string>>* captures)
+bool router::match(
+    const compiled_route& c, std::string_view path, std::vector<std::pair<std::string, std::string>>* captures)
 {
     std::size_t i = 0;
     while (!path.empty() || i < c.segments.size()) {
@@ -130,7 +130,8 @@ http_response router::refuse_signature(request_context& ctx, boost::system::erro
             return too_many(d.retry_after);
         }
     }
-    return json_error(http::status::forbidden, "signature_invalid", "the X-Twilio-Signature header is missing or does not match this request");
+    return json_error(http::status::forbidden, "signature_invalid",
+        "the X-Twilio-Signature header is missing or does not match this request");
 }
 
 net::awaitable<http_response> router::dispatch(request_context& ctx) const
@@ -170,8 +171,8 @@ net::awaitable<http_response> router::dispatch(request_context& ctx) const
     if (policy.twilio_signature) {
         const std::string url = public_url(ctx);
         const bool post = ctx.request.method() == http::verb::post;
-        twilio_signature::webhook_request wr{url, ctx.request["X-Twilio-Signature"],
-                                             ctx.request[http::field::content_type], ctx.request.body(), post};
+        twilio_signature::webhook_request wr{
+            url, ctx.request["X-Twilio-Signature"], ctx.request[http::field::content_type], ctx.request.body(), post};
         auto verdict = twilio_signature::verify(guards_.cfg.auth_tokens, wr);
         if (verdict.ec) {
             co_return refuse_signature(ctx, verdict.ec);

@@ -21,7 +21,7 @@ using handler = std::function<net::awaitable<http_response>(request_context&)>;
 
 struct route_policy {
     bool twilio_signature = false; // verify X-Twilio-Signature before the handler
-    bool rate_limited = false;     // count against the client's per-minute budget
+    bool rate_limited = false; // count against the client's per-minute budget
 };
 
 struct route {
@@ -41,7 +41,7 @@ struct route_guards {
 
 class router {
 public:
-    explicit router(route_guards guards) : guards_(guards) {}
+    explicit router(route_guards guards) : guards_(guards) { }
 
     void add(route r);
     net::awaitable<http_response> dispatch(request_context& ctx) const;
@@ -56,8 +56,8 @@ private:
         std::vector<std::string> segments;
         route_metrics* stats;
     };
-    static bool match(const compiled_route& c, std::string_view path,
-                      std::vector<std::pair<std::string, std::string>>* captures);
+    static bool match(
+        const compiled_route& c, std::string_view path, std::vector<std::pair<std::string, std::string>>* captures);
     http_response refuse_signature(request_context& ctx, boost::system::error_code ec) const;
 
     route_guards guards_;

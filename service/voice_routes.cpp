@@ -47,9 +47,8 @@ net::awaitable<http_response> status(request_context& ctx, metrics& stats, call_
     auto update = parse_call_status_update(ctx.params);
     if (!update) {
         co_return json_error(http::status::bad_request, "invalid_status_callback",
-                             update.error() == error::missing_parameter
-                                 ? "CallSid and CallStatus are required"
-                                 : "SequenceNumber and CallDuration must be whole numbers");
+            update.error() == error::missing_parameter ? "CallSid and CallStatus are required"
+                                                       : "SequenceNumber and CallDuration must be whole numbers");
     }
     ctx.log.call_status = update->raw_status;
     ctx.log.duration_seconds = update->duration_seconds;
@@ -67,8 +66,8 @@ net::awaitable<http_response> status(request_context& ctx, metrics& stats, call_
     co_return http_response{http::status::no_content, 11};
 }
 
-net::awaitable<http_response> health(request_context&, call_tracker& calls,
-                                      std::chrono::steady_clock::time_point started)
+net::awaitable<http_response> health(
+    request_context&, call_tracker& calls, std::chrono::steady_clock::time_point started)
 {
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
     std::string body = R"({"status":"ok","service":"voice","ivr":"jobmatch","uptime_seconds":)";
@@ -87,11 +86,11 @@ void add_voice_routes(router& r, voice_deps d)
     r.add({http::verb::post, "/api/voice/incoming", "voice_incoming", twilio, incoming});
     r.add({http::verb::get, "/api/voice/incoming", "voice_incoming", twilio, incoming});
     r.add({http::verb::post, "/api/voice/menu", "voice_menu", twilio,
-           [&stats = d.stats](request_context& ctx) { return menu(ctx, stats); }});
+        [&stats = d.stats](request_context& ctx) { return menu(ctx, stats); }});
     r.add({http::verb::post, "/api/voice/status", "voice_status", twilio,
-           [&stats = d.stats, &calls = d.calls](request_context& ctx) { return status(ctx, stats, calls); }});
+        [&stats = d.stats, &calls = d.calls](request_context& ctx) { return status(ctx, stats, calls); }});
     r.add({http::verb::get, "/api/voice/health", "voice_health", {.rate_limited = true},
-           [&calls = d.calls, started = d.started](request_context& ctx) { return health(ctx, calls, started); }});
+        [&calls = d.calls, started = d.started](request_context& ctx) { return health(ctx, calls, started); }});
 }
 
 } // namespace switchboard

@@ -13,12 +13,12 @@ using namespace switchboard;
 namespace {
 
 // A realistic Gather callback body (the parameters Twilio sends with Digits).
-const std::string body =
-    "AccountSid=ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&ApiVersion=2010-04-01&CallSid=CA0123456789abcdef0123456789abcdef"
-    "&CallStatus=in-progress&Called=%2B18005550100&CalledCity=&CalledCountry=US&CalledState=&CalledZip="
-    "&Caller=%2B14155551212&CallerCity=SAN+FRANCISCO&CallerCountry=US&CallerState=CA&CallerZip=94105"
-    "&Digits=1&Direction=inbound&FinishedOnKey=&From=%2B14155551212&FromCity=SAN+FRANCISCO&FromCountry=US"
-    "&FromState=CA&FromZip=94105&To=%2B18005550100&ToCity=&ToCountry=US&ToState=&ToZip=&msg=Gather+End";
+const std::string body
+    = "AccountSid=ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&ApiVersion=2010-04-01&CallSid=CA0123456789abcdef0123456789abcdef"
+      "&CallStatus=in-progress&Called=%2B18005550100&CalledCity=&CalledCountry=US&CalledState=&CalledZip="
+      "&Caller=%2B14155551212&CallerCity=SAN+FRANCISCO&CallerCountry=US&CallerState=CA&CallerZip=94105"
+      "&Digits=1&Direction=inbound&FinishedOnKey=&From=%2B14155551212&FromCity=SAN+FRANCISCO&FromCountry=US"
+      "&FromState=CA&FromZip=94105&To=%2B18005550100&ToCity=&ToCountry=US&ToState=&ToZip=&msg=Gather+End";
 const std::string url = "https://jobmatch.zip/api/voice/menu";
 const std::vector<std::string> tokens{"0123456789abcdef0123456789abcdef"};
 
@@ -48,7 +48,8 @@ BENCHMARK(bm_verify_signature);
 void bm_refuse_signature(benchmark::State& state)
 {
     // A wrong signature walks every accepted URL form before refusing: the worst case.
-    const twilio_signature::webhook_request request{url, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=", "application/x-www-form-urlencoded", body, true};
+    const twilio_signature::webhook_request request{
+        url, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=", "application/x-www-form-urlencoded", body, true};
     for (auto _ : state) {
         benchmark::DoNotOptimize(twilio_signature::verify(tokens, request));
     }

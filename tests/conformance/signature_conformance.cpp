@@ -38,8 +38,7 @@ int main(int argc, char** argv)
         const std::string body(c.at("body").as_string());
         const std::string kind(c.at("kind").as_string());
         const bool expected = c.at("expected").as_bool();
-        const switchboard::twilio_signature::webhook_request request{
-            url, signature,
+        const switchboard::twilio_signature::webhook_request request{url, signature,
             kind == "json" ? "application/json" : "application/x-www-form-urlencoded; charset=UTF-8", body,
             kind != "get"};
         const bool ours = !switchboard::twilio_signature::verify(tokens, request).ec;

@@ -32,8 +32,9 @@ BOOST_AUTO_TEST_SUITE(twilio_signature)
 BOOST_AUTO_TEST_CASE(classic_vector_and_default_port_form)
 {
     const auto p = params({{"CallSid", "CA1234567890ABCDE"}, {"Caller", "+12349013030"}, {"Digits", "1234"},
-                           {"From", "+12349013030"}, {"To", "+18005551212"}});
-    BOOST_TEST(sig::compute("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", p) == "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
+        {"From", "+12349013030"}, {"To", "+18005551212"}});
+    BOOST_TEST(
+        sig::compute("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", p) == "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
     BOOST_TEST(accepts("https://mycompany.com/myapp.php?foo=1&bar=2", "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", p));
     BOOST_TEST(accepts("https://mycompany.com:443/myapp.php?foo=1&bar=2", "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", p));
     // twilio-node removes any port before its first try, so a port-less signature fits any port.
@@ -43,20 +44,23 @@ BOOST_AUTO_TEST_CASE(classic_vector_and_default_port_form)
 
 BOOST_AUTO_TEST_CASE(explicit_port_is_signed_and_required)
 {
-    const auto p = params({{"AccountSid", "ACxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}, {"CallSid", "CA0123456789abcdef0123456789abcdef"},
-                           {"From", "+15005550006"}, {"To", "+14155551212"}, {"CallStatus", "ringing"}});
+    const auto p = params(
+        {{"AccountSid", "ACxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}, {"CallSid", "CA0123456789abcdef0123456789abcdef"},
+            {"From", "+15005550006"}, {"To", "+14155551212"}, {"CallStatus", "ringing"}});
     const std::string url = "https://example.com:8443/voice/incoming?tenant=a%20b";
     BOOST_TEST(sig::compute("12345", url, p) == "kR4FoITUUCT0TdlmZ8odbO94pN8=");
     BOOST_TEST(accepts(url, "kR4FoITUUCT0TdlmZ8odbO94pN8=", p));
-    BOOST_TEST(sig::compute("12345", "https://example.com/voice/incoming?tenant=a%20b", p) != "kR4FoITUUCT0TdlmZ8odbO94pN8=");
+    BOOST_TEST(
+        sig::compute("12345", "https://example.com/voice/incoming?tenant=a%20b", p) != "kR4FoITUUCT0TdlmZ8odbO94pN8=");
 }
 
 BOOST_AUTO_TEST_CASE(repeated_names_are_deduplicated_and_sorted)
 {
-    const auto p = params({{"To", "+14155551212"}, {"StatusCallbackEvent", "ringing"}, {"StatusCallbackEvent", "answered"},
-                           {"StatusCallbackEvent", "initiated"}, {"a", "2"}, {"a", "1"}, {"a", "2"}});
+    const auto p = params({{"To", "+14155551212"}, {"StatusCallbackEvent", "ringing"},
+        {"StatusCallbackEvent", "answered"}, {"StatusCallbackEvent", "initiated"}, {"a", "2"}, {"a", "1"}, {"a", "2"}});
     BOOST_TEST(sig::compute("12345", "https://example.com/status", p) == "dTvtbZE1UUxRqmVho33LyWXO/4w=");
-    BOOST_TEST(sig::params_suffix(p) == "StatusCallbackEventansweredStatusCallbackEventinitiatedStatusCallbackEventringingTo+14155551212a1a2");
+    BOOST_TEST(sig::params_suffix(p)
+        == "StatusCallbackEventansweredStatusCallbackEventinitiatedStatusCallbackEventringingTo+14155551212a1a2");
     BOOST_TEST(!accepts("https://example.com/status", "z23k5LDMyZawPCMF7QAdf0+AwaQ=", p));
 }
 
@@ -68,7 +72,8 @@ BOOST_AUTO_TEST_CASE(names_sort_by_code_unit)
 
 BOOST_AUTO_TEST_CASE(body_sha256)
 {
-    const std::string url = "https://example.com/myapp?bodySHA256=0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
+    const std::string url
+        = "https://example.com/myapp?bodySHA256=0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
     const std::string body = R"({"property": "value", "boolean": true})";
     BOOST_TEST(sig::compute("12345", url, {}) == "Klp85180pYIxzIO5cuyxpfh1BKw=");
     sig::webhook_request r{url, "Klp85180pYIxzIO5cuyxpfh1BKw=", "application/json", body, true};
@@ -80,8 +85,10 @@ BOOST_AUTO_TEST_CASE(body_sha256)
 
 BOOST_AUTO_TEST_CASE(unicode_and_empty_values)
 {
-    BOOST_TEST(sig::compute("12345", "https://example.com/sms", params({{"Body", "h\xC3\xA9llo \xE2\x9C\x93"}})) == "P3BxTTBr9FP74w83ir6paBemUYk=");
-    BOOST_TEST(sig::compute("12345", "https://example.com/x", params({{"Digits", ""}, {"From", "+1"}})) == "bHYY43s5GJ9RRSFUtMVD2BJh/n8=");
+    BOOST_TEST(sig::compute("12345", "https://example.com/sms", params({{"Body", "h\xC3\xA9llo \xE2\x9C\x93"}}))
+        == "P3BxTTBr9FP74w83ir6paBemUYk=");
+    BOOST_TEST(sig::compute("12345", "https://example.com/x", params({{"Digits", ""}, {"From", "+1"}}))
+        == "bHYY43s5GJ9RRSFUtMVD2BJh/n8=");
 }
 
 BOOST_AUTO_TEST_CASE(verify_parses_the_form_body_once_and_returns_it)

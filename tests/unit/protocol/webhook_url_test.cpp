@@ -36,7 +36,7 @@ BOOST_AUTO_TEST_CASE(normalize_like_whatwg)
 {
     // node -e 'console.log(new URL(u).toString())'
     BOOST_TEST(*wu::normalize("HTTPS://Ex.com:443/a/./b/../c%2e/d\\e/ f{}`\"<>?q=' \"<>{}`|^%zz#x")
-               == "https://ex.com/a/c%2e/d/e/%20f%7B%7D%60%22%3C%3E?q=%27%20%22%3C%3E{}`|^%zz#x");
+        == "https://ex.com/a/c%2e/d/e/%20f%7B%7D%60%22%3C%3E?q=%27%20%22%3C%3E{}`|^%zz#x");
     BOOST_TEST(*wu::normalize("https://ex.com:8443?x=1") == "https://ex.com:8443/?x=1");
     BOOST_TEST(*wu::normalize("http://ex.com:080/a/..") == "http://ex.com/");
     BOOST_TEST(*wu::normalize("https://ex.com/a/%2E%2e/b/.") == "https://ex.com/b/");
@@ -49,7 +49,7 @@ BOOST_AUTO_TEST_CASE(legacy_querystring)
 {
     // node -e 'qs.stringify(qs.parse("b=1&1=x&a=2&b=3&10=y&01=z"))'
     BOOST_TEST(wu::with_legacy_querystring("https://e.com/p?b=1&1=x&a=2&b=3&10=y&01=z")
-               == "https://e.com/p?1=x&10=y&b=1&b=3&a=2&01=z");
+        == "https://e.com/p?1=x&10=y&b=1&b=3&a=2&01=z");
     BOOST_TEST(wu::with_legacy_querystring("https://e.com/p?q=it's+a%20b&&e") == "https://e.com/p?q=it's%20a%20b&e=");
     BOOST_TEST(wu::with_legacy_querystring("https://e.com/p?") == "https://e.com/p?");
     BOOST_TEST(wu::with_legacy_querystring("https://e.com/p") == "https://e.com/p");

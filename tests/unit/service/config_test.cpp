@@ -17,10 +17,12 @@ load_result load(std::map<std::string, std::string> env, load_options opts = {})
     for (const auto& [k, v] : env) {
         opts.env_names.push_back(k);
     }
-    return load_config([env](const std::string& name) -> std::optional<std::string> {
-        const auto it = env.find(name);
-        return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
-    }, opts);
+    return load_config(
+        [env](const std::string& name) -> std::optional<std::string> {
+            const auto it = env.find(name);
+            return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
+        },
+        opts);
 }
 
 bool has_error(const load_result& r, std::string_view prefix)
@@ -68,18 +70,13 @@ BOOST_AUTO_TEST_CASE(fail_closed_without_token_unless_dev)
 
 BOOST_AUTO_TEST_CASE(one_message_per_bad_value)
 {
-    const auto r = load({{"TWILIO_AUTH_TOKEN", "t"},
-                         {"SWITCHBOARD_LISTEN", "nowhere"},
-                         {"SWITCHBOARD_ADMIN_LISTEN", "127.0.0.1:70000"},
-                         {"SWITCHBOARD_THREADS", "-1"},
-                         {"SWITCHBOARD_PUBLIC_URL", "ftp://x"},
-                         {"SWITCHBOARD_TLS_CERT", "/nonexistent.pem"},
-                         {"SWITCHBOARD_DRAIN_TIMEOUT_SECONDS", "0"},
-                         {"SWITCHBOARD_LOG_LEVEL", "chatty"},
-                         {"SWITCHBOARD_UNKNOWN", "1"}});
-    for (const char* key : {"SWITCHBOARD_LISTEN:", "SWITCHBOARD_ADMIN_LISTEN:", "SWITCHBOARD_THREADS:", "SWITCHBOARD_PUBLIC_URL:",
-                            "SWITCHBOARD_TLS_KEY:", "SWITCHBOARD_TLS_CERT:", "SWITCHBOARD_DRAIN_TIMEOUT_SECONDS:",
-                            "SWITCHBOARD_LOG_LEVEL:", "SWITCHBOARD_UNKNOWN:"}) {
+    const auto r = load({{"TWILIO_AUTH_TOKEN", "t"}, {"SWITCHBOARD_LISTEN", "nowhere"},
+        {"SWITCHBOARD_ADMIN_LISTEN", "127.0.0.1:70000"}, {"SWITCHBOARD_THREADS", "-1"},
+        {"SWITCHBOARD_PUBLIC_URL", "ftp://x"}, {"SWITCHBOARD_TLS_CERT", "/nonexistent.pem"},
+        {"SWITCHBOARD_DRAIN_TIMEOUT_SECONDS", "0"}, {"SWITCHBOARD_LOG_LEVEL", "chatty"}, {"SWITCHBOARD_UNKNOWN", "1"}});
+    for (const char* key : {"SWITCHBOARD_LISTEN:", "SWITCHBOARD_ADMIN_LISTEN:", "SWITCHBOARD_THREADS:",
+             "SWITCHBOARD_PUBLIC_URL:", "SWITCHBOARD_TLS_KEY:", "SWITCHBOARD_TLS_CERT:",
+             "SWITCHBOARD_DRAIN_TIMEOUT_SECONDS:", "SWITCHBOARD_LOG_LEVEL:", "SWITCHBOARD_UNKNOWN:"}) {
         BOOST_TEST(has_error(r, key), key);
     }
     for (const auto& e : r.errors) {
@@ -89,7 +86,8 @@ BOOST_AUTO_TEST_CASE(one_message_per_bad_value)
 
 BOOST_AUTO_TEST_CASE(listen_forms)
 {
-    const auto r = load({{"TWILIO_AUTH_TOKEN", "t"}, {"SWITCHBOARD_LISTEN", "[::]:0"}, {"SWITCHBOARD_ADMIN_LISTEN", ":9191"}});
+    const auto r
+        = load({{"TWILIO_AUTH_TOKEN", "t"}, {"SWITCHBOARD_LISTEN", "[::]:0"}, {"SWITCHBOARD_ADMIN_LISTEN", ":9191"}});
     BOOST_TEST(r.errors.empty());
     BOOST_TEST(r.cfg.listen.host == "::");
     BOOST_TEST(r.cfg.listen.port == 0);
@@ -104,14 +102,16 @@ BOOST_AUTO_TEST_CASE(secrets_from_files_and_rotation)
     BOOST_REQUIRE(r.cfg.auth_tokens.size() == 2u);
     BOOST_TEST(r.cfg.auth_tokens[0] == "from-file");
     BOOST_TEST(r.cfg.auth_tokens[1] == "next");
-    BOOST_TEST(has_error(load({{"TWILIO_AUTH_TOKEN_FILE", primary}, {"TWILIO_AUTH_TOKEN", "x"}}), "TWILIO_AUTH_TOKEN:"));
+    BOOST_TEST(
+        has_error(load({{"TWILIO_AUTH_TOKEN_FILE", primary}, {"TWILIO_AUTH_TOKEN", "x"}}), "TWILIO_AUTH_TOKEN:"));
     BOOST_TEST(has_error(load({{"TWILIO_AUTH_TOKEN_FILE", "/nonexistent"}}), "TWILIO_AUTH_TOKEN_FILE:"));
     std::filesystem::remove(primary);
 }
 
 BOOST_AUTO_TEST_CASE(json_file_overlays_the_environment)
 {
-    const auto file = temp_file("overlay.json", R"({"SWITCHBOARD_RATE_LIMIT_PER_MINUTE": 5, "SWITCHBOARD_PUBLIC_URL": "https://jobmatch.zip/"})");
+    const auto file = temp_file("overlay.json",
+        R"({"SWITCHBOARD_RATE_LIMIT_PER_MINUTE": 5, "SWITCHBOARD_PUBLIC_URL": "https://jobmatch.zip/"})");
     load_options opts;
     opts.config_file = file;
     const auto r = load({{"TWILIO_AUTH_TOKEN", "t"}, {"SWITCHBOARD_RATE_LIMIT_PER_MINUTE", "100"}}, opts);
