@@ -48,8 +48,36 @@ bool is_double_dot(std::string_view s) noexcept
     return s == ".." || text::iequals(s, ".%2e") || text::iequals(s, "%2e.") || text::iequals(s, "%2e%2e");
 }
 
+// Node's URL parser (Ada, which twilio-node relies on through `new URL`) skips dot-segment
+// removal when a path has dots but nothing to percent-encode or decode and its first "/." does
+// not start a dot segment: "/a/.b/.." stays as it is, where the standard would give "/a/".
+// We accept exactly what the helper library accepts, so we do the same.
+bool node_keeps_path(std::string_view path) noexcept
+{
+    std::string_view in = path.empty() ? path : path.substr(1);
+    bool dot = false;
+    for (const char c : in) {
+        const auto b = static_cast<unsigned char>(c);
+        if (c == '%' || c == '\\' || !path_keep(b)) {
+            return false;
+        }
+        dot = dot || c == '.';
+    }
+    if (!dot || in.front() == '.') {
+        return false;
+    }
+    const std::size_t slashdot = in.find("/.");
+    if (slashdot == std::string_view::npos) {
+        return true;
+    }
+    return !(slashdot + 2 == in.size() || in[slashdot + 2] == '.' || in[slashdot + 2] == '/');
+}
+
 std::string normalize_path(std::string_view path)
 {
+    if (node_keeps_path(path)) {
+        return std::string(path);
+    }
     // Special schemes treat '\' as '/'.
     std::string p(path);
     std::replace(p.begin(), p.end(), '\\', '/');

@@ -66,7 +66,7 @@ function randomUrl() {
     for (let j = int(0, 6); j > 0; j--) {
       seg += pick(PATH_CHARS);
     }
-    segments.push(chance(0.08) ? pick(['.', '..', '%2e', '%2E%2e']) : seg);
+    segments.push(chance(0.15) ? pick(['.', '..', '%2e', '%2E%2e', '.b', 'b.', '..b', '.$']) : seg);
   }
   let url = `${scheme}://${host}${port}/${segments.join('/')}`;
   if (chance(0.6)) {

@@ -337,3 +337,40 @@ describe('rate limiting', () => {
     }
   });
 });
+
+describe('deadlines', () => {
+  test('an idle keep-alive connection is closed after the idle timeout', async () => {
+    const server = await startServer({ env: { SWITCHBOARD_IDLE_TIMEOUT_SECONDS: '0.3' } });
+    try {
+      const started = Date.now();
+      const { data, closed } = await rawExchange(server.port, 'GET /api/voice/health HTTP/1.1\r\nHost: x\r\n\r\n', 5000);
+      assert.equal(statusOf(data), 200);
+      assert.ok(closed, 'the server must close the idle connection');
+      assert.ok(Date.now() - started < 3000);
+    } finally {
+      await stopServer(server);
+    }
+  });
+
+  test('a request trickling in is cut at the read deadline, however often bytes arrive', async () => {
+    const server = await startServer({ env: { SWITCHBOARD_READ_TIMEOUT_SECONDS: '0.6' } });
+    try {
+      const sock = net.connect(server.port, '127.0.0.1');
+      let closedAt = 0;
+      sock.on('close', () => { closedAt = Date.now(); });
+      sock.on('error', () => {});
+      const started = Date.now();
+      const header = 'GET /api/voice/health HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(200);
+      for (let i = 0; i < header.length && !closedAt && Date.now() - started < 4000; i++) {
+        sock.write(header[i]);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await waitFor(() => closedAt, 3000, 'the connection to be closed');
+      const elapsed = closedAt - started;
+      assert.ok(elapsed >= 500 && elapsed < 2500, `closed after ${elapsed} ms, expected about 600`);
+      sock.destroy();
+    } finally {
+      await stopServer(server);
+    }
+  });
+});

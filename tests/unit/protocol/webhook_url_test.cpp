@@ -41,6 +41,13 @@ BOOST_AUTO_TEST_CASE(normalize_like_whatwg)
     BOOST_TEST(*wu::normalize("http://ex.com:080/a/..") == "http://ex.com/");
     BOOST_TEST(*wu::normalize("https://ex.com/a/%2E%2e/b/.") == "https://ex.com/b/");
     BOOST_TEST(*wu::normalize("https://ex.com/caf\xC3\xA9?q=\xC3\xA9") == "https://ex.com/caf%C3%A9?q=%C3%A9");
+    // Node's parser leaves these alone (its first "/." is not a dot segment): so do we.
+    BOOST_TEST(*wu::normalize("http://a.com/a/.b/..") == "http://a.com/a/.b/..");
+    BOOST_TEST(*wu::normalize("http://a.com/a/.bc/x/../y") == "http://a.com/a/.bc/x/../y");
+    BOOST_TEST(*wu::normalize("http://a.com/.b/..") == "http://a.com/");
+    BOOST_TEST(*wu::normalize("http://a.com/a/b./..") == "http://a.com/a/");
+    BOOST_TEST(*wu::normalize("http://a.com/a/.b%2e/..") == "http://a.com/a/");
+    BOOST_TEST(*wu::normalize("http://a.com/a/b/../.c/..") == "http://a.com/a/");
     BOOST_TEST(!wu::normalize("ftp://ex.com/x"));
     BOOST_TEST(!wu::normalize("https://ex.com:99999/x"));
 }

@@ -129,3 +129,17 @@ BOOST_AUTO_TEST_CASE(json_file_overlays_the_environment)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(configuration_docs)
+
+BOOST_AUTO_TEST_CASE(readme_documents_every_setting)
+{
+    std::ifstream in(std::string(SWITCHBOARD_SOURCE_DIR) + "/README.md");
+    BOOST_REQUIRE(in);
+    const std::string readme((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const auto& s : settings()) {
+        BOOST_TEST(readme.find(std::string("`") + s.name + "`") != std::string::npos, s.name << " is not in README.md");
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
