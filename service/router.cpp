@@ -5,6 +5,7 @@
 #include "protocol/forwarded.hpp"
 #include "protocol/twilio_signature.hpp"
 #include "service/config.hpp"
+#include "service/http_error.hpp"
 #include "service/log.hpp"
 #include "service/metrics.hpp"
 #include "service/rate_limiter.hpp"
@@ -43,7 +44,7 @@ std::string_view reason_label(boost::system::error_code ec)
 
 http_response too_many(std::chrono::seconds retry_after)
 {
-    auto res = json_error(http::status::too_many_requests, "rate_limited", "too many requests; retry later");
+    auto res = error_response(error::rate_limited, "too many requests; retry later");
     res.set(http::field::retry_after, std::to_string(std::max<long>(1, static_cast<long>(retry_after.count()))));
     return res;
 }
@@ -130,8 +131,7 @@ http_response router::refuse_signature(request_context& ctx, boost::system::erro
             return too_many(d.retry_after);
         }
     }
-    return json_error(http::status::forbidden, "signature_invalid",
-        "the X-Twilio-Signature header is missing or does not match this request");
+    return error_response(ec, "the X-Twilio-Signature header is missing or does not match this request");
 }
 
 net::awaitable<http_response> router::dispatch(request_context& ctx) const

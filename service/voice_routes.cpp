@@ -6,6 +6,7 @@
 #include "protocol/jobmatch_ivr.hpp"
 #include "protocol/twiml.hpp"
 #include "service/call_tracker.hpp"
+#include "service/http_error.hpp"
 #include "service/log.hpp"
 #include "service/metrics.hpp"
 
@@ -46,9 +47,10 @@ net::awaitable<http_response> status(request_context& ctx, metrics& stats, call_
     note_caller(ctx);
     auto update = parse_call_status_update(ctx.params);
     if (!update) {
-        co_return json_error(http::status::bad_request, "invalid_status_callback",
-            update.error() == error::missing_parameter ? "CallSid and CallStatus are required"
-                                                       : "SequenceNumber and CallDuration must be whole numbers");
+        co_return error_response(update.error(),
+            update.error() == error::missing_parameter
+                ? "status callback: CallSid and CallStatus are required"
+                : "status callback: SequenceNumber and CallDuration must be whole numbers");
     }
     ctx.log.call_status = update->raw_status;
     ctx.log.duration_seconds = update->duration_seconds;

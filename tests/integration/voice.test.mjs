@@ -130,7 +130,7 @@ describe('JobMatch IVR', () => {
   test('status callback without CallStatus is a 400, not a crash', async () => {
     const res = await signedPost(server, '/api/voice/status', { CallSid: 'CA1' });
     assert.equal(res.status, 400);
-    assert.equal((await res.json()).code, 'invalid_status_callback');
+    assert.equal((await res.json()).code, 'missing_parameter');
   });
 
   test('unknown parameters Twilio may add are accepted (and covered by the signature)', async () => {

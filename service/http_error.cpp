@@ -1,0 +1,71 @@
+// Error → HTTP mapping.
+#include "service/http_error.hpp"
+
+#include "protocol/error.hpp"
+
+namespace switchboard {
+
+http::status to_status(boost::system::error_code ec) noexcept
+{
+    if (ec.category() != error_category()) {
+        return http::status::internal_server_error;
+    }
+    switch (static_cast<error>(ec.value())) {
+    case error::ok:
+        return http::status::ok;
+    case error::malformed_form:
+    case error::missing_parameter:
+    case error::invalid_parameter:
+    case error::invalid_url:
+        return http::status::bad_request;
+    case error::signature_missing:
+    case error::signature_mismatch:
+    case error::body_hash_mismatch:
+        return http::status::forbidden;
+    case error::rate_limited:
+        return http::status::too_many_requests;
+    case error::invalid_config:
+        return http::status::internal_server_error;
+    }
+    return http::status::internal_server_error;
+}
+
+std::string_view to_code(boost::system::error_code ec) noexcept
+{
+    if (ec.category() != error_category()) {
+        return "internal";
+    }
+    switch (static_cast<error>(ec.value())) {
+    case error::ok:
+        return "ok";
+    case error::malformed_form:
+        return "malformed_form";
+    case error::missing_parameter:
+        return "missing_parameter";
+    case error::invalid_parameter:
+        return "invalid_parameter";
+    case error::invalid_url:
+        return "invalid_url";
+    case error::signature_missing:
+    case error::signature_mismatch:
+    case error::body_hash_mismatch:
+        return "signature_invalid";
+    case error::rate_limited:
+        return "rate_limited";
+    case error::invalid_config:
+        return "internal";
+    }
+    return "internal";
+}
+
+http_response error_response(boost::system::error_code ec, std::string_view message)
+{
+    const http::status status = to_status(ec);
+    if (status == http::status::internal_server_error) {
+        return json_error(status, "internal", "internal error");
+    }
+    const std::string own = ec.message();
+    return json_error(status, to_code(ec), message.empty() ? std::string_view(own) : message);
+}
+
+} // namespace switchboard
