@@ -10,8 +10,8 @@ namespace {
 
 boost::system::result<std::optional<std::int64_t>> optional_number(const form_params& p, std::string_view name)
 {
-    const std::string* v = p.find(name);
-    if (v == nullptr || v->empty()) {
+    const auto v = p.find(name);
+    if (!v || v->empty()) {
         return std::optional<std::int64_t>{};
     }
     std::int64_t n = 0;

@@ -5,30 +5,67 @@
 
 namespace switchboard {
 
-const std::string* form_params::find(std::string_view name) const noexcept
+std::optional<std::string_view> form_params::find(std::string_view name) const noexcept
 {
-    for (const auto& p : items_) {
-        if (p.name == name) {
-            return &p.value;
+    for (std::size_t i = 0; i < spans_.size(); ++i) {
+        const entry e = (*this)[i];
+        if (e.name == name) {
+            return e.value;
         }
     }
-    return nullptr;
+    return std::nullopt;
 }
 
 std::string_view form_params::get(std::string_view name, std::string_view fallback) const noexcept
 {
-    const std::string* v = find(name);
-    return v != nullptr ? std::string_view(*v) : fallback;
+    return find(name).value_or(fallback);
 }
 
-void form_params::add(std::string name, std::string value)
+form_params::entry form_params::operator[](std::size_t i) const noexcept
 {
-    items_.push_back({std::move(name), std::move(value)});
+    const span& s = spans_[i];
+    const std::string_view all(storage_);
+    return {all.substr(s.name_begin, s.value_begin - s.name_begin), all.substr(s.value_begin, s.end - s.value_begin)};
 }
+
+void form_params::record(std::size_t name_begin, std::size_t value_begin, std::size_t end)
+{
+    spans_.push_back({static_cast<std::uint32_t>(name_begin), static_cast<std::uint32_t>(value_begin),
+        static_cast<std::uint32_t>(end)});
+}
+
+void form_params::add(std::string_view name, std::string_view value)
+{
+    const std::size_t name_begin = storage_.size();
+    storage_.append(name);
+    const std::size_t value_begin = storage_.size();
+    storage_.append(value);
+    record(name_begin, value_begin, storage_.size());
+}
+
+namespace {
+
+// Decodes one name or value onto the end of `out` (repairing invalid UTF-8 in place).
+void decode_into(std::string& out, std::string_view raw)
+{
+    const std::size_t begin = out.size();
+    text::percent_decode_append(out, raw, true);
+    const std::string_view decoded = std::string_view(out).substr(begin);
+    if (!text::is_valid_utf8(decoded)) {
+        std::string repaired = text::repair_utf8(std::string(decoded));
+        out.resize(begin);
+        out += repaired;
+    }
+}
+
+} // namespace
 
 form_params parse_form(std::string_view body)
 {
-    std::vector<form_param> items;
+    form_params params;
+    std::string& out = params.buffer();
+    // Decoding never lengthens the input, except where invalid UTF-8 is repaired.
+    out.reserve(body.size());
     while (!body.empty()) {
         const std::size_t amp = body.find('&');
         const std::string_view piece = body.substr(0, amp);
@@ -37,18 +74,22 @@ form_params parse_form(std::string_view body)
             continue;
         }
         const std::size_t eq = piece.find('=');
-        const std::string_view name = piece.substr(0, eq);
-        const std::string_view value = eq == std::string_view::npos ? std::string_view{} : piece.substr(eq + 1);
-        items.push_back({text::repair_utf8(text::percent_decode(name, true)),
-            text::repair_utf8(text::percent_decode(value, true))});
+        const std::size_t name_begin = out.size();
+        decode_into(out, piece.substr(0, eq));
+        const std::size_t value_begin = out.size();
+        if (eq != std::string_view::npos) {
+            decode_into(out, piece.substr(eq + 1));
+        }
+        params.record(name_begin, value_begin, out.size());
     }
-    return form_params(std::move(items));
+    return params;
 }
 
 std::string form_encode(const form_params& params)
 {
     std::string out;
-    for (const auto& p : params.items()) {
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        const auto p = params[i];
         if (!out.empty()) {
             out.push_back('&');
         }

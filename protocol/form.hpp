@@ -2,33 +2,47 @@
 // libraries see them (Node's querystring.parse): order kept, repeated names kept.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace switchboard {
 
-struct form_param {
-    std::string name;
-    std::string value;
-};
-
+// Decoded parameters. All names and values live in one buffer (a webhook has dozens of short
+// parameters: one allocation instead of one or two each).
 class form_params {
 public:
-    form_params() = default;
-    explicit form_params(std::vector<form_param>&& items) : items_(std::move(items)) { }
+    struct entry {
+        std::string_view name;
+        std::string_view value;
+    };
 
-    // The first value of `name`, or nullptr.
-    const std::string* find(std::string_view name) const noexcept;
+    form_params() = default;
+
+    // The first value of `name`, if present.
+    std::optional<std::string_view> find(std::string_view name) const noexcept;
     std::string_view get(std::string_view name, std::string_view fallback = {}) const noexcept;
 
-    void add(std::string name, std::string value);
-    const std::vector<form_param>& items() const noexcept { return items_; }
-    bool empty() const noexcept { return items_.empty(); }
-    std::size_t size() const noexcept { return items_.size(); }
+    void add(std::string_view name, std::string_view value);
+    std::size_t size() const noexcept { return spans_.size(); }
+    bool empty() const noexcept { return spans_.empty(); }
+    entry operator[](std::size_t i) const noexcept;
+    entry back() const noexcept { return (*this)[spans_.size() - 1]; }
+
+    // Used by the parser: decoded bytes are appended to the buffer, then recorded.
+    std::string& buffer() noexcept { return storage_; }
+    void record(std::size_t name_begin, std::size_t value_begin, std::size_t end);
 
 private:
-    std::vector<form_param> items_;
+    struct span {
+        std::uint32_t name_begin;
+        std::uint32_t value_begin;
+        std::uint32_t end;
+    };
+    std::string storage_;
+    std::vector<span> spans_;
 };
 
 // Splits on '&', skips empty pieces, splits each at the first '=', decodes '+' and %XX

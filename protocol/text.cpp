@@ -96,20 +96,8 @@ std::uint32_t utf16_trail(std::uint32_t cp) noexcept
 
 } // namespace
 
-std::string percent_decode(std::string_view in, bool plus_as_space)
+void percent_decode_append(std::string& out, std::string_view in, bool plus_as_space)
 {
-    bool plain = true;
-    for (const char c : in) {
-        if (c == '%' || (plus_as_space && c == '+')) {
-            plain = false;
-            break;
-        }
-    }
-    if (plain) {
-        return std::string(in);
-    }
-    std::string out;
-    out.reserve(in.size());
     for (std::size_t i = 0; i < in.size(); ++i) {
         const char c = in[i];
         if (c == '%' && i + 2 < in.size()) {
@@ -123,6 +111,13 @@ std::string percent_decode(std::string_view in, bool plus_as_space)
         }
         out.push_back(plus_as_space && c == '+' ? ' ' : c);
     }
+}
+
+std::string percent_decode(std::string_view in, bool plus_as_space)
+{
+    std::string out;
+    out.reserve(in.size());
+    percent_decode_append(out, in, plus_as_space);
     return out;
 }
 
@@ -130,6 +125,10 @@ bool is_valid_utf8(std::string_view in) noexcept
 {
     std::size_t bad = 0;
     for (std::size_t i = 0; i < in.size();) {
+        if (static_cast<unsigned char>(in[i]) < 0x80) {
+            ++i;
+            continue;
+        }
         const std::size_t n = utf8_sequence(in, i, &bad);
         if (n == 0) {
             return false;

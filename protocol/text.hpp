@@ -9,6 +9,7 @@ namespace switchboard::text {
 // Decodes %XX escapes (and '+' as space when plus_as_space). Malformed escapes are kept as
 // literal text, as Node's querystring.unescape and Twilio's helper libraries do.
 std::string percent_decode(std::string_view in, bool plus_as_space);
+void percent_decode_append(std::string& out, std::string_view in, bool plus_as_space);
 
 // Replaces each maximal invalid UTF-8 subpart by U+FFFD (WHATWG "decode" semantics, as V8
 // and Node's Buffer#toString do), so byte strings hash the way JavaScript strings do.

@@ -7,7 +7,6 @@
 #include "protocol/webhook_url.hpp"
 
 #include <algorithm>
-#include <numeric>
 
 namespace switchboard::twilio_signature {
 namespace {
@@ -52,26 +51,26 @@ std::string query_param(std::string_view url, std::string_view name)
 
 std::string params_suffix(const form_params& params)
 {
-    const auto& items = params.items();
-    std::vector<std::size_t> order(items.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::sort(order.begin(), order.end(), [&items](std::size_t a, std::size_t b) {
-        const auto& x = items[a];
-        const auto& y = items[b];
+    std::vector<form_params::entry> items;
+    items.reserve(params.size());
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        items.push_back(params[i]);
+        total += items.back().name.size() + items.back().value.size();
+    }
+    std::sort(items.begin(), items.end(), [](const form_params::entry& x, const form_params::entry& y) {
         if (x.name != y.name) {
             return text::utf16_less(x.name, y.name);
         }
         return text::utf16_less(x.value, y.value);
     });
     std::string out;
-    const form_param* prev = nullptr;
-    for (const std::size_t i : order) {
-        const auto& p = items[i];
-        if (prev != nullptr && prev->name == p.name && prev->value == p.value) {
+    out.reserve(total);
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i > 0 && items[i].name == items[i - 1].name && items[i].value == items[i - 1].value) {
             continue;
         }
-        out.append(p.name).append(p.value);
-        prev = &p;
+        out.append(items[i].name).append(items[i].value);
     }
     return out;
 }
