@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -130,6 +131,28 @@ describe('TLS listener', () => {
     const m = await scrape(server);
     assert.equal(m.switchboard_tls_reload_failures_total, 1);
   });
+});
+
+test('a client that never completes the handshake is cut at the handshake deadline', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'switchboard-tls-'));
+  const { cert, key } = makeCert(dir, 'hs', 'hs.test');
+  const server = await startServer({
+    env: { SWITCHBOARD_TLS_CERT: cert, SWITCHBOARD_TLS_KEY: key, SWITCHBOARD_HANDSHAKE_TIMEOUT_SECONDS: '0.3' },
+  });
+  try {
+    const started = Date.now();
+    const closedAfter = await new Promise((resolve, reject) => {
+      const sock = net.connect(server.port, '127.0.0.1');
+      sock.on('close', () => resolve(Date.now() - started));
+      sock.on('error', () => {});
+      setTimeout(() => reject(new Error('not closed')), 5000);
+    });
+    assert.ok(closedAfter >= 250 && closedAfter < 3000, `closed after ${closedAfter} ms`);
+    await waitFor(async () => (await scrape(server)).switchboard_tls_handshake_failures_total >= 1, 3000, 'the failure metric');
+  } finally {
+    await stopServer(server);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('startup fails clearly when the key does not match the certificate', async () => {

@@ -284,6 +284,20 @@ describe('HTTP edges', () => {
     assert.equal((data.match(/HTTP\/1\.1 200 OK/g) ?? []).length, 3);
   });
 
+  test('HTTP/1.0 is answered in kind and the connection closed', async () => {
+    const { data, closed } = await rawExchange(server.port, 'GET /api/voice/health HTTP/1.0\r\n\r\n');
+    assert.match(data, /^HTTP\/1\.0 200 OK\r\n/);
+    assert.ok(closed);
+  });
+
+  test('X-Request-Id: a sane one is echoed, anything else replaced', async () => {
+    const ok = await fetch(`${server.base}/api/voice/health`, { headers: { 'X-Request-Id': 'abc-123.DEF_4' } });
+    assert.equal(ok.headers.get('x-request-id'), 'abc-123.DEF_4');
+    const bad = await fetch(`${server.base}/api/voice/health`, { headers: { 'X-Request-Id': 'no spaces "or" quotes' } });
+    assert.match(bad.headers.get('x-request-id'), /^[0-9a-f]{8}-[0-9a-f]{12}$/);
+    await waitFor(() => server.logs.some((l) => l.msg === 'request' && l.request_id === 'abc-123.DEF_4'), 3000, 'the access log line');
+  });
+
   test('Expect: 100-continue gets an interim 100 before the body is sent', async () => {
     const body = new URLSearchParams({ ...CALL, Digits: '1' }).toString();
     const sig = twilio.getExpectedTwilioSignature(TOKEN, `http://x/api/voice/menu`, { ...CALL, Digits: '1' });
