@@ -27,16 +27,18 @@
 
 namespace switchboard {
 
+using stream_type = beast::basic_stream<net::ip::tcp, connection_executor>;
+
 struct connection_registry::entry {
-    net::any_io_executor executor;
-    beast::tcp_stream* stream = nullptr;
+    connection_executor executor;
+    stream_type* stream = nullptr;
     bool idle = false; // waiting for the first byte of a next request (strand only)
 };
 
 namespace {
 
 using tcp = net::ip::tcp;
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable_t<connection_executor>{});
 using clock = std::chrono::steady_clock;
 
 std::string make_request_id()
@@ -133,7 +135,7 @@ public:
     {
     }
 
-    template <class Stream> net::awaitable<void> run(Stream& stream)
+    template <class Stream> task<void> run(Stream& stream)
     {
         beast::flat_buffer buffer;
         for (;;) {
@@ -159,10 +161,10 @@ private:
     // Parses what is buffered and reads only when the parser needs more: a request that
     // arrived in one segment costs one read and no extra scheduling.
     template <class Stream>
-    net::awaitable<boost::system::error_code> read_request(
+    task<boost::system::error_code> read_request(
         Stream& stream, beast::flat_buffer& buffer, http::request_parser<http::string_body>& parser)
     {
-        beast::tcp_stream& lowest = beast::get_lowest_layer(stream);
+        stream_type& lowest = beast::get_lowest_layer(stream);
         clock::time_point deadline{};
         bool continued = false;
         for (;;) {
@@ -218,8 +220,7 @@ private:
     }
 
     // Status line, fields and body in two buffers, written with one call.
-    template <class Stream>
-    net::awaitable<boost::system::error_code> write_response(Stream& stream, const http_response& res)
+    template <class Stream> task<boost::system::error_code> write_response(Stream& stream, const http_response& res)
     {
         std::string head;
         head.reserve(256);
@@ -243,7 +244,7 @@ private:
 
     static constexpr std::size_t read_chunk = 8192;
 
-    template <class Stream> net::awaitable<void> answer_error(Stream& stream, http::status status)
+    template <class Stream> task<void> answer_error(Stream& stream, http::status status)
     {
         http_request none;
         request_context ctx{none, peer_, peer_, tls_, make_request_id()};
@@ -260,7 +261,7 @@ private:
     }
 
     // Dispatches one request and writes the answer; false: close the connection.
-    template <class Stream> net::awaitable<bool> handle(Stream& stream, http_request& req, clock::time_point start)
+    template <class Stream> task<bool> handle(Stream& stream, http_request& req, clock::time_point start)
     {
         std::string client = forwarded::client_address(d_.cfg.trusted_proxies, peer_, req["X-Forwarded-For"]);
         const std::string_view incoming_id = req["X-Request-Id"];
@@ -309,7 +310,7 @@ private:
     bool tls_;
 };
 
-net::awaitable<void> serve_connection(tcp::socket socket, listener_deps d)
+task<void> serve_connection(net::basic_stream_socket<tcp, connection_executor> socket, listener_deps d)
 {
     boost::system::error_code ec;
     const auto remote = socket.remote_endpoint(ec);
@@ -319,7 +320,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, listener_deps d)
     }
     prometheus::Gauge& open = d.stats.connections_open.Add({{"listener", d.name}});
     open.Increment();
-    beast::tcp_stream stream(std::move(socket));
+    stream_type stream(std::move(socket));
     connection_registry::entry entry{stream.get_executor(), &stream, false};
     const std::uint64_t id = d.connections.add(entry);
     session s(d, entry, std::move(peer), d.tls != nullptr);
@@ -330,7 +331,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, listener_deps d)
     } else {
         // The context is shared: a SIGHUP reload replaces it for new connections only.
         const auto ctx = d.tls->current();
-        beast::ssl_stream<beast::tcp_stream&> tls(stream, *ctx);
+        beast::ssl_stream<stream_type&> tls(stream, *ctx);
         stream.expires_after(d.cfg.handshake_timeout);
         auto [hec] = co_await tls.async_handshake(net::ssl::stream_base::server, use_tuple);
         if (hec) {
@@ -395,8 +396,11 @@ void connection_registry::for_each(bool idle_only)
 net::awaitable<void> accept_loop(tcp::acceptor& acceptor, listener_deps deps)
 {
     auto executor = co_await net::this_coro::executor;
+    auto& ioc = static_cast<net::io_context&>(executor.context());
+    constexpr auto accept_token = net::as_tuple(net::use_awaitable);
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(executor), use_tuple);
+        // Each connection gets its own strand; its socket and coroutine are typed on it.
+        auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(ioc), accept_token);
         if (ec == net::error::operation_aborted || !acceptor.is_open()) {
             co_return;
         }
@@ -404,7 +408,7 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, listener_deps deps)
             // Out of descriptors or a transient network error: back off briefly, keep serving.
             log::line(log::level::warn, "accept failed").str("listener", deps.name).str("error", ec.message()).emit();
             net::steady_timer pause(executor, std::chrono::milliseconds(50));
-            co_await pause.async_wait(use_tuple);
+            co_await pause.async_wait(accept_token);
             continue;
         }
         auto strand = socket.get_executor();

@@ -134,7 +134,7 @@ http_response router::refuse_signature(request_context& ctx, boost::system::erro
     return error_response(ec, "the X-Twilio-Signature header is missing or does not match this request");
 }
 
-net::awaitable<http_response> router::dispatch(request_context& ctx) const
+task<http_response> router::dispatch(request_context& ctx) const
 {
     const compiled_route* found = nullptr;
     std::string allow;

@@ -17,7 +17,7 @@ class metrics;
 class rate_limiter;
 struct config;
 
-using handler = std::function<net::awaitable<http_response>(request_context&)>;
+using handler = std::function<task<http_response>(request_context&)>;
 
 struct route_policy {
     bool twilio_signature = false; // verify X-Twilio-Signature before the handler
@@ -44,7 +44,7 @@ public:
     explicit router(route_guards guards) : guards_(guards) { }
 
     void add(route r);
-    net::awaitable<http_response> dispatch(request_context& ctx) const;
+    task<http_response> dispatch(request_context& ctx) const;
 
     // The public URL Twilio requested: the configured base (or the Host/X-Forwarded-* view)
     // plus the raw request target.

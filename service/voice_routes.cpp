@@ -25,13 +25,13 @@ void note_caller(request_context& ctx)
     ctx.log.to = ctx.params.get("To");
 }
 
-net::awaitable<http_response> incoming(request_context& ctx)
+task<http_response> incoming(request_context& ctx)
 {
     note_caller(ctx);
     co_return twiml_response(jobmatch::incoming());
 }
 
-net::awaitable<http_response> menu(request_context& ctx, metrics& stats)
+task<http_response> menu(request_context& ctx, metrics& stats)
 {
     note_caller(ctx);
     const std::string_view digits = ctx.params.get("Digits");
@@ -42,7 +42,7 @@ net::awaitable<http_response> menu(request_context& ctx, metrics& stats)
     co_return twiml_response(std::move(outcome.twiml));
 }
 
-net::awaitable<http_response> status(request_context& ctx, metrics& stats, call_tracker& calls)
+task<http_response> status(request_context& ctx, metrics& stats, call_tracker& calls)
 {
     note_caller(ctx);
     auto update = parse_call_status_update(ctx.params);
@@ -68,8 +68,7 @@ net::awaitable<http_response> status(request_context& ctx, metrics& stats, call_
     co_return http_response{http::status::no_content, 11};
 }
 
-net::awaitable<http_response> health(
-    request_context&, call_tracker& calls, std::chrono::steady_clock::time_point started)
+task<http_response> health(request_context&, call_tracker& calls, std::chrono::steady_clock::time_point started)
 {
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
     std::string body = R"({"status":"ok","service":"voice","ivr":"jobmatch","uptime_seconds":)";
