@@ -98,19 +98,29 @@ std::uint32_t utf16_trail(std::uint32_t cp) noexcept
 
 void percent_decode_append(std::string& out, std::string_view in, bool plus_as_space)
 {
+    std::size_t plain = 0; // start of the run copied as it is
     for (std::size_t i = 0; i < in.size(); ++i) {
         const char c = in[i];
-        if (c == '%' && i + 2 < in.size()) {
-            const int hi = hex_value(in[i + 1]);
-            const int lo = hex_value(in[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                out.push_back(static_cast<char>(hi * 16 + lo));
-                i += 2;
-                continue;
-            }
+        if (c != '%' && (c != '+' || !plus_as_space)) {
+            continue;
         }
-        out.push_back(plus_as_space && c == '+' ? ' ' : c);
+        out.append(in.data() + plain, i - plain);
+        plain = i + 1;
+        if (c == '+') {
+            out.push_back(' ');
+            continue;
+        }
+        const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
+        const int lo = hi >= 0 ? hex_value(in[i + 2]) : -1;
+        if (lo >= 0) {
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+            plain = i + 1;
+        } else {
+            out.push_back('%'); // malformed escape: kept literally
+        }
     }
+    out.append(in.data() + plain, in.size() - plain);
 }
 
 std::string percent_decode(std::string_view in, bool plus_as_space)
