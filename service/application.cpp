@@ -20,6 +20,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <iostream>
 #include <thread>
 #include <vector>
 
@@ -113,6 +114,17 @@ struct application::impl {
             .num("port", ep.port())
             .boolean("tls", with_tls)
             .emit();
+    }
+
+    // --dev without a token: say which token to sign with, for the bound port.
+    void dev_banner() const
+    {
+        const auto port = public_acceptor.local_endpoint().port();
+        const std::string& token = cfg.auth_tokens.front();
+        std::cerr << "\n  Development mode: no TWILIO_AUTH_TOKEN set, so requests must be signed with the\n"
+                  << "  generated token " << token << " (saved in " << cfg.data_dir << "/dev-auth-token). Try:\n"
+                  << "    switchboard sign --token " << token << " --url http://localhost:" << port
+                  << "/api/voice/incoming CallSid=CA1\n\n";
     }
 
     net::awaitable<void> handle_signals(net::signal_set& signals)
@@ -220,6 +232,9 @@ struct application::impl {
             log_exception);
         announce("public", public_acceptor, tls != nullptr);
         announce("admin", admin_acceptor, false);
+        if (cfg.auth_token_generated) {
+            dev_banner();
+        }
         ready = true;
         stats.ready.Set(1);
         log::line(log::level::info, "ready").num("threads", threads()).emit();

@@ -121,10 +121,6 @@ int serve(const std::vector<std::string>& args)
         const std::string path = cfg.data_dir + "/dev-auth-token";
         std::ofstream(path) << cfg.auth_tokens.front() << "\n";
         std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-        std::cerr << "\n  Development mode: no TWILIO_AUTH_TOKEN set, so requests must be signed with\n"
-                  << "  the generated token " << cfg.auth_tokens.front() << " (saved in " << path << ").\n"
-                  << "  Try: switchboard sign --token " << cfg.auth_tokens.front()
-                  << " --url http://localhost:" << cfg.listen.port << "/api/voice/incoming CallSid=CA1\n\n";
     }
     try {
         application app(std::move(cfg));
