@@ -30,11 +30,11 @@ namespace {
 using tcp = net::ip::tcp;
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
-tcp::acceptor open_acceptor(net::io_context& ioc, const endpoint_config& e, const char* name)
+tcp::acceptor open_acceptor(const net::any_io_executor& executor, const endpoint_config& e, const char* name)
 {
     const auto address = net::ip::make_address(e.host == "localhost" ? "127.0.0.1" : e.host);
     tcp::endpoint ep(address, e.port);
-    tcp::acceptor acceptor(ioc);
+    tcp::acceptor acceptor(executor);
     boost::system::error_code ec;
     acceptor.open(ep.protocol(), ec);
     if (!ec) {
@@ -82,6 +82,9 @@ struct application::impl {
     connection_registry public_connections;
     connection_registry admin_connections;
     net::io_context ioc;
+    // Signals, drain and both accept loops run on this strand: the acceptors are closed by the
+    // drain while their accept loops wait, and Asio objects must not be used concurrently.
+    net::strand<net::io_context::executor_type> control;
     tcp::acceptor public_acceptor;
     tcp::acceptor admin_acceptor;
     const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
@@ -93,8 +96,9 @@ struct application::impl {
         , public_routes({cfg, stats, limiter.get()})
         , admin_routes({cfg, stats, nullptr})
         , ioc(static_cast<int>(threads()))
-        , public_acceptor(ioc)
-        , admin_acceptor(ioc)
+        , control(net::make_strand(ioc))
+        , public_acceptor(control)
+        , admin_acceptor(control)
     {
         add_voice_routes(public_routes, {stats, calls, started});
         add_admin_routes(admin_routes, stats, ready);
@@ -137,7 +141,7 @@ struct application::impl {
             if (sig == SIGHUP) {
                 reload_tls();
             } else if (!draining) {
-                net::co_spawn(ioc, drain(sig), log_exception);
+                net::co_spawn(control, drain(sig), log_exception);
             } else {
                 // A second SIGTERM/SIGINT while draining: stop waiting for in-flight requests.
                 log::line(log::level::warn, "second stop signal: cutting in-flight requests now").emit();
@@ -218,15 +222,15 @@ struct application::impl {
         net::signal_set signals(ioc, SIGTERM, SIGINT, SIGHUP);
         std::filesystem::create_directories(cfg.data_dir);
         // Listen late: everything above is ready before the first connection is accepted.
-        public_acceptor = open_acceptor(ioc, cfg.listen, "public");
-        admin_acceptor = open_acceptor(ioc, cfg.admin_listen, "admin");
-        net::co_spawn(ioc, handle_signals(signals), log_exception);
+        public_acceptor = open_acceptor(control, cfg.listen, "public");
+        admin_acceptor = open_acceptor(control, cfg.admin_listen, "admin");
+        net::co_spawn(control, handle_signals(signals), log_exception);
         net::co_spawn(ioc, flush_logs(), log_exception);
-        net::co_spawn(ioc,
+        net::co_spawn(control,
             accept_loop(
                 admin_acceptor, {"admin", admin_routes, stats, cfg, admin_connections, admin_draining, nullptr}),
             log_exception);
-        net::co_spawn(ioc,
+        net::co_spawn(control,
             accept_loop(
                 public_acceptor, {"public", public_routes, stats, cfg, public_connections, draining, tls.get()}),
             log_exception);
