@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command for the whole test suite: installs every dependency (Debian packages, npm
-# packages), builds, and runs ctest on a release build and on an ASan+UBSan build.
+# packages), builds, and runs ctest on a release build, an ASan+UBSan build and a
+# ThreadSanitizer build (the server runs several I/O threads).
 #   deploy/test.sh           everything (what CI runs)
 #   deploy/test.sh --quick   release build only
 set -euo pipefail
@@ -29,5 +30,9 @@ if [[ "${quick}" == false ]]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_preset asan
+  unset ASAN_OPTIONS UBSAN_OPTIONS
+  # exitcode=66 on any report: the integration tests require exit 0 from the server.
+  export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  run_preset tsan
 fi
 echo "== all tests passed"

@@ -21,6 +21,7 @@ export async function startServer({ env = {}, args = [] } = {}) {
       PATH: process.env.PATH,
       ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? '',
       UBSAN_OPTIONS: process.env.UBSAN_OPTIONS ?? '',
+      TSAN_OPTIONS: process.env.TSAN_OPTIONS ?? '',
       SWITCHBOARD_LISTEN: '127.0.0.1:0',
       SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0',
       SWITCHBOARD_DATA_DIR: dataDir,
