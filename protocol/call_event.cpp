@@ -1,0 +1,197 @@
+// Event names, filters, JSON encoding and de-duplication keys.
+#include "protocol/call_event.hpp"
+
+#include "protocol/error.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <array>
+#include <cstdio>
+#include <ctime>
+
+namespace switchboard {
+namespace {
+
+constexpr std::array<std::pair<event_type, std::string_view>, 4> names = {{
+    {event_type::call_status_changed, "call.status_changed"},
+    {event_type::call_menu_selected, "call.menu_selected"},
+    {event_type::sms_received, "sms.received"},
+    {event_type::sms_status_changed, "sms.status_changed"},
+}};
+
+void put(boost::json::object& o, std::string_view key, const std::string& value)
+{
+    if (!value.empty()) {
+        o[key] = value;
+    }
+}
+
+void put(boost::json::object& o, std::string_view key, const std::optional<std::int64_t>& value)
+{
+    if (value) {
+        o[key] = *value;
+    }
+}
+
+std::string text(const boost::json::object& o, std::string_view key)
+{
+    const auto* v = o.if_contains(key);
+    return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+std::optional<std::int64_t> number(const boost::json::object& o, std::string_view key)
+{
+    const auto* v = o.if_contains(key);
+    if (v != nullptr && v->is_int64()) {
+        return v->as_int64();
+    }
+    if (v != nullptr && v->is_uint64()) {
+        return static_cast<std::int64_t>(v->as_uint64());
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::string_view to_string(event_type t) noexcept
+{
+    for (const auto& [type, name] : names) {
+        if (type == t) {
+            return name;
+        }
+    }
+    return "unknown";
+}
+
+std::optional<event_type> parse_event_type(std::string_view s) noexcept
+{
+    for (const auto& [type, name] : names) {
+        if (name == s) {
+            return type;
+        }
+    }
+    return std::nullopt;
+}
+
+bool filter_matches(std::string_view filter, event_type t) noexcept
+{
+    const std::string_view name = to_string(t);
+    if (filter == "*" || filter == name) {
+        return true;
+    }
+    if (filter.size() >= 2 && filter.substr(filter.size() - 2) == ".*") {
+        const std::string_view prefix = filter.substr(0, filter.size() - 1); // keeps the '.'
+        return name.substr(0, prefix.size()) == prefix;
+    }
+    return false;
+}
+
+bool is_valid_filter(std::string_view filter) noexcept
+{
+    if (filter == "*" || parse_event_type(filter)) {
+        return true;
+    }
+    for (const auto& [type, name] : names) {
+        (void)name;
+        if (filter.size() >= 2 && filter.substr(filter.size() - 2) == ".*" && filter_matches(filter, type)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string format_timestamp(std::int64_t unix_ms)
+{
+    const std::time_t seconds = static_cast<std::time_t>(unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000);
+    const int ms = static_cast<int>(unix_ms - static_cast<std::int64_t>(seconds) * 1000);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char buf[64];
+    const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    return std::string(buf, static_cast<std::size_t>(n));
+}
+
+std::string to_json(const call_event& e)
+{
+    boost::json::object data;
+    put(data, "call_sid", e.call_sid);
+    put(data, "message_sid", e.message_sid);
+    put(data, "account_sid", e.account_sid);
+    put(data, "from", e.from);
+    put(data, "to", e.to);
+    put(data, "direction", e.direction);
+    put(data, "status", e.status);
+    put(data, "previous_status", e.previous_status);
+    put(data, "sequence_number", e.sequence_number);
+    put(data, "duration_seconds", e.duration_seconds);
+    put(data, "digits", e.digits);
+    put(data, "attempt", e.attempt);
+    put(data, "body", e.body);
+    put(data, "num_media", e.num_media);
+    put(data, "error_code", e.error_code);
+    boost::json::object doc;
+    doc["id"] = e.id;
+    doc["type"] = to_string(e.type);
+    doc["timestamp"] = format_timestamp(e.occurred_at_ms);
+    doc["occurred_at_ms"] = e.occurred_at_ms;
+    doc["data"] = std::move(data);
+    return boost::json::serialize(doc);
+}
+
+boost::system::result<call_event> from_json(std::string_view json)
+{
+    boost::system::error_code ec;
+    const boost::json::value doc = boost::json::parse(json, ec);
+    if (ec || !doc.is_object()) {
+        return error::invalid_parameter;
+    }
+    const auto& o = doc.as_object();
+    const auto type = parse_event_type(text(o, "type"));
+    const auto at = number(o, "occurred_at_ms");
+    const auto* data = o.if_contains("data");
+    if (!type || !at || data == nullptr || !data->is_object() || text(o, "id").empty()) {
+        return error::invalid_parameter;
+    }
+    const auto& d = data->as_object();
+    call_event e;
+    e.id = text(o, "id");
+    e.type = *type;
+    e.occurred_at_ms = *at;
+    e.call_sid = text(d, "call_sid");
+    e.message_sid = text(d, "message_sid");
+    e.account_sid = text(d, "account_sid");
+    e.from = text(d, "from");
+    e.to = text(d, "to");
+    e.direction = text(d, "direction");
+    e.status = text(d, "status");
+    e.previous_status = text(d, "previous_status");
+    e.sequence_number = number(d, "sequence_number");
+    e.duration_seconds = number(d, "duration_seconds");
+    e.digits = text(d, "digits");
+    e.attempt = number(d, "attempt");
+    e.body = text(d, "body");
+    e.num_media = number(d, "num_media");
+    e.error_code = text(d, "error_code");
+    return e;
+}
+
+std::string dedupe_key(std::string_view idempotency_token, std::string_view sid,
+    std::optional<std::int64_t> sequence_number, std::string_view status)
+{
+    if (!idempotency_token.empty()) {
+        return "token:" + std::string(idempotency_token);
+    }
+    std::string key = "sid:" + std::string(sid);
+    if (sequence_number) {
+        key += "#" + std::to_string(*sequence_number);
+    } else {
+        // No SequenceNumber (SMS status callbacks): one event per status of the message.
+        key += "@" + std::string(status);
+    }
+    return key;
+}
+
+} // namespace switchboard

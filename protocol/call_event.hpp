@@ -1,0 +1,59 @@
+// Events published to subscribers: what happened on the phone line, as one JSON document per
+// event (Standard Webhooks payload shape: {"type", "timestamp", "data"}, plus "id").
+#pragma once
+
+#include <boost/system/result.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace switchboard {
+
+enum class event_type { call_status_changed, call_menu_selected, sms_received, sms_status_changed };
+
+// "call.status_changed", "call.menu_selected", "sms.received", "sms.status_changed".
+std::string_view to_string(event_type t) noexcept;
+std::optional<event_type> parse_event_type(std::string_view s) noexcept;
+
+// A subscriber's filter entry: "*", an exact type, or a prefix wildcard such as "call.*".
+bool filter_matches(std::string_view filter, event_type t) noexcept;
+bool is_valid_filter(std::string_view filter) noexcept;
+
+struct call_event {
+    std::string id; // unique; also the delivery's webhook-id
+    event_type type = event_type::call_status_changed;
+    std::int64_t occurred_at_ms = 0; // milliseconds since the Unix epoch (UTC)
+
+    std::string call_sid;
+    std::string message_sid;
+    std::string account_sid;
+    std::string from;
+    std::string to;
+    std::string direction;
+    std::string status; // call or message status after this event
+    std::string previous_status; // empty for the first event of a call or message
+    std::optional<std::int64_t> sequence_number;
+    std::optional<std::int64_t> duration_seconds;
+    std::string digits; // call.menu_selected
+    std::optional<std::int64_t> attempt;
+    std::string body; // sms.received
+    std::optional<std::int64_t> num_media;
+    std::string error_code; // sms.status_changed on failure
+};
+
+// The delivered JSON document. Empty strings and absent numbers are left out of "data".
+std::string to_json(const call_event& e);
+// Parses what to_json wrote. Error: invalid_parameter.
+boost::system::result<call_event> from_json(std::string_view json);
+
+// RFC 3339 UTC with milliseconds: 2026-11-21T15:04:05.123Z
+std::string format_timestamp(std::int64_t unix_ms);
+
+// The key that makes Twilio's retries of one callback yield one event: the
+// I-Twilio-Idempotency-Token when present, else the call and its SequenceNumber.
+std::string dedupe_key(std::string_view idempotency_token, std::string_view sid,
+    std::optional<std::int64_t> sequence_number, std::string_view status);
+
+} // namespace switchboard
