@@ -174,6 +174,38 @@ private:
     std::vector<std::string>& errors_;
 };
 
+// Kubernetes injects service-link variables for a Service named "switchboard" (unless the pod
+// sets enableServiceLinks: false): SWITCHBOARD_SERVICE_HOST, SWITCHBOARD_SERVICE_PORT[_NAME],
+// SWITCHBOARD_PORT, SWITCHBOARD_PORT_8080_TCP[_PROTO|_PORT|_ADDR]. They are not settings
+// typed by an operator, so the unknown-setting check leaves them alone.
+bool is_kubernetes_service_link(std::string_view name)
+{
+    constexpr std::string_view prefix = "SWITCHBOARD_";
+    name.remove_prefix(prefix.size());
+    if (name == "SERVICE_HOST" || name == "SERVICE_PORT" || name == "PORT" || name.rfind("SERVICE_PORT_", 0) == 0) {
+        return true;
+    }
+    if (name.rfind("PORT_", 0) != 0) {
+        return false;
+    }
+    name.remove_prefix(5);
+    std::size_t digits = 0;
+    while (digits < name.size() && name[digits] >= '0' && name[digits] <= '9') {
+        ++digits;
+    }
+    if (digits == 0) {
+        return false;
+    }
+    name.remove_prefix(digits);
+    for (const std::string_view proto : {"_TCP", "_UDP", "_SCTP"}) {
+        if (name.rfind(proto, 0) == 0) {
+            const std::string_view rest = name.substr(proto.size());
+            return rest.empty() || rest == "_PROTO" || rest == "_PORT" || rest == "_ADDR";
+        }
+    }
+    return false;
+}
+
 bool is_known(const std::string& name)
 {
     return std::any_of(all_settings.begin(), all_settings.end(), [&](const setting_doc& s) { return name == s.name; });
@@ -229,7 +261,7 @@ load_result load_config(const env_lookup& env, const load_options& opts)
         }
     }
     for (const auto& name : opts.env_names) {
-        if (name.rfind("SWITCHBOARD_", 0) == 0 && !is_known(name)) {
+        if (name.rfind("SWITCHBOARD_", 0) == 0 && !is_known(name) && !is_kubernetes_service_link(name)) {
             errors.push_back(name + ": unknown setting (see switchboard --help)");
         }
     }

@@ -84,6 +84,18 @@ BOOST_AUTO_TEST_CASE(one_message_per_bad_value)
     }
 }
 
+BOOST_AUTO_TEST_CASE(kubernetes_service_links_are_not_typos)
+{
+    const auto r = load({{"TWILIO_AUTH_TOKEN", "t"}, {"SWITCHBOARD_SERVICE_HOST", "10.0.0.1"},
+        {"SWITCHBOARD_SERVICE_PORT", "8080"}, {"SWITCHBOARD_SERVICE_PORT_ADMIN", "9090"},
+        {"SWITCHBOARD_PORT", "tcp://10.0.0.1:8080"}, {"SWITCHBOARD_PORT_8080_TCP", "tcp://10.0.0.1:8080"},
+        {"SWITCHBOARD_PORT_8080_TCP_PROTO", "tcp"}, {"SWITCHBOARD_PORT_9090_TCP_ADDR", "10.0.0.1"}});
+    BOOST_TEST(r.errors.empty());
+    BOOST_TEST(
+        has_error(load({{"TWILIO_AUTH_TOKEN", "t"}, {"SWITCHBOARD_PORT_X_TCP", "1"}}), "SWITCHBOARD_PORT_X_TCP:"));
+    BOOST_TEST(has_error(load({{"TWILIO_AUTH_TOKEN", "t"}, {"SWITCHBOARD_PORTS", "1"}}), "SWITCHBOARD_PORTS:"));
+}
+
 BOOST_AUTO_TEST_CASE(listen_forms)
 {
     const auto r

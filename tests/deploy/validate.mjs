@@ -1,0 +1,1005 @@
+// Validates the deployment files against the real tools and the real binary, with no network:
+// yamllint; `kubectl kustomize` of k8s/base and every overlay, each rendered object checked
+// against the Kubernetes schemas (npm kubernetes-models) and the Prometheus Operator objects for
+// their required fields; promtool on the rules and the scrape config; the example configuration
+// and the pod's environment accepted by the binary; probes, ports and the drain budget against
+// what the binary serves; then a real Prometheus loads the rules, scrapes a running Switchboard
+// configured like the pod, and answers every dashboard query.
+//   SWITCHBOARD_BIN=build/release/service/switchboard node --test tests/deploy/validate.mjs
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { dump, load, loadAll } from 'js-yaml';
+import twilio from 'twilio';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+if (!process.env.SWITCHBOARD_BIN) {
+  throw new Error('SWITCHBOARD_BIN must name the switchboard executable');
+}
+const BIN = path.resolve(process.env.SWITCHBOARD_BIN);
+const KUSTOMIZATIONS = ['k8s/base', 'k8s/overlays/single'];
+const DEPLOYABLE = 'k8s/overlays/single';
+const ADMIN_ROUTES = ['metrics', 'healthz', 'readyz'];
+
+const file = (rel) => path.join(ROOT, rel);
+const readText = (rel) => readFileSync(file(rel), 'utf8');
+
+// ---------------------------------------------------------------------------------------------
+// Temporary directories and child processes, all cleaned up at the end (and killed on a crash).
+
+const tempDirs = [];
+function tempDir(prefix) {
+  const dir = mkdtempSync(path.join(tmpdir(), `switchboard-deploy-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
+}
+
+const children = new Set();
+function killChildren() {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+    }
+  }
+}
+process.on('exit', killChildren);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    killChildren();
+    for (const dir of tempDirs) {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    process.exit(1);
+  });
+}
+
+after(() => {
+  for (const dir of tempDirs) {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// Polls `predicate` until it returns something truthy; `gone` names a process whose exit ends
+// the wait at once.
+async function waitFor(predicate, ms, what, gone) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    if (gone && gone.child.exitCode !== null) {
+      throw new Error(`exited (${gone.child.exitCode}) while waiting for ${what}: ${gone.stderr?.slice(-4000)}`);
+    }
+    try {
+      const v = await predicate();
+      if (v) {
+        return v;
+      }
+    } catch (e) {
+      last = e;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function track(child) {
+  children.add(child);
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return exited;
+}
+
+// SIGTERM, then waits for the exit; a process that ignores it for 30 s is killed and fails.
+async function stop(proc, what) {
+  if (proc.child.exitCode === null && proc.child.signalCode === null) {
+    proc.child.kill('SIGTERM');
+  }
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), 30000);
+  const result = await proc.exited;
+  clearTimeout(timer);
+  children.delete(proc.child);
+  assert.equal(result.code, 0, `${what} exited with ${result.code ?? result.signal}: ${proc.stderr?.slice(-2000)}`);
+}
+
+// Starts the switchboard binary with exactly `env` (plus PATH); resolves once it logged both
+// bound listeners and "ready".
+async function startSwitchboard(env, args = []) {
+  const child = spawn(BIN, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = { child, exited: track(child), logs: [], stderr: '' };
+  let buffered = '';
+  child.stdout.on('data', (chunk) => {
+    buffered += chunk.toString();
+    let nl;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      try {
+        proc.logs.push(JSON.parse(line));
+      } catch {
+        proc.logs.push({ unparsed: line });
+      }
+    }
+  });
+  child.stderr.on('data', (chunk) => {
+    proc.stderr += chunk.toString();
+  });
+  const deadline = Date.now() + 15000;
+  while (Date.now() < deadline) {
+    const pub = proc.logs.find((l) => l.msg === 'listening' && l.listener === 'public');
+    const adm = proc.logs.find((l) => l.msg === 'listening' && l.listener === 'admin');
+    if (pub && adm && proc.logs.some((l) => l.msg === 'ready')) {
+      proc.port = pub.port;
+      proc.adminPort = adm.port;
+      proc.base = `http://127.0.0.1:${pub.port}`;
+      proc.admin = `http://127.0.0.1:${adm.port}`;
+      return proc;
+    }
+    if (child.exitCode !== null) {
+      break;
+    }
+    await sleep(20);
+  }
+  child.kill('SIGKILL');
+  await proc.exited;
+  children.delete(child);
+  throw new Error(`switchboard did not start (exit ${child.exitCode}): ${proc.stderr}\n${JSON.stringify(proc.logs)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the binary supports, from its own --help.
+
+function helpSettings() {
+  const out = execFileSync(BIN, ['--help'], { encoding: 'utf8' });
+  const settings = new Map();
+  for (const m of out.matchAll(/^ {2}([A-Z][A-Z0-9_]+) \(default: (.*)\)$/gm)) {
+    settings.set(m[1], m[2]);
+  }
+  assert.ok(settings.has('SWITCHBOARD_LISTEN') && settings.has('SWITCHBOARD_DRAIN_TIMEOUT_SECONDS'),
+    `unexpected --help output:\n${out}`);
+  return settings;
+}
+
+function portOf(hostPort) {
+  const port = Number(String(hostPort).slice(String(hostPort).lastIndexOf(':') + 1));
+  assert.ok(Number.isInteger(port) && port > 0, `no port in ${hostPort}`);
+  return port;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering and reading the manifests.
+
+const renders = new Map();
+function render(dir) {
+  if (!renders.has(dir)) {
+    const out = execFileSync('kubectl', ['kustomize', file(dir)], { encoding: 'utf8' });
+    const objects = loadAll(out).filter((o) => o);
+    assert.ok(objects.length > 0, `${dir} rendered nothing`);
+    renders.set(dir, objects);
+  }
+  return renders.get(dir);
+}
+
+function only(objects, kind, name) {
+  const found = objects.filter((o) => o.kind === kind && (!name || o.metadata?.name === name));
+  assert.equal(found.length, 1, `expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}`);
+  return found[0];
+}
+
+function selects(selector, labels) {
+  return Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
+}
+
+// The Switchboard Deployment, its container, and what the container's environment becomes.
+function workload(objects) {
+  const deployment = only(objects, 'Deployment', 'switchboard');
+  const pod = deployment.spec.template.spec;
+  assert.equal(pod.containers.length, 1, 'one container');
+  const container = pod.containers[0];
+  const env = {};
+  for (const from of container.envFrom ?? []) {
+    assert.ok(from.configMapRef && !from.prefix, 'envFrom: only ConfigMaps, without prefix');
+    Object.assign(env, only(objects, 'ConfigMap', from.configMapRef.name).data);
+  }
+  for (const e of container.env ?? []) {
+    assert.ok(typeof e.value === 'string', `env ${e.name}: only literal values are supported here`);
+    env[e.name] = e.value;
+  }
+  const portByName = Object.fromEntries(container.ports.map((p) => [p.name, p.containerPort]));
+  const resolvePort = (port) => (typeof port === 'number' ? port : portByName[port]);
+  return { deployment, pod, container, env, portByName, resolvePort };
+}
+
+function preStopSeconds(container) {
+  const preStop = container.lifecycle?.preStop;
+  assert.ok(preStop, 'lifecycle.preStop is set');
+  if (preStop.sleep) {
+    return Number(preStop.sleep.seconds);
+  }
+  const cmd = preStop.exec?.command ?? [];
+  assert.ok(cmd.length === 2 && /(^|\/)sleep$/.test(cmd[0]) && /^\d+$/.test(cmd[1]),
+    `preStop is a plain sleep: ${JSON.stringify(preStop)}`);
+  return Number(cmd[1]);
+}
+
+// Kubernetes' own schema for a built-in object.
+async function validateBuiltIn(obj) {
+  const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : [undefined, obj.apiVersion];
+  const spec = group ? `kubernetes-models/${group}/${version}/${obj.kind}` : `kubernetes-models/${version}/${obj.kind}`;
+  let mod;
+  try {
+    mod = await import(spec);
+  } catch (e) {
+    assert.fail(`${obj.apiVersion} ${obj.kind}: no schema in kubernetes-models (${e.message})`);
+  }
+  const Model = mod[obj.kind];
+  assert.ok(Model, `${spec} exports ${obj.kind}`);
+  try {
+    new Model(obj).validate();
+  } catch (e) {
+    assert.fail(`${obj.kind} ${obj.metadata?.name}: ${e.message}`);
+  }
+}
+
+const DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+function assertStringMap(map, what) {
+  if (map === undefined) {
+    return;
+  }
+  assert.ok(map && typeof map === 'object' && !Array.isArray(map), `${what} is a map`);
+  for (const [k, v] of Object.entries(map)) {
+    assert.match(k, LABEL_NAME, `${what}: key ${k}`);
+    assert.equal(typeof v, 'string', `${what}.${k} is a string`);
+  }
+}
+
+function assertKnownKeys(obj, known, what) {
+  for (const k of Object.keys(obj)) {
+    assert.ok(known.includes(k), `${what}: unknown field ${k}`);
+  }
+}
+
+// monitoring.coreos.com/v1 ServiceMonitor: required fields, and it must find the Service's port.
+function checkServiceMonitor(sm, objects) {
+  assert.equal(sm.apiVersion, 'monitoring.coreos.com/v1');
+  assert.ok(sm.metadata?.name, 'metadata.name');
+  const { spec } = sm;
+  assert.ok(spec && typeof spec === 'object', 'spec');
+  assertKnownKeys(spec, ['selector', 'endpoints', 'jobLabel', 'namespaceSelector', 'targetLabels', 'podTargetLabels',
+    'sampleLimit', 'targetLimit', 'labelLimit', 'labelNameLengthLimit', 'labelValueLengthLimit', 'attachMetadata'],
+  'ServiceMonitor spec');
+  assert.ok(spec.selector && typeof spec.selector === 'object', 'spec.selector is required');
+  assert.ok(Array.isArray(spec.endpoints) && spec.endpoints.length > 0, 'spec.endpoints');
+  const services = objects.filter((o) => o.kind === 'Service' && selects(spec.selector.matchLabels, o.metadata.labels));
+  assert.equal(services.length, 1, 'the selector picks exactly one Service');
+  // The alerting rules select job="switchboard": the job label is the Service name, or the value
+  // of the Service label named by jobLabel.
+  const job = spec.jobLabel ? services[0].metadata.labels?.[spec.jobLabel] : services[0].metadata.name;
+  assert.equal(job, 'switchboard', 'the scraped job is called switchboard');
+  for (const ep of spec.endpoints) {
+    assertKnownKeys(ep, ['port', 'targetPort', 'path', 'scheme', 'interval', 'scrapeTimeout', 'honorLabels',
+      'honorTimestamps', 'relabelings', 'metricRelabelings', 'tlsConfig', 'bearerTokenSecret', 'authorization',
+      'basicAuth', 'oauth2', 'params', 'followRedirects', 'enableHttp2', 'proxyUrl', 'filterRunning'],
+    'ServiceMonitor endpoint');
+    assert.ok(typeof ep.port === 'string' && ep.port, 'endpoint port (a Service port name)');
+    assert.ok(services[0].spec.ports.some((p) => p.name === ep.port), `Service has a port named ${ep.port}`);
+    assert.match(ep.path ?? '/metrics', /^\//);
+    if (ep.interval) {
+      assert.match(ep.interval, DURATION);
+    }
+    if (ep.scheme) {
+      assert.ok(['http', 'https'].includes(ep.scheme));
+    }
+  }
+  return { service: services[0], endpoint: spec.endpoints[0] };
+}
+
+// monitoring.coreos.com/v1 PrometheusRule: the shape the CRD requires of groups and rules.
+function checkRuleGroups(groups, what) {
+  assert.ok(Array.isArray(groups) && groups.length > 0, `${what}: groups`);
+  const names = new Set();
+  for (const g of groups) {
+    assertKnownKeys(g, ['name', 'interval', 'rules', 'limit', 'partial_response_strategy'], `${what} group`);
+    assert.ok(typeof g.name === 'string' && g.name, `${what}: group name`);
+    assert.ok(!names.has(g.name), `${what}: group ${g.name} is unique`);
+    names.add(g.name);
+    assert.ok(Array.isArray(g.rules) && g.rules.length > 0, `${what}: group ${g.name} has rules`);
+    for (const r of g.rules) {
+      assertKnownKeys(r, ['alert', 'record', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations'], `${what} rule`);
+      assert.ok(Boolean(r.alert) !== Boolean(r.record), `${what}: a rule is an alert or a record`);
+      assert.ok(typeof r.expr === 'string' && r.expr.trim(), `${what}: ${r.alert ?? r.record}: expr`);
+      if (r.for !== undefined) {
+        assert.match(r.for, DURATION, `${r.alert}: for`);
+      }
+      assertStringMap(r.labels, `${r.alert ?? r.record} labels`);
+      assertStringMap(r.annotations, `${r.alert ?? r.record} annotations`);
+    }
+  }
+}
+
+function checkPrometheusRule(pr) {
+  assert.equal(pr.apiVersion, 'monitoring.coreos.com/v1');
+  assert.ok(pr.metadata?.name, 'metadata.name');
+  assert.ok(pr.spec && typeof pr.spec === 'object', 'spec');
+  assertKnownKeys(pr.spec, ['groups'], 'PrometheusRule spec');
+  checkRuleGroups(pr.spec.groups, 'PrometheusRule');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dashboard and rules: their PromQL, with Grafana's variables replaced by concrete values.
+
+function dashboard() {
+  return JSON.parse(readText('deploy/grafana/switchboard-dashboard.json'));
+}
+
+function dashboardPanels(dash) {
+  const out = [];
+  const walk = (panels) => {
+    for (const p of panels ?? []) {
+      if (p.type === 'row') {
+        walk(p.panels);
+      } else {
+        out.push(p);
+      }
+    }
+  };
+  walk(dash.panels);
+  return out;
+}
+
+const GRAFANA_VARIABLES = {
+  __rate_interval: '1m',
+  __interval: '1m',
+  __range: '1m',
+  job: 'switchboard',
+  instance: '.*',
+};
+
+function concreteQuery(expr) {
+  const q = expr.replace(/\$\{?(\w+)\}?/g, (whole, name) => {
+    assert.ok(name in GRAFANA_VARIABLES, `unknown Grafana variable ${whole} in ${expr}`);
+    return GRAFANA_VARIABLES[name];
+  });
+  return q;
+}
+
+function metricNames(expr) {
+  const names = new Set();
+  for (const m of expr.matchAll(/\b((?:switchboard|process)_[a-zA-Z0-9_:]+|up)\b(?!\s*\()/g)) {
+    names.add(m[1]);
+  }
+  return names;
+}
+
+function alertsFile() {
+  return load(readText('deploy/prometheus/alerts.yml'));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('YAML', () => {
+  test('yamllint accepts k8s/ and deploy/prometheus/', () => {
+    const r = spawnSync('yamllint', ['-c', file('k8s/.yamllint'), '--strict', '-f', 'parsable',
+      file('k8s'), file('deploy/prometheus')], { encoding: 'utf8' });
+    assert.equal(r.error, undefined, `yamllint: ${r.error?.message}`);
+    assert.equal(r.status, 0, `yamllint:\n${r.stdout}${r.stderr}`);
+  });
+});
+
+describe('example configuration', () => {
+  let settings;
+  before(() => {
+    settings = helpSettings();
+  });
+
+  function envExample() {
+    const set = {};
+    const mentioned = new Set();
+    for (const line of readText('deploy/switchboard.env.example').split('\n')) {
+      const m = /^(#\s*)?([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+      if (m) {
+        mentioned.add(m[2]);
+        if (!m[1]) {
+          set[m[2]] = m[3];
+        }
+      }
+    }
+    return { set, mentioned };
+  }
+
+  test('the env file lists every setting of --help and nothing else', () => {
+    const { set, mentioned } = envExample();
+    assert.deepEqual([...mentioned].sort(), [...settings.keys()].sort());
+    const text = readText('deploy/switchboard.env.example');
+    for (const [name, def] of settings) {
+      if (def !== 'none') {
+        const block = text.slice(0, text.search(new RegExp(`^(# ?)?${name}=`, 'm')));
+        const stated = [...block.matchAll(/Default: (\S+?)\.?(?:\s|$)/g)].pop()?.[1];
+        assert.equal(stated, def, `${name}: the comment states default ${def}`);
+      }
+    }
+    for (const secret of ['TWILIO_AUTH_TOKEN', 'TWILIO_AUTH_TOKEN_SECONDARY', 'SWITCHBOARD_TLS_KEY']) {
+      assert.ok(!(secret in set) || set[secret] === '', `${secret} is not set in the example`);
+    }
+  });
+
+  test('the JSON config file has every setting of --help and nothing else', () => {
+    const json = JSON.parse(readText('deploy/switchboard.config.example.json'));
+    assert.deepEqual(Object.keys(json).sort(), [...settings.keys()].sort());
+    assert.equal(json.TWILIO_AUTH_TOKEN, '', 'no token in the example');
+    assert.equal(json.TWILIO_AUTH_TOKEN_SECONDARY, '', 'no token in the example');
+  });
+
+  // Listeners on 127.0.0.1:0, files in a temporary directory; everything else as written.
+  function sandbox(values, dir) {
+    const out = { ...values, SWITCHBOARD_LISTEN: '127.0.0.1:0', SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0',
+      SWITCHBOARD_DATA_DIR: path.join(dir, 'data') };
+    for (const key of ['TWILIO_AUTH_TOKEN_FILE', 'TWILIO_AUTH_TOKEN_SECONDARY_FILE']) {
+      if (out[key]) {
+        out[key] = path.join(dir, key.toLowerCase());
+        writeFileSync(out[key], `token-${key}\n`, { mode: 0o600 });
+      }
+    }
+    return out;
+  }
+
+  test('the binary starts on the env file', async () => {
+    const dir = tempDir('env');
+    const proc = await startSwitchboard(sandbox(envExample().set, dir));
+    assert.equal((await fetch(`${proc.admin}/readyz`)).status, 200);
+    await stop(proc, 'switchboard (env example)');
+  });
+
+  test('the binary starts on the JSON config file', async () => {
+    const dir = tempDir('json');
+    const json = sandbox(JSON.parse(readText('deploy/switchboard.config.example.json')), dir);
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify(json));
+    const proc = await startSwitchboard({}, ['--config', path.join(dir, 'config.json')]);
+    assert.equal((await fetch(`${proc.admin}/readyz`)).status, 200);
+    await stop(proc, 'switchboard (JSON example)');
+  });
+});
+
+describe('Dockerfile', () => {
+  const text = readText('deploy/Dockerfile');
+  // Instructions with their continuation lines joined.
+  const instructions = text.replace(/\\\n/g, ' ').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'))
+    .map((l) => {
+      const m = /^\s*([A-Z]+)\s+(.*)$/.exec(l);
+      assert.ok(m, `Dockerfile line: ${l}`);
+      return { op: m[1], args: m[2].trim() };
+    });
+  const all = (op) => instructions.filter((i) => i.op === op).map((i) => i.args);
+
+  test('builds with the same script and commands as deploy/run.sh, runs on debian:12-slim', () => {
+    const froms = all('FROM');
+    assert.equal(froms.length, 2);
+    assert.match(froms[0], /^debian:12 AS build$/);
+    assert.match(froms[1], /^debian:12-slim$/);
+    const runs = all('RUN').join('\n');
+    assert.match(runs, /^deploy\/install-deps\.sh$/m);
+    const runSh = readText('deploy/run.sh');
+    for (const cmd of ['deploy/install-deps.sh', 'cmake --preset release', 'cmake --build --preset release --target switchboard']) {
+      assert.ok(runSh.includes(cmd), `deploy/run.sh still runs ${cmd}`);
+      assert.ok(runs.includes(cmd), `the Dockerfile runs ${cmd}`);
+    }
+    assert.deepEqual(all('STOPSIGNAL'), ['SIGTERM']);
+    assert.match(all('ENTRYPOINT')[0], /^\["\/usr\/local\/bin\/switchboard"\]$/);
+  });
+
+  test('the runtime package list covers every shared library of the binary', () => {
+    const ldd = all('RUN').find((r) => r.includes('ldd '));
+    assert.ok(ldd, 'a RUN derives the runtime packages with ldd');
+    const out = path.join(tempDir('ldd'), 'runtime-packages');
+    const cmd = ldd.replaceAll('build/release/service/switchboard', `'${BIN}'`).replaceAll('/runtime-packages', out);
+    execFileSync('/bin/sh', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const pkgs = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+    assert.ok(pkgs.length > 0, 'some packages');
+    const libs = execFileSync('ldd', [BIN], { encoding: 'utf8' }).split('\n')
+      .map((l) => /=> (\/\S+)/.exec(l)?.[1]).filter(Boolean);
+    for (const lib of libs) {
+      const owners = [lib, execFileSync('readlink', ['-f', lib], { encoding: 'utf8' }).trim()].flatMap((p) => {
+        const r = spawnSync('dpkg', ['-S', p], { encoding: 'utf8' });
+        return r.status === 0 ? r.stdout.split('\n').filter(Boolean).map((l) => l.split(':')[0]) : [];
+      });
+      assert.ok(owners.some((o) => pkgs.includes(o)), `${lib} comes from a listed package (${pkgs.join(' ')})`);
+    }
+  });
+
+  test('user, ports and data volume agree with the manifests and --help', () => {
+    const settings = helpSettings();
+    const { pod, container, env } = workload(render(DEPLOYABLE));
+    const user = all('USER');
+    assert.equal(user.length, 1);
+    assert.equal(Number(user[0].split(':')[0]), pod.securityContext.runAsUser);
+    const exposed = all('EXPOSE').join(' ').split(/\s+/).map(Number).sort();
+    assert.deepEqual(exposed, [portOf(settings.get('SWITCHBOARD_LISTEN')), portOf(settings.get('SWITCHBOARD_ADMIN_LISTEN'))].sort());
+    assert.deepEqual(container.ports.map((p) => p.containerPort).sort(), exposed);
+    const dataDir = /SWITCHBOARD_DATA_DIR=(\S+)/.exec(all('ENV').join(' '))?.[1];
+    assert.equal(dataDir, env.SWITCHBOARD_DATA_DIR, 'same data directory as the ConfigMap');
+    assert.ok(all('VOLUME').some((v) => v.includes(dataDir)), 'the data directory is a VOLUME');
+    assert.match(all('HEALTHCHECK')[0], /CMD \[.*\/healthz/);
+  });
+});
+
+describe('Prometheus rules and configuration', () => {
+  test('promtool check rules deploy/prometheus/alerts.yml', () => {
+    const out = execFileSync('promtool', ['check', 'rules', file('deploy/prometheus/alerts.yml')], { encoding: 'utf8' });
+    assert.match(out, /SUCCESS/);
+  });
+
+  test('promtool check config deploy/prometheus/prometheus.yml', () => {
+    execFileSync('promtool', ['check', 'config', file('deploy/prometheus/prometheus.yml')], { stdio: 'pipe' });
+    const cfg = load(readText('deploy/prometheus/prometheus.yml'));
+    const job = cfg.scrape_configs.find((j) => j.job_name === 'switchboard');
+    assert.ok(job, 'a scrape job named switchboard (the rules select it)');
+    assert.equal(job.metrics_path ?? '/metrics', '/metrics');
+    const admin = portOf(helpSettings().get('SWITCHBOARD_ADMIN_LISTEN'));
+    for (const t of job.static_configs.flatMap((s) => s.targets)) {
+      assert.equal(portOf(t), admin, `target ${t} is on the admin port`);
+    }
+    assert.ok(cfg.rule_files.includes('alerts.yml'));
+  });
+
+  test('every alert has a severity, a summary, a description and a for', () => {
+    const rules = alertsFile().groups.flatMap((g) => g.rules);
+    checkRuleGroups(alertsFile().groups, 'alerts.yml');
+    for (const r of rules) {
+      assert.ok(r.alert, 'alerting rules only');
+      assert.ok(['critical', 'warning', 'info'].includes(r.labels?.severity), `${r.alert}: severity`);
+      assert.ok(r.annotations?.summary && r.annotations?.description, `${r.alert}: summary and description`);
+      assert.match(r.for ?? '', DURATION, `${r.alert}: for`);
+    }
+  });
+
+  // promtool's rule unit tests: each alert fires on a bad series and stays quiet on a good one.
+  test('the alerts fire when they should (promtool test rules)', () => {
+    const job = { job: 'switchboard', instance: '10.0.0.1:9090' };
+    const labels = (extra) => `{${Object.entries({ ...job, ...extra }).map(([k, v]) => `${k}="${v}"`).join(', ')}}`;
+    const firing = (alertname) => `count(ALERTS{alertname="${alertname}", alertstate="firing"})`;
+    const requests = (route, code, values) => ({
+      series: `switchboard_http_requests_total${labels({ route, method: 'POST', code })}`, values });
+    const cases = [
+      ['SwitchboardInstanceDown', [{ series: `up${labels({})}`, values: '0x10' }], '5m',
+        [{ series: `up${labels({})}`, values: '1x10' }]],
+      ['SwitchboardAbsent', [{ series: 'up{job="other", instance="10.0.0.2:9090"}', values: '1x10' }], '7m',
+        [{ series: `up${labels({})}`, values: '1x10' }]],
+      ['SwitchboardNotReady', [{ series: `switchboard_ready${labels({})}`, values: '0x10' }], '7m',
+        [{ series: `switchboard_ready${labels({})}`, values: '1x10' }]],
+      ['SwitchboardSignatureFailureSpike',
+        [{ series: `switchboard_twilio_signature_failures_total${labels({ reason: 'missing' })}`, values: '0+60x20' }],
+        '15m',
+        [{ series: `switchboard_twilio_signature_failures_total${labels({ reason: 'missing' })}`, values: '0+1x20' }]],
+      ['SwitchboardTwilioSignaturesMostlyFailing',
+        [{ series: `switchboard_twilio_signature_failures_total${labels({ reason: 'mismatch' })}`, values: '0+60x20' },
+          requests('voice_incoming', '403', '0+60x20'), requests('voice_menu', '200', '0+10x20')],
+        '10m',
+        [{ series: `switchboard_twilio_signature_failures_total${labels({ reason: 'mismatch' })}`, values: '0+1x20' },
+          requests('voice_incoming', '403', '0+1x20'), requests('voice_menu', '200', '0+60x20')]],
+      ['SwitchboardHigh5xxRatio',
+        [requests('voice_menu', '500', '0+10x20'), requests('voice_menu', '200', '0+60x20')],
+        '10m',
+        // 5xx on the admin routes do not count.
+        [requests('voice_menu', '500', '0+1x20'), requests('voice_menu', '200', '0+60x20'),
+          requests('healthz', '500', '0+100x20')]],
+      ['SwitchboardHighLatencyP99',
+        [['0.005', '0+0x30'], ['0.5', '0+10x30'], ['1', '0+100x30'], ['+Inf', '0+100x30']].map(([le, values]) => ({
+          series: `switchboard_http_request_duration_seconds_bucket${labels({ route: 'voice_menu', le })}`, values })),
+        '15m',
+        [['0.005', '0+100x30'], ['0.5', '0+100x30'], ['1', '0+100x30'], ['+Inf', '0+100x30']].map(([le, values]) => ({
+          series: `switchboard_http_request_duration_seconds_bucket${labels({ route: 'voice_menu', le })}`, values }))],
+      ['SwitchboardTLSReloadFailed',
+        [{ series: `switchboard_tls_reload_failures_total${labels({})}`, values: '0 0 0 1 1 1 1 1' }], '6m',
+        [{ series: `switchboard_tls_reload_failures_total${labels({})}`, values: '0x10' }]],
+    ];
+    const defined = alertsFile().groups.flatMap((g) => g.rules.map((r) => r.alert));
+    assert.deepEqual(cases.map((c) => c[0]).sort(), [...defined].sort(), 'a case for every alert');
+    const tests = cases.flatMap(([alertname, bad, at, good]) => [
+      { interval: '1m', input_series: bad,
+        promql_expr_test: [{ expr: firing(alertname), eval_time: at, exp_samples: [{ labels: '{}', value: 1 }] }] },
+      { interval: '1m', input_series: good,
+        promql_expr_test: [{ expr: firing(alertname), eval_time: at, exp_samples: [] }] },
+    ]);
+    const dir = tempDir('promtool');
+    const testFile = path.join(dir, 'alerts.test.yml');
+    writeFileSync(testFile, dump({ rule_files: [file('deploy/prometheus/alerts.yml')], evaluation_interval: '1m', tests }));
+    const r = spawnSync('promtool', ['test', 'rules', testFile], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `promtool test rules:\n${r.stdout}${r.stderr}`);
+  });
+
+  test('the PrometheusRule carries exactly the groups of alerts.yml', () => {
+    for (const dir of KUSTOMIZATIONS) {
+      const pr = only(render(dir), 'PrometheusRule');
+      assert.deepEqual(pr.spec.groups, alertsFile().groups, `${dir}: PrometheusRule groups`);
+    }
+  });
+});
+
+describe('Grafana dashboard', () => {
+  test('panels use the ${DS_PROMETHEUS} input and have PromQL targets', () => {
+    const dash = dashboard();
+    assert.ok(dash.__inputs.some((i) => i.name === 'DS_PROMETHEUS' && i.pluginId === 'prometheus'));
+    assert.ok(dash.uid && dash.title && Number.isInteger(dash.schemaVersion));
+    const ids = new Set();
+    const panels = dashboardPanels(dash);
+    assert.ok(panels.length > 0);
+    for (const p of [...panels, ...dash.panels.filter((x) => x.type === 'row')]) {
+      assert.ok(!ids.has(p.id), `panel id ${p.id} is unique`);
+      ids.add(p.id);
+      const { x, y, w, h } = p.gridPos;
+      assert.ok(x >= 0 && w > 0 && x + w <= 24 && y >= 0 && h > 0, `${p.title}: gridPos`);
+    }
+    for (const p of panels) {
+      assert.equal(p.datasource?.uid, '${DS_PROMETHEUS}', `${p.title}: datasource`);
+      assert.ok(p.targets?.length > 0, `${p.title}: targets`);
+      for (const t of p.targets) {
+        assert.equal(t.datasource?.uid, '${DS_PROMETHEUS}', `${p.title}: target datasource`);
+        assert.ok(typeof t.expr === 'string' && t.expr, `${p.title}: expr`);
+        concreteQuery(t.expr);
+      }
+    }
+    for (const v of dash.templating.list) {
+      assert.equal(v.datasource?.uid, '${DS_PROMETHEUS}', `variable ${v.name}: datasource`);
+      assert.ok(v.name in GRAFANA_VARIABLES, `variable ${v.name} has a test value`);
+    }
+  });
+});
+
+for (const dir of KUSTOMIZATIONS) {
+  describe(`kubectl kustomize ${dir}`, () => {
+    let objects;
+    let settings;
+    before(() => {
+      objects = render(dir);
+      settings = helpSettings();
+    });
+
+    test('every built-in object passes the Kubernetes schema', async () => {
+      const builtIn = objects.filter((o) => !o.apiVersion.startsWith('monitoring.coreos.com/'));
+      assert.ok(builtIn.length >= 6);
+      for (const obj of builtIn) {
+        await validateBuiltIn(obj);
+      }
+      const kinds = objects.map((o) => o.kind);
+      for (const kind of ['ConfigMap', 'Secret', 'Deployment', 'Service', 'Ingress', 'NetworkPolicy', 'ServiceMonitor',
+        'PrometheusRule']) {
+        assert.ok(kinds.includes(kind), `renders a ${kind}`);
+      }
+      const unknown = objects.filter((o) => o.apiVersion.startsWith('monitoring.coreos.com/')
+        && !['ServiceMonitor', 'PrometheusRule'].includes(o.kind));
+      assert.deepEqual(unknown, []);
+    });
+
+    test('ServiceMonitor and PrometheusRule have their required fields', () => {
+      const { endpoint } = checkServiceMonitor(only(objects, 'ServiceMonitor'), objects);
+      const { resolvePort, portByName } = workload(objects);
+      const service = only(objects, 'Service', 'switchboard');
+      const target = service.spec.ports.find((p) => p.name === endpoint.port).targetPort;
+      assert.equal(resolvePort(target), portByName.admin, 'metrics are scraped from the admin port');
+      checkPrometheusRule(only(objects, 'PrometheusRule'));
+    });
+
+    test('container ports are the binary\'s defaults and the configured listeners', () => {
+      const { env, portByName } = workload(objects);
+      assert.equal(portByName.http, portOf(settings.get('SWITCHBOARD_LISTEN')));
+      assert.equal(portByName.admin, portOf(settings.get('SWITCHBOARD_ADMIN_LISTEN')));
+      assert.equal(portOf(env.SWITCHBOARD_LISTEN ?? settings.get('SWITCHBOARD_LISTEN')), portByName.http);
+      assert.equal(portOf(env.SWITCHBOARD_ADMIN_LISTEN ?? settings.get('SWITCHBOARD_ADMIN_LISTEN')), portByName.admin);
+    });
+
+    test('probes are on the admin port: liveness /healthz, readiness /readyz', () => {
+      const { container, resolvePort, portByName } = workload(objects);
+      for (const [probe, pathWanted] of [['livenessProbe', '/healthz'], ['readinessProbe', '/readyz']]) {
+        const get = container[probe]?.httpGet;
+        assert.ok(get, `${probe} is an httpGet`);
+        assert.equal(get.path, pathWanted);
+        assert.equal(resolvePort(get.port), portByName.admin, `${probe} on the admin port`);
+        assert.equal(get.scheme ?? 'HTTP', 'HTTP');
+      }
+    });
+
+    test('terminationGracePeriodSeconds exceeds preStop + SWITCHBOARD_DRAIN_TIMEOUT_SECONDS', () => {
+      const { pod, container, env } = workload(objects);
+      const configMap = only(objects, 'ConfigMap', container.envFrom[0].configMapRef.name);
+      assert.ok('SWITCHBOARD_DRAIN_TIMEOUT_SECONDS' in configMap.data, 'the drain timeout is set explicitly');
+      const drain = Number(env.SWITCHBOARD_DRAIN_TIMEOUT_SECONDS);
+      const preStop = preStopSeconds(container);
+      assert.ok(preStop > 0);
+      assert.ok(pod.terminationGracePeriodSeconds > drain + preStop,
+        `grace ${pod.terminationGracePeriodSeconds} s > preStop ${preStop} s + drain ${drain} s`);
+    });
+
+    test('security context: non-root 10001, read-only root, no escalation, no capabilities, RuntimeDefault', () => {
+      const { pod, container } = workload(objects);
+      const c = container.securityContext;
+      assert.equal(pod.securityContext.runAsNonRoot ?? c.runAsNonRoot, true);
+      assert.equal(c.runAsNonRoot ?? pod.securityContext.runAsNonRoot, true);
+      assert.equal(c.runAsUser ?? pod.securityContext.runAsUser, 10001);
+      assert.equal(c.readOnlyRootFilesystem, true);
+      assert.equal(c.allowPrivilegeEscalation, false);
+      assert.deepEqual(c.capabilities?.drop, ['ALL']);
+      assert.equal((c.seccompProfile ?? pod.securityContext.seccompProfile)?.type, 'RuntimeDefault');
+      assert.ok(container.resources?.requests?.cpu && container.resources?.requests?.memory, 'requests');
+      assert.ok(container.resources?.limits?.memory, 'memory limit');
+    });
+
+    test('the environment holds only settings the binary knows, and no service links', () => {
+      const { pod, env, container } = workload(objects);
+      // Service links would add SWITCHBOARD_SERVICE_HOST etc., which the binary refuses.
+      assert.equal(pod.enableServiceLinks, false);
+      for (const name of Object.keys(env)) {
+        assert.ok(settings.has(name), `${name} is a setting of --help`);
+      }
+      const configMap = only(objects, 'ConfigMap', container.envFrom[0].configMapRef.name);
+      for (const name of Object.keys(configMap.data)) {
+        assert.ok(!/^TWILIO_AUTH_TOKEN(_SECONDARY)?$|TLS_KEY$/.test(name), `${name}: no secret in the ConfigMap`);
+      }
+      assert.ok(env.TWILIO_AUTH_TOKEN_FILE && !env.TWILIO_AUTH_TOKEN, 'the token comes from a file');
+      const mount = container.volumeMounts.find((m) => env.TWILIO_AUTH_TOKEN_FILE.startsWith(`${m.mountPath}/`));
+      assert.ok(mount?.readOnly, 'the token file is on a read-only mount');
+      const volume = pod.volumes.find((v) => v.name === mount.name);
+      const secret = only(objects, 'Secret', volume.secret?.secretName);
+      const key = path.relative(mount.mountPath, env.TWILIO_AUTH_TOKEN_FILE);
+      const item = volume.secret.items?.find((i) => i.path === key);
+      const secretKey = item ? item.key : key;
+      assert.ok(secretKey in (secret.stringData ?? {}) || secretKey in (secret.data ?? {}), `Secret has ${secretKey}`);
+      for (const value of Object.values(secret.stringData ?? {})) {
+        assert.match(value, /^REPLACE_/, 'the Secret only holds placeholders');
+      }
+      const dataMount = container.volumeMounts.find((m) => m.mountPath === env.SWITCHBOARD_DATA_DIR);
+      assert.ok(dataMount && !dataMount.readOnly, 'SWITCHBOARD_DATA_DIR is a writable volume');
+    });
+
+    test('Service, Ingress and NetworkPolicy point at the right ports', () => {
+      const { deployment, resolvePort, portByName, env } = workload(objects);
+      const service = only(objects, 'Service', 'switchboard');
+      assert.ok(selects(service.spec.selector, deployment.spec.template.metadata.labels), 'Service selects the pods');
+      const byName = Object.fromEntries(service.spec.ports.map((p) => [p.name, resolvePort(p.targetPort)]));
+      assert.deepEqual(byName, { http: portByName.http, admin: portByName.admin });
+
+      const ingress = only(objects, 'Ingress');
+      assert.ok(ingress.metadata.annotations?.['cert-manager.io/cluster-issuer'], 'cert-manager annotation');
+      const host = new URL(env.SWITCHBOARD_PUBLIC_URL).host;
+      assert.equal(new URL(env.SWITCHBOARD_PUBLIC_URL).protocol, 'https:');
+      assert.ok(ingress.spec.tls.some((t) => t.hosts.includes(host) && t.secretName), `TLS for ${host}`);
+      const paths = ingress.spec.rules.filter((r) => r.host === host).flatMap((r) => r.http.paths);
+      const voice = paths.find((p) => p.path === '/api/voice');
+      assert.ok(voice, '/api/voice is routed');
+      assert.equal(voice.backend.service.name, service.metadata.name);
+      const svcPort = service.spec.ports.find((p) => p.name === voice.backend.service.port.name
+        || p.port === voice.backend.service.port.number);
+      assert.equal(svcPort?.name, 'http', 'Ingress reaches the http port');
+      assert.ok(!paths.some((p) => service.spec.ports.find((sp) => sp.name === p.backend.service.port.name)?.name === 'admin'),
+        'the admin port is not exposed');
+
+      const policy = only(objects, 'NetworkPolicy');
+      assert.ok(selects(policy.spec.podSelector.matchLabels, deployment.spec.template.metadata.labels));
+      const rules = policy.spec.ingress.map((r) => ({ ports: r.ports.map((p) => resolvePort(p.port)), from: r.from }));
+      const httpRule = rules.find((r) => r.ports.includes(portByName.http));
+      assert.ok(httpRule && !httpRule.from, 'http is open to all');
+      const adminRules = rules.filter((r) => r.ports.includes(portByName.admin));
+      assert.ok(adminRules.length > 0, 'admin has a rule');
+      for (const r of adminRules) {
+        assert.ok(r.from?.length > 0 && r.from.every((f) => f.namespaceSelector?.matchLabels), 'admin only from a namespace');
+      }
+    });
+
+    if (dir === DEPLOYABLE) {
+      test('one replica, Recreate, data on a PersistentVolumeClaim at SWITCHBOARD_DATA_DIR', () => {
+        const { deployment, pod, container, env } = workload(objects);
+        assert.equal(deployment.spec.replicas, 1);
+        assert.equal(deployment.spec.strategy?.type, 'Recreate');
+        assert.equal(deployment.spec.strategy.rollingUpdate, undefined);
+        const mount = container.volumeMounts.find((m) => m.mountPath === env.SWITCHBOARD_DATA_DIR);
+        const volume = pod.volumes.find((v) => v.name === mount.name);
+        assert.ok(volume.persistentVolumeClaim, 'the data volume is a PVC');
+        assert.equal(Object.keys(volume).length, 2, 'and nothing else');
+        const pvc = only(objects, 'PersistentVolumeClaim', volume.persistentVolumeClaim.claimName);
+        assert.deepEqual(pvc.spec.accessModes, ['ReadWriteOnce']);
+      });
+    } else {
+      test('one replica', () => {
+        assert.equal(workload(objects).deployment.spec.replicas, 1);
+      });
+    }
+  });
+}
+
+describe(`live: Switchboard configured like the ${DEPLOYABLE} pod, scraped by Prometheus`, () => {
+  let server;
+  let prom;
+  let api;
+  let podEnv;
+  let work;
+
+  before(async () => {
+    work = workload(render(DEPLOYABLE));
+    const objects = render(DEPLOYABLE);
+    const dir = tempDir('live');
+    // Each volume mount becomes a directory; Secret volumes get their files.
+    const remap = {};
+    for (const m of work.container.volumeMounts) {
+      const local = path.join(dir, `mount-${m.name}`);
+      mkdirSync(local, { recursive: true });
+      const volume = work.pod.volumes.find((v) => v.name === m.name);
+      if (volume.secret) {
+        const secret = only(objects, 'Secret', volume.secret.secretName);
+        const data = { ...Object.fromEntries(Object.entries(secret.data ?? {})
+          .map(([k, v]) => [k, Buffer.from(v, 'base64').toString()])), ...secret.stringData };
+        for (const item of volume.secret.items ?? Object.keys(data).map((k) => ({ key: k, path: k }))) {
+          writeFileSync(path.join(local, item.path), data[item.key]);
+          chmodSync(path.join(local, item.path), 0o440);
+        }
+      }
+      remap[m.mountPath] = local;
+    }
+    podEnv = {};
+    for (const [k, v] of Object.entries(work.env)) {
+      const mount = Object.keys(remap).find((p) => v === p || v.startsWith(`${p}/`));
+      podEnv[k] = mount ? remap[mount] + v.slice(mount.length) : v;
+    }
+    server = await startSwitchboard({ ...podEnv, SWITCHBOARD_LISTEN: '127.0.0.1:0', SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0' });
+
+    // Traffic on the main series: a signed menu choice and status callback, an unsigned POST, a 404.
+    const token = readFileSync(podEnv.TWILIO_AUTH_TOKEN_FILE, 'utf8').trim();
+    const signed = async (route, params) => {
+      const url = `${podEnv.SWITCHBOARD_PUBLIC_URL}${route}`;
+      const res = await fetch(`${server.base}${route}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded',
+          'X-Twilio-Signature': twilio.getExpectedTwilioSignature(token, url, params) },
+        body: new URLSearchParams(params).toString(),
+      });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    assert.equal(await signed('/api/voice/menu', { CallSid: 'CA1', Digits: '1' }), 200);
+    assert.equal(await signed('/api/voice/status', { CallSid: 'CA1', CallStatus: 'completed', CallDuration: '3' }), 204);
+    assert.equal((await fetch(`${server.base}/api/voice/incoming`, { method: 'POST' })).status, 403);
+    assert.equal((await fetch(`${server.base}/nope`)).status, 404);
+
+    // Prometheus on the example configuration, pointed at this instance, scraping every second.
+    const promDir = tempDir('prometheus');
+    const cfg = load(readText('deploy/prometheus/prometheus.yml'));
+    cfg.global = { ...cfg.global, scrape_interval: '1s', evaluation_interval: '1s' };
+    cfg.rule_files = cfg.rule_files.map((f) => file(path.join('deploy/prometheus', f)));
+    delete cfg.alerting;
+    const job = cfg.scrape_configs.find((j) => j.job_name === 'switchboard');
+    job.static_configs = [{ targets: [`127.0.0.1:${server.adminPort}`] }];
+    cfg.scrape_configs = [job];
+    writeFileSync(path.join(promDir, 'prometheus.yml'), dump(cfg));
+    const promPort = await freePort();
+    const child = spawn('prometheus', [`--config.file=${path.join(promDir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(promDir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+    prom = { child, exited: track(child), stderr: '' };
+    child.stderr.on('data', (d) => {
+      prom.stderr = (prom.stderr + d.toString()).slice(-8000);
+    });
+    api = `http://127.0.0.1:${promPort}/api/v1`;
+    await waitFor(async () => {
+      const body = await (await fetch(`${api}/targets`)).json();
+      return body.data.activeTargets.find((t) => t.labels.job === 'switchboard' && t.health === 'up');
+    }, 60000, 'Prometheus to scrape switchboard', prom);
+    // rate() needs two samples after the traffic.
+    await waitFor(async () => {
+      const q = encodeURIComponent('count_over_time(switchboard_build_info[1m])');
+      const body = await (await fetch(`${api}/query?query=${q}`)).json();
+      return Number(body.data.result[0]?.value[1]) >= 3;
+    }, 30000, 'three scrapes', prom);
+  });
+
+  after(async () => {
+    const results = await Promise.allSettled([prom && stop(prom, 'prometheus'), server && stop(server, 'switchboard')]);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) {
+      throw failed.reason;
+    }
+  });
+
+  async function query(q) {
+    const res = await fetch(`${api}/query?query=${encodeURIComponent(q)}`);
+    const body = await res.json();
+    assert.equal(body.status, 'success', `${q}: ${body.errorType} ${body.error}`);
+    return body.data;
+  }
+
+  test('the probes\' paths answer 200 on the ports they name', async () => {
+    const portMap = { [work.portByName.http]: server.port, [work.portByName.admin]: server.adminPort };
+    for (const probe of ['livenessProbe', 'readinessProbe']) {
+      const get = work.container[probe].httpGet;
+      const port = portMap[work.resolvePort(get.port)];
+      const res = await fetch(`http://127.0.0.1:${port}${get.path}`);
+      assert.equal(res.status, 200, `${probe} ${get.path}`);
+    }
+  });
+
+  test('the Dockerfile HEALTHCHECK passes against the admin port', () => {
+    const line = readText('deploy/Dockerfile').replace(/\\\n/g, ' ').split('\n').find((l) => l.startsWith('HEALTHCHECK'));
+    const argv = JSON.parse(/CMD (\[.*\])\s*$/.exec(line)[1]);
+    const admin = portOf(helpSettings().get('SWITCHBOARD_ADMIN_LISTEN'));
+    const run = (args) => spawnSync(args[0], args.slice(1), { timeout: 5000 }).status;
+    assert.equal(run(argv.map((a) => a.replaceAll(`/${admin}`, `/${server.adminPort}`))), 0, 'healthy');
+    const broken = argv.map((a) => a.replaceAll(`/${admin}`, `/${server.adminPort}`).replace('/healthz', '/nope'));
+    assert.notEqual(run(broken), 0, 'a 404 is unhealthy');
+  });
+
+  test('Prometheus loaded the alerting rules and evaluates them without error', async () => {
+    const wanted = alertsFile().groups;
+    const groups = await waitFor(async () => {
+      const body = await (await fetch(`${api}/rules`)).json();
+      const loaded = body.data.groups;
+      const ready = wanted.every((g) => {
+        const got = loaded.find((l) => l.name === g.name);
+        return got && got.rules.length === g.rules.length && got.rules.every((r) => r.health === 'ok');
+      });
+      return ready ? loaded : undefined;
+    }, 30000, 'every rule evaluated with health ok', prom);
+    assert.deepEqual(groups.map((g) => g.name).sort(), wanted.map((g) => g.name).sort());
+  });
+
+  test('every metric named by the dashboard and the alerts exists', async () => {
+    const existing = new Set((await (await fetch(`${api}/label/__name__/values`)).json()).data);
+    const exprs = [
+      ...dashboardPanels(dashboard()).flatMap((p) => p.targets.map((t) => t.expr)),
+      ...alertsFile().groups.flatMap((g) => g.rules.map((r) => r.expr)),
+    ];
+    const missing = new Set();
+    for (const e of exprs) {
+      for (const name of metricNames(e)) {
+        if (!existing.has(name)) {
+          missing.add(name);
+        }
+      }
+    }
+    assert.deepEqual([...missing], [], 'metrics not exported by switchboard');
+  });
+
+  test('every dashboard query succeeds', async () => {
+    let withData = 0;
+    let total = 0;
+    for (const panel of dashboardPanels(dashboard())) {
+      for (const target of panel.targets) {
+        const data = await query(concreteQuery(target.expr));
+        total += 1;
+        withData += data.result.length > 0 ? 1 : 0;
+      }
+    }
+    // Most panels have data after the traffic above (5xx ratios and TLS stay empty or zero).
+    assert.ok(withData >= total / 2, `${withData} of ${total} queries returned series`);
+  });
+
+  test('every dashboard variable query succeeds and finds this instance', async () => {
+    for (const v of dashboard().templating.list) {
+      const m = /^label_values\((.*),\s*(\w+)\)$/.exec(v.query.query ?? v.query);
+      assert.ok(m, `variable ${v.name}: label_values(selector, label)`);
+      const data = await query(concreteQuery(m[1]));
+      assert.ok(data.result.some((s) => s.metric[m[2]]), `variable ${v.name} finds a ${m[2]}`);
+    }
+  });
+
+  test('every alert expression succeeds as a query', async () => {
+    for (const rule of alertsFile().groups.flatMap((g) => g.rules)) {
+      await query(rule.expr);
+    }
+  });
+});
