@@ -16,6 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { dump, load, loadAll } from 'js-yaml';
 import twilio from 'twilio';
+import { spawnServer } from '../integration/harness.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 if (!process.env.SWITCHBOARD_BIN) {
@@ -119,48 +120,11 @@ async function stop(proc, what) {
   assert.equal(result.code, 0, `${what} exited with ${result.code ?? result.signal}: ${proc.stderr?.slice(-2000)}`);
 }
 
-// Starts the switchboard binary with exactly `env` (plus PATH); resolves once it logged both
-// bound listeners and "ready".
+// Starts the switchboard binary with exactly `env` (see harness.mjs), tracked for cleanup.
 async function startSwitchboard(env, args = []) {
-  const child = spawn(BIN, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc = { child, exited: track(child), logs: [], stderr: '' };
-  let buffered = '';
-  child.stdout.on('data', (chunk) => {
-    buffered += chunk.toString();
-    let nl;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      try {
-        proc.logs.push(JSON.parse(line));
-      } catch {
-        proc.logs.push({ unparsed: line });
-      }
-    }
-  });
-  child.stderr.on('data', (chunk) => {
-    proc.stderr += chunk.toString();
-  });
-  const deadline = Date.now() + 15000;
-  while (Date.now() < deadline) {
-    const pub = proc.logs.find((l) => l.msg === 'listening' && l.listener === 'public');
-    const adm = proc.logs.find((l) => l.msg === 'listening' && l.listener === 'admin');
-    if (pub && adm && proc.logs.some((l) => l.msg === 'ready')) {
-      proc.port = pub.port;
-      proc.adminPort = adm.port;
-      proc.base = `http://127.0.0.1:${pub.port}`;
-      proc.admin = `http://127.0.0.1:${adm.port}`;
-      return proc;
-    }
-    if (child.exitCode !== null) {
-      break;
-    }
-    await sleep(20);
-  }
-  child.kill('SIGKILL');
-  await proc.exited;
-  children.delete(child);
-  throw new Error(`switchboard did not start (exit ${child.exitCode}): ${proc.stderr}\n${JSON.stringify(proc.logs)}`);
+  const proc = await spawnServer(env, args);
+  children.add(proc.child);
+  return proc;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,26 +13,21 @@ if (!BIN) {
 
 export const TOKEN = 'test-auth-token-0123456789abcdef';
 
-// Starts a server; resolves once both listeners are announced. Options: env overrides, args.
-export async function startServer({ env = {}, args = [] } = {}) {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'switchboard-test-'));
+// Starts the binary with exactly `env` (plus PATH and the sanitizer options); resolves once it
+// has announced both listeners and is ready. The result knows its ports, logs and stderr.
+export async function spawnServer(env, args = []) {
   const child = spawn(BIN, args, {
     env: {
       PATH: process.env.PATH,
       ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? '',
       UBSAN_OPTIONS: process.env.UBSAN_OPTIONS ?? '',
       TSAN_OPTIONS: process.env.TSAN_OPTIONS ?? '',
-      SWITCHBOARD_LISTEN: '127.0.0.1:0',
-      SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0',
-      SWITCHBOARD_DATA_DIR: dataDir,
-      TWILIO_AUTH_TOKEN: TOKEN,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const server = {
     child,
-    dataDir,
     logs: [],
     stderr: '',
     port: 0,
@@ -60,7 +55,7 @@ export async function startServer({ env = {}, args = [] } = {}) {
   while (Date.now() < deadline) {
     const pub = server.logs.find((l) => l.msg === 'listening' && l.listener === 'public');
     const adm = server.logs.find((l) => l.msg === 'listening' && l.listener === 'admin');
-    if (pub && adm) {
+    if (pub && adm && server.logs.some((l) => l.msg === 'ready')) {
       server.port = pub.port;
       server.adminPort = adm.port;
       server.base = `http://127.0.0.1:${pub.port}`;
@@ -73,7 +68,27 @@ export async function startServer({ env = {}, args = [] } = {}) {
     await sleep(20);
   }
   child.kill('SIGKILL');
-  throw new Error(`switchboard did not start: ${server.stderr}\n${JSON.stringify(server.logs)}`);
+  await server.exited;
+  throw new Error(`switchboard did not start (exit ${child.exitCode}): ${server.stderr}\n${JSON.stringify(server.logs)}`);
+}
+
+// Starts a server on port 0 with a temporary data dir and the test token; `env` overrides.
+export async function startServer({ env = {}, args = [] } = {}) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'switchboard-test-'));
+  try {
+    const server = await spawnServer({
+      SWITCHBOARD_LISTEN: '127.0.0.1:0',
+      SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0',
+      SWITCHBOARD_DATA_DIR: dataDir,
+      TWILIO_AUTH_TOKEN: TOKEN,
+      ...env,
+    }, args);
+    server.dataDir = dataDir;
+    return server;
+  } catch (e) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 // Stops the server (SIGTERM unless the test already sent a stop signal) and requires a clean
