@@ -1,6 +1,9 @@
 // Metric families, per-route resolution, process metrics and the scrape.
 #include "service/metrics.hpp"
 
+#include "protocol/call_status.hpp"
+#include "protocol/jobmatch_ivr.hpp"
+
 #include <prometheus/collectable.h>
 #include <prometheus/text_serializer.h>
 
@@ -118,10 +121,40 @@ private:
     }
 };
 
+prometheus::Family<prometheus::Counter>& counters(prometheus::Registry& r, const char* name, const char* help)
+{
+    return prometheus::BuildCounter().Name(name).Help(help).Register(r);
+}
+
+prometheus::Family<prometheus::Gauge>& gauges(prometheus::Registry& r, const char* name, const char* help)
+{
+    return prometheus::BuildGauge().Name(name).Help(help).Register(r);
+}
+
+// The label values come from the protocol enumerations, so a new status or choice is counted
+// under its own name without touching this file.
+std::vector<std::string_view> call_status_labels()
+{
+    std::vector<std::string_view> out;
+    for (int s = 0; s <= static_cast<int>(call_status::other); ++s) {
+        out.push_back(to_string(static_cast<call_status>(s)));
+    }
+    return out; // "other" last: unknown values count there
+}
+
+std::vector<std::string_view> ivr_choice_labels()
+{
+    std::vector<std::string_view> out;
+    for (int c = 0; c <= static_cast<int>(jobmatch::choice::none); ++c) {
+        out.push_back(jobmatch::to_label(static_cast<jobmatch::choice>(c)));
+    }
+    return out;
+}
+
 } // namespace
 
 counter_set::counter_set(prometheus::Family<prometheus::Counter>& family, const std::string& label,
-    std::initializer_list<std::string_view> values)
+    const std::vector<std::string_view>& values)
 {
     for (const auto v : values) {
         counters_.emplace_back(std::string(v), &family.Add({{label, std::string(v)}}));
@@ -165,61 +198,34 @@ void route_metrics::observe(unsigned status, double seconds)
 
 metrics::metrics()
     : registry_(std::make_shared<prometheus::Registry>())
-    , requests_in_flight(prometheus::BuildGauge()
-                             .Name("switchboard_http_requests_in_flight")
-                             .Help("HTTP requests being handled now.")
-                             .Register(*registry_)
-                             .Add({}))
-    , connections_open(prometheus::BuildGauge()
-                           .Name("switchboard_http_connections_open")
-                           .Help("Open HTTP connections by listener.")
-                           .Register(*registry_))
-    , tls_handshake_failures(prometheus::BuildCounter()
-                                 .Name("switchboard_tls_handshake_failures_total")
-                                 .Help("TLS handshakes that failed or timed out.")
-                                 .Register(*registry_)
-                                 .Add({}))
-    , signature_failures(prometheus::BuildCounter()
-                             .Name("switchboard_twilio_signature_failures_total")
-                             .Help("Requests refused for a missing or wrong X-Twilio-Signature, by reason.")
-                             .Register(*registry_),
+    , requests_in_flight(
+          gauges(*registry_, "switchboard_http_requests_in_flight", "HTTP requests being handled now.").Add({}))
+    , connections_open(gauges(*registry_, "switchboard_http_connections_open", "Open HTTP connections by listener."))
+    , tls_handshake_failures(
+          counters(*registry_, "switchboard_tls_handshake_failures_total", "TLS handshakes that failed or timed out.")
+              .Add({}))
+    , signature_failures(counters(*registry_, "switchboard_twilio_signature_failures_total",
+                             "Requests refused for a missing or wrong X-Twilio-Signature, by reason."),
           "reason", {"missing", "body_hash", "mismatch"})
-    , ivr_selections(prometheus::BuildCounter()
-                         .Name("switchboard_ivr_menu_selections_total")
-                         .Help("IVR menu choices by digit (invalid and none for the rest).")
-                         .Register(*registry_),
-          "digit", {"1", "2", "3", "9", "none", "invalid"})
-    , call_status_callbacks(prometheus::BuildCounter()
-                                .Name("switchboard_call_status_callbacks_total")
-                                .Help("Voice status callbacks received, by call status.")
-                                .Register(*registry_),
-          "status",
-          {"queued", "initiated", "ringing", "in-progress", "completed", "busy", "no-answer", "canceled", "failed",
-              "other"})
-    , rate_limited(prometheus::BuildCounter()
-                       .Name("switchboard_rate_limited_requests_total")
-                       .Help("Requests answered 429 by the per-client rate limit.")
-                       .Register(*registry_)
+    , ivr_selections(counters(*registry_, "switchboard_ivr_menu_selections_total",
+                         "IVR menu choices by digit (invalid and none for the rest)."),
+          "digit", ivr_choice_labels())
+    , call_status_callbacks(counters(*registry_, "switchboard_call_status_callbacks_total",
+                                "Voice status callbacks received, by call status."),
+          "status", call_status_labels())
+    , rate_limited(counters(
+          *registry_, "switchboard_rate_limited_requests_total", "Requests answered 429 by the per-client rate limit.")
                        .Add({}))
-    , tls_reloads(prometheus::BuildCounter()
-                      .Name("switchboard_tls_reloads_total")
-                      .Help("Successful TLS certificate reloads (SIGHUP).")
-                      .Register(*registry_)
-                      .Add({}))
-    , tls_reload_failures(prometheus::BuildCounter()
-                              .Name("switchboard_tls_reload_failures_total")
-                              .Help("TLS certificate reloads refused; the previous certificate stays in use.")
-                              .Register(*registry_)
+    , tls_reloads(
+          counters(*registry_, "switchboard_tls_reloads_total", "Successful TLS certificate reloads (SIGHUP).").Add({}))
+    , tls_reload_failures(counters(*registry_, "switchboard_tls_reload_failures_total",
+          "TLS certificate reloads refused; the previous certificate stays in use.")
                               .Add({}))
-    , ready(prometheus::BuildGauge()
-                .Name("switchboard_ready")
-                .Help("1 while the instance accepts traffic (readiness), 0 while starting or draining.")
-                .Register(*registry_)
+    , ready(gauges(*registry_, "switchboard_ready",
+          "1 while the instance accepts traffic (readiness), 0 while starting or draining.")
                 .Add({}))
-    , requests_(prometheus::BuildCounter()
-                    .Name("switchboard_http_requests_total")
-                    .Help("HTTP requests answered, by route, method and status code.")
-                    .Register(*registry_))
+    , requests_(counters(
+          *registry_, "switchboard_http_requests_total", "HTTP requests answered, by route, method and status code."))
     , durations_(prometheus::BuildHistogram()
                      .Name("switchboard_http_request_duration_seconds")
                      .Help("Time from a complete request to its response being written, by route.")

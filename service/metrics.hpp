@@ -42,7 +42,7 @@ private:
 class counter_set {
 public:
     counter_set(prometheus::Family<prometheus::Counter>& family, const std::string& label,
-        std::initializer_list<std::string_view> values);
+        const std::vector<std::string_view>& values);
     prometheus::Counter& operator[](std::string_view value) const noexcept;
 
 private:
