@@ -102,6 +102,68 @@ bool is_valid_filter(std::string_view filter) noexcept
     return false;
 }
 
+call_event status_changed_event(const call_status_update& u)
+{
+    call_event e;
+    e.type = event_type::call_status_changed;
+    e.call_sid = u.call_sid;
+    e.account_sid = u.account_sid;
+    e.from = u.from;
+    e.to = u.to;
+    e.direction = u.direction;
+    e.status = u.raw_status;
+    e.sequence_number = u.sequence_number;
+    e.duration_seconds = u.duration_seconds;
+    return e;
+}
+
+call_event menu_selected_event(const form_params& params, std::string_view digits, int attempt)
+{
+    call_event e;
+    e.type = event_type::call_menu_selected;
+    e.call_sid = params.get("CallSid");
+    e.account_sid = params.get("AccountSid");
+    e.from = params.get("From");
+    e.to = params.get("To");
+    e.direction = params.get("Direction");
+    e.status = params.get("CallStatus");
+    e.digits = digits;
+    e.attempt = attempt;
+    return e;
+}
+
+namespace {
+
+call_event sms_event(event_type type, const sms_message& m)
+{
+    call_event e;
+    e.type = type;
+    e.message_sid = m.message_sid;
+    e.account_sid = m.account_sid;
+    e.from = m.from;
+    e.to = m.to;
+    e.status = m.status;
+    return e;
+}
+
+} // namespace
+
+call_event sms_received_event(const sms_message& m)
+{
+    call_event e = sms_event(event_type::sms_received, m);
+    e.direction = "inbound";
+    e.body = m.body;
+    e.num_media = m.num_media;
+    return e;
+}
+
+call_event sms_status_changed_event(const sms_message& m)
+{
+    call_event e = sms_event(event_type::sms_status_changed, m);
+    e.error_code = m.error_code;
+    return e;
+}
+
 std::string format_timestamp(std::int64_t unix_ms)
 {
     const std::time_t seconds = static_cast<std::time_t>(unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000);
@@ -125,6 +187,7 @@ std::string to_json(const call_event& e)
     put(data, "direction", e.direction);
     put(data, "status", e.status);
     put(data, "previous_status", e.previous_status);
+    put(data, "current_status", e.current_status);
     put(data, "sequence_number", e.sequence_number);
     put(data, "duration_seconds", e.duration_seconds);
     put(data, "digits", e.digits);
@@ -168,6 +231,7 @@ boost::system::result<call_event> from_json(std::string_view json)
     e.direction = text(d, "direction");
     e.status = text(d, "status");
     e.previous_status = text(d, "previous_status");
+    e.current_status = text(d, "current_status");
     e.sequence_number = number(d, "sequence_number");
     e.duration_seconds = number(d, "duration_seconds");
     e.digits = text(d, "digits");

@@ -2,6 +2,9 @@
 // event (Standard Webhooks payload shape: {"type", "timestamp", "data"}, plus "id").
 #pragma once
 
+#include "protocol/call_status.hpp"
+#include "protocol/sms.hpp"
+
 #include <boost/system/result.hpp>
 
 #include <cstdint>
@@ -32,8 +35,9 @@ struct call_event {
     std::string from;
     std::string to;
     std::string direction;
-    std::string status; // call or message status after this event
-    std::string previous_status; // empty for the first event of a call or message
+    std::string status; // the call or message status this callback reported
+    std::string previous_status; // the recorded status before it; empty for the first event
+    std::string current_status; // the recorded status after it (never regresses; see call_status)
     std::optional<std::int64_t> sequence_number;
     std::optional<std::int64_t> duration_seconds;
     std::string digits; // call.menu_selected
@@ -47,6 +51,12 @@ struct call_event {
 std::string to_json(const call_event& e);
 // Parses what to_json wrote. Error: invalid_parameter.
 boost::system::result<call_event> from_json(std::string_view json);
+
+// Events from parsed webhooks; id, occurred_at_ms and the recorded statuses are the caller's.
+call_event status_changed_event(const call_status_update& u);
+call_event menu_selected_event(const form_params& params, std::string_view digits, int attempt);
+call_event sms_received_event(const sms_message& m);
+call_event sms_status_changed_event(const sms_message& m);
 
 // RFC 3339 UTC with milliseconds: 2026-11-21T15:04:05.123Z
 std::string format_timestamp(std::int64_t unix_ms);

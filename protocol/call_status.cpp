@@ -69,16 +69,47 @@ bool is_terminal(call_status s) noexcept
         || s == call_status::canceled || s == call_status::failed;
 }
 
-boost::system::result<call_status_update> parse_call_status_update(const form_params& params)
+bool is_twilio_sid(std::string_view s, std::string_view prefix) noexcept
 {
+    if (s.size() != prefix.size() + 32 || s.substr(0, prefix.size()) != prefix) {
+        return false;
+    }
+    for (const char c : s.substr(prefix.size())) {
+        const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (!hex) {
+            return false;
+        }
+    }
+    return true;
+}
+
+boost::system::result<call_status_update> parse_call_status_update(const form_params& params, std::string* problem)
+{
+    const auto fail = [problem](error e, std::string why) -> boost::system::result<call_status_update> {
+        if (problem != nullptr) {
+            *problem = std::move(why);
+        }
+        return e;
+    };
     call_status_update u;
     u.call_sid = params.get("CallSid");
     u.raw_status = params.get("CallStatus");
     if (u.call_sid.empty() || u.raw_status.empty()) {
-        return error::missing_parameter;
+        return fail(error::missing_parameter, "status callback: CallSid and CallStatus are required");
+    }
+    if (!is_twilio_sid(u.call_sid, "CA")) {
+        return fail(error::invalid_parameter, "status callback: CallSid must be CA followed by 32 hex digits");
     }
     u.status = parse_call_status(u.raw_status);
+    if (u.status == call_status::other) {
+        return fail(error::invalid_parameter,
+            "status callback: CallStatus must be one of queued, initiated, ringing, in-progress, completed, busy, "
+            "no-answer, canceled, failed");
+    }
     u.account_sid = params.get("AccountSid");
+    if (!u.account_sid.empty() && !is_twilio_sid(u.account_sid, "AC")) {
+        return fail(error::invalid_parameter, "status callback: AccountSid must be AC followed by 32 hex digits");
+    }
     u.from = params.get("From");
     u.to = params.get("To");
     u.direction = params.get("Direction");
@@ -86,7 +117,7 @@ boost::system::result<call_status_update> parse_call_status_update(const form_pa
     auto seq = optional_number(params, "SequenceNumber");
     auto duration = optional_number(params, "CallDuration");
     if (!seq || !duration) {
-        return error::invalid_parameter;
+        return fail(error::invalid_parameter, "status callback: SequenceNumber and CallDuration must be whole numbers");
     }
     u.sequence_number = *seq;
     u.duration_seconds = *duration;

@@ -32,8 +32,14 @@ struct call_status_update {
     std::string timestamp; // RFC 2822, as sent
 };
 
-// Errors: missing_parameter (CallSid, CallStatus), invalid_parameter (non-numeric numbers).
-boost::system::result<call_status_update> parse_call_status_update(const form_params& params);
+// Errors: missing_parameter (CallSid, CallStatus), invalid_parameter (a CallSid or AccountSid
+// that is not a Twilio SID, a CallStatus Twilio does not send, a SequenceNumber or CallDuration
+// that is not a whole number). `problem`, when given, receives a message naming the field.
+boost::system::result<call_status_update> parse_call_status_update(
+    const form_params& params, std::string* problem = nullptr);
+
+// "CA" followed by 32 hexadecimal digits (prefix given): the shape of every Twilio SID.
+bool is_twilio_sid(std::string_view s, std::string_view prefix) noexcept;
 
 // What is known of one call.
 struct call_record {

@@ -34,6 +34,10 @@ public:
             return "rate limited";
         case error::invalid_config:
             return "invalid configuration";
+        case error::store_unavailable:
+            return "the event store cannot commit";
+        case error::not_found:
+            return "not found";
         }
         return "unknown switchboard error";
     }

@@ -22,6 +22,9 @@ enum class error {
     rate_limited,
     // Configuration (operator's mistake, reported at startup).
     invalid_config,
+    // The service's own condition.
+    store_unavailable, // the event store could not commit (disk full, I/O error, closed)
+    not_found, // no such record (admin and API lookups)
 };
 
 const boost::system::error_category& error_category() noexcept;

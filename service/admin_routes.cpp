@@ -1,24 +1,200 @@
 // Admin handlers.
 #include "service/admin_routes.hpp"
 
+#include "protocol/call_event.hpp"
+#include "protocol/error.hpp"
+#include "service/deliverer.hpp"
+#include "service/http_error.hpp"
 #include "service/metrics.hpp"
+#include "service/store_await.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <charconv>
 
 namespace switchboard {
+namespace {
 
-void add_admin_routes(router& r, metrics& stats, const std::atomic<bool>& ready)
+std::int64_t wall_ms()
 {
-    r.add({http::verb::get, "/metrics", "metrics", {}, [&stats](request_context&) -> task<http_response> {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string_view path_param(const request_context& ctx, std::string_view name)
+{
+    for (const auto& [k, v] : ctx.path_params) {
+        if (k == name) {
+            return v;
+        }
+    }
+    return {};
+}
+
+http_response store_failure(boost::system::error_code ec, std::string_view subscriber)
+{
+    if (ec == error::not_found) {
+        return json_error(http::status::not_found, "not_found", "no subscriber '" + std::string(subscriber) + "'");
+    }
+    return error_response(ec, "the event store is unavailable");
+}
+
+task<http_response> subscribers(const admin_deps& d)
+{
+    auto r = co_await store_call<std::vector<queue_stats>>(
+        [&](event_store::callback<std::vector<queue_stats>> done) { d.store.stats(done); });
+    if (!r) {
+        co_return store_failure(r.error(), "");
+    }
+    const std::int64_t now = wall_ms();
+    boost::json::array list;
+    for (const auto& q : *r) {
+        boost::json::object o;
+        o["name"] = q.subscriber;
+        for (const auto& s : d.subscribers) {
+            if (s.name == q.subscriber) {
+                o["url"] = s.url;
+                boost::json::array events;
+                for (const auto& e : s.events) {
+                    events.emplace_back(e);
+                }
+                o["events"] = std::move(events);
+                o["concurrency"] = s.concurrency;
+            }
+        }
+        o["pending"] = q.pending;
+        o["in_flight"] = q.in_flight;
+        o["dead"] = q.dead;
+        o["oldest_pending_age_ms"]
+            = q.oldest_pending_occurred_at_ms ? std::max<std::int64_t>(0, now - *q.oldest_pending_occurred_at_ms) : 0;
+        // Since this process started (the metrics hold the same counts).
+        const auto& m = d.stats.subscriber(q.subscriber);
+        o["delivered"] = static_cast<std::int64_t>(m.delivered.Value());
+        o["retried"] = static_cast<std::int64_t>(m.retried.Value());
+        o["dead_lettered"] = static_cast<std::int64_t>(m.dead_lettered.Value());
+        list.push_back(std::move(o));
+    }
+    boost::json::object doc;
+    doc["subscribers"] = std::move(list);
+    co_return json_response(http::status::ok, boost::json::serialize(doc));
+}
+
+std::optional<delivery_state> parse_state(std::string_view s)
+{
+    for (const auto st :
+        {delivery_state::pending, delivery_state::in_flight, delivery_state::delivered, delivery_state::dead}) {
+        if (s == to_string(st)) {
+            return st;
+        }
+    }
+    return std::nullopt;
+}
+
+task<http_response> deliveries(request_context& ctx, const admin_deps& d)
+{
+    const std::string name(path_param(ctx, "name"));
+    const form_params q = parse_form(ctx.query);
+    const auto state = parse_state(q.find("state").value_or("dead"));
+    if (!state) {
+        co_return json_error(
+            http::status::bad_request, "invalid_parameter", "state must be pending, in_flight, delivered or dead");
+    }
+    std::int64_t limit = 100;
+    std::int64_t after = 0;
+    for (auto [key, target, max] :
+        {std::tuple{"limit", &limit, std::int64_t{1000}}, std::tuple{"after", &after, INT64_MAX}}) {
+        const auto v = q.find(key);
+        if (!v || v->empty()) {
+            continue;
+        }
+        const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), *target);
+        if (ec != std::errc{} || end != v->data() + v->size() || *target < 0 || *target > max
+            || (*target == 0 && target == &limit)) {
+            co_return json_error(http::status::bad_request, "invalid_parameter",
+                std::string(key) + " must be a whole number" + (target == &limit ? " from 1 to 1000" : ""));
+        }
+    }
+    auto r = co_await store_call<std::vector<delivery_row>>([&](event_store::callback<std::vector<delivery_row>> done) {
+        d.store.list(name, *state, static_cast<std::size_t>(limit), after, done);
+    });
+    if (!r) {
+        co_return store_failure(r.error(), name);
+    }
+    boost::json::array rows;
+    for (const auto& row : *r) {
+        boost::json::object o;
+        o["seq"] = row.seq;
+        o["event_id"] = row.event_id;
+        o["type"] = row.type;
+        o["occurred_at"] = format_timestamp(row.occurred_at_ms);
+        o["state"] = to_string(row.state);
+        o["attempts"] = row.attempts;
+        if (row.next_attempt_at_ms) {
+            o["next_attempt_at"] = format_timestamp(*row.next_attempt_at_ms);
+        }
+        if (row.last_status != 0) {
+            o["last_status"] = row.last_status;
+        }
+        if (!row.last_error.empty()) {
+            o["last_error"] = row.last_error;
+        }
+        rows.push_back(std::move(o));
+    }
+    boost::json::object doc;
+    doc["subscriber"] = name;
+    doc["state"] = to_string(*state);
+    if (static_cast<std::int64_t>(r->size()) == limit && !r->empty()) {
+        doc["next_after"] = r->back().seq;
+    }
+    doc["deliveries"] = std::move(rows);
+    co_return json_response(http::status::ok, boost::json::serialize(doc));
+}
+
+task<http_response> replay(request_context& ctx, const admin_deps& d)
+{
+    const std::string name(path_param(ctx, "name"));
+    const std::string event_id(path_param(ctx, "event_id"));
+    auto r = co_await store_call<std::int64_t>(
+        [&](event_store::callback<std::int64_t> done) { d.store.replay(name, event_id, wall_ms(), done); });
+    if (!r) {
+        if (r.error() == error::not_found && !event_id.empty()) {
+            co_return json_error(http::status::not_found, "not_found",
+                "no dead-lettered event '" + event_id + "' for subscriber '" + name + "'");
+        }
+        co_return store_failure(r.error(), name);
+    }
+    if (*r > 0) {
+        d.deliveries.notify({name});
+    }
+    co_return json_response(http::status::ok, R"({"replayed":)" + std::to_string(*r) + "}");
+}
+
+} // namespace
+
+void add_admin_routes(router& r, admin_deps d)
+{
+    r.add({http::verb::get, "/metrics", "metrics", {}, [&stats = d.stats](request_context&) -> task<http_response> {
                co_return text_response(http::status::ok, stats.scrape(), "text/plain; version=0.0.4; charset=utf-8");
            }});
     r.add({http::verb::get, "/healthz", "healthz", {}, [](request_context&) -> task<http_response> {
                co_return json_response(http::status::ok, R"({"status":"ok"})");
            }});
-    r.add({http::verb::get, "/readyz", "readyz", {}, [&ready](request_context&) -> task<http_response> {
+    r.add({http::verb::get, "/readyz", "readyz", {}, [&ready = d.ready](request_context&) -> task<http_response> {
                if (ready.load()) {
                    co_return json_response(http::status::ok, R"({"status":"ready"})");
                }
                co_return json_response(http::status::service_unavailable, R"({"status":"not ready"})");
            }});
+    r.add({http::verb::get, "/admin/subscribers", "admin_subscribers", {},
+        [d](request_context&) { return subscribers(d); }});
+    r.add({http::verb::get, "/admin/subscribers/{name}/deliveries", "admin_deliveries", {},
+        [d](request_context& ctx) { return deliveries(ctx, d); }});
+    r.add({http::verb::post, "/admin/subscribers/{name}/dead/replay", "admin_replay_all", {},
+        [d](request_context& ctx) { return replay(ctx, d); }});
+    r.add({http::verb::post, "/admin/subscribers/{name}/dead/{event_id}/replay", "admin_replay_one", {},
+        [d](request_context& ctx) { return replay(ctx, d); }});
 }
 
 } // namespace switchboard

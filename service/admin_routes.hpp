@@ -1,12 +1,25 @@
-// The admin listener's routes: /metrics, /healthz (liveness), /readyz (readiness).
+// The admin listener's routes: /metrics, /healthz (liveness), /readyz (readiness), and the
+// delivery queue API under /admin/subscribers (list, dead letters, replay).
 #pragma once
 
+#include "service/config.hpp"
 #include "service/router.hpp"
 
 #include <atomic>
 
 namespace switchboard {
 
-void add_admin_routes(router& r, metrics& stats, const std::atomic<bool>& ready);
+class delivery_service;
+class event_store;
+
+struct admin_deps {
+    metrics& stats;
+    const std::atomic<bool>& ready;
+    event_store& store;
+    delivery_service& deliveries;
+    const std::vector<subscriber_config>& subscribers;
+};
+
+void add_admin_routes(router& r, admin_deps deps);
 
 } // namespace switchboard

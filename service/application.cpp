@@ -2,12 +2,14 @@
 #include "service/application.hpp"
 
 #include "service/admin_routes.hpp"
-#include "service/call_tracker.hpp"
+#include "service/deliverer.hpp"
+#include "service/event_publisher.hpp"
 #include "service/listener.hpp"
 #include "service/log.hpp"
 #include "service/metrics.hpp"
 #include "service/rate_limiter.hpp"
 #include "service/router.hpp"
+#include "service/sqlite_store.hpp"
 #include "service/tls.hpp"
 #include "service/voice_routes.hpp"
 
@@ -70,7 +72,8 @@ void log_exception(std::exception_ptr e)
 struct application::impl {
     config cfg;
     metrics stats;
-    call_tracker calls;
+    std::unique_ptr<sqlite_store> store;
+    event_publisher events;
     std::unique_ptr<rate_limiter> limiter;
     std::unique_ptr<tls_context_store> tls;
     std::atomic<bool> ready{false};
@@ -87,10 +90,13 @@ struct application::impl {
     net::strand<net::io_context::executor_type> control;
     tcp::acceptor public_acceptor;
     tcp::acceptor admin_acceptor;
+    std::unique_ptr<delivery_service> deliveries; // after ioc: its timers and sockets go first
     const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
     explicit impl(config c)
         : cfg(std::move(c))
+        , store(open_store(cfg))
+        , events(*store, stats)
         , limiter(cfg.rate_limit_per_minute > 0 ? std::make_unique<rate_limiter>(cfg.rate_limit_per_minute) : nullptr)
         , tls(cfg.tls_enabled() ? std::make_unique<tls_context_store>(cfg.tls_cert_file, cfg.tls_key_file) : nullptr)
         , public_routes({cfg, stats, limiter.get()})
@@ -99,9 +105,27 @@ struct application::impl {
         , control(net::make_strand(ioc))
         , public_acceptor(control)
         , admin_acceptor(control)
+        , deliveries(std::make_unique<delivery_service>(ioc, *store, stats, cfg.subscribers))
     {
-        add_voice_routes(public_routes, {stats, calls, started});
-        add_admin_routes(admin_routes, stats, ready);
+        store->on_commit([this](const store_timing& t) {
+            stats.store_batch_size.Observe(static_cast<double>(t.batch_size));
+            stats.store_commit_duration.Observe(t.commit_seconds);
+            if (!t.ok) {
+                stats.store_commit_failures.Increment();
+            }
+        });
+        events.deliver_with(deliveries.get());
+        add_voice_routes(public_routes, {stats, events, started});
+        add_admin_routes(admin_routes, {stats, ready, *store, *deliveries, cfg.subscribers});
+    }
+
+    static std::unique_ptr<sqlite_store> open_store(const config& c)
+    {
+        std::vector<subscription> subs;
+        for (const auto& s : c.subscribers) {
+            subs.push_back({s.name, s.events});
+        }
+        return std::make_unique<sqlite_store>(c.data_dir, std::move(subs));
     }
 
     unsigned threads() const
@@ -194,6 +218,13 @@ struct application::impl {
             tick.expires_after(std::chrono::milliseconds(200));
             co_await tick.async_wait(use_tuple);
         }
+        // Deliveries in flight finish and record their outcome (what does not is retried after
+        // the restart: at least once).
+        deliveries->stop();
+        while (deliveries->in_flight() > 0 && std::chrono::steady_clock::now() < deadline && !cut_now) {
+            tick.expires_after(std::chrono::milliseconds(20));
+            co_await tick.async_wait(use_tuple);
+        }
         admin_draining = true;
         admin_acceptor.close(ignored);
         admin_connections.close_all();
@@ -220,7 +251,6 @@ struct application::impl {
     {
         // Signals first, so a SIGTERM during start-up drains instead of killing the process.
         net::signal_set signals(ioc, SIGTERM, SIGINT, SIGHUP);
-        std::filesystem::create_directories(cfg.data_dir);
         // Listen late: everything above is ready before the first connection is accepted.
         public_acceptor = open_acceptor(control, cfg.listen, "public");
         admin_acceptor = open_acceptor(control, cfg.admin_listen, "admin");
@@ -234,6 +264,7 @@ struct application::impl {
             accept_loop(
                 public_acceptor, {"public", public_routes, stats, cfg, public_connections, draining, tls.get()}),
             log_exception);
+        deliveries->start();
         announce("public", public_acceptor, tls != nullptr);
         announce("admin", admin_acceptor, false);
         if (cfg.auth_token_generated) {
@@ -241,7 +272,11 @@ struct application::impl {
         }
         ready = true;
         stats.ready.Set(1);
-        log::line(log::level::info, "ready").num("threads", threads()).emit();
+        log::line(log::level::info, "ready")
+            .num("threads", threads())
+            .str("store", cfg.data_dir + "/" + sqlite_store::file_name)
+            .num("subscribers", static_cast<std::int64_t>(cfg.subscribers.size()))
+            .emit();
 
         std::vector<std::thread> pool;
         for (unsigned i = 1; i < threads(); ++i) {
@@ -251,6 +286,7 @@ struct application::impl {
         for (auto& t : pool) {
             t.join();
         }
+        store->close();
         // We are exiting cleanly: a late stop signal must not turn exit code 0 into a kill.
         signals.clear();
         std::signal(SIGTERM, SIG_IGN);

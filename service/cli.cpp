@@ -4,6 +4,7 @@
 #include "protocol/crypto.hpp"
 #include "protocol/form.hpp"
 #include "protocol/twilio_signature.hpp"
+#include "protocol/webhook_signature.hpp"
 #include "service/application.hpp"
 #include "service/config.hpp"
 #include "service/log.hpp"
@@ -30,6 +31,7 @@ void usage(std::ostream& out)
            "  switchboard [--config FILE] [--dev]     serve the webhooks (configuration from the environment)\n"
            "  switchboard sign --url URL [--token T] [--body-file F] [NAME=VALUE ...]\n"
            "                                          print the X-Twilio-Signature for a request\n"
+           "  switchboard secret                      print a new subscriber signing secret (whsec_...)\n"
            "  switchboard --version | --help\n\n"
            "  --config FILE  JSON object of settings (the names below) applied over the environment\n"
            "  --dev          without TWILIO_AUTH_TOKEN, generate a development token (printed, and\n"
@@ -148,6 +150,10 @@ int run_cli(int argc, char** argv)
     }
     if (!args.empty() && args[0] == "sign") {
         return sign({args.begin() + 1, args.end()});
+    }
+    if (!args.empty() && args[0] == "secret") {
+        std::cout << webhook_signature::generate_secret(crypto::random_bytes(32)) << "\n";
+        return 0;
     }
     return serve(args);
 }

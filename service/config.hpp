@@ -2,6 +2,7 @@
 // (--config) on top; every value validated at startup with one message per bad key.
 #pragma once
 
+#include "protocol/delivery_policy.hpp"
 #include "protocol/forwarded.hpp"
 
 #include <chrono>
@@ -16,6 +17,22 @@ namespace switchboard {
 struct endpoint_config {
     std::string host = "0.0.0.0";
     std::uint16_t port = 0;
+};
+
+// One outbound webhook subscriber (SWITCHBOARD_SUBSCRIBERS).
+struct subscriber_config {
+    std::string name; // [a-z0-9_-], unique: the metric label and admin path segment
+    std::string url; // as configured
+    bool https = false;
+    std::string host; // for DNS, SNI and certificate verification
+    std::string port; // explicit or the scheme's default
+    std::string target; // path and query sent in the request line
+    std::string secret; // "whsec_<base64>"
+    std::vector<std::string> events{"*"};
+    std::chrono::milliseconds timeout{10'000}; // connect + send + response, per attempt
+    unsigned concurrency = 8; // deliveries in flight (and connections) at most
+    delivery::retry_policy retry;
+    std::string ca_file; // extra trusted CA bundle (PEM) for https; the system store otherwise
 };
 
 struct config {
@@ -39,6 +56,7 @@ struct config {
     std::chrono::milliseconds idle_timeout{60'000};
     std::chrono::milliseconds drain_timeout{20'000};
     std::string log_level = "info";
+    std::vector<subscriber_config> subscribers;
 
     bool tls_enabled() const noexcept { return !tls_cert_file.empty(); }
 };

@@ -24,6 +24,8 @@ struct log_fields {
     std::string call_status;
     std::optional<std::int64_t> duration_seconds;
     std::optional<std::int64_t> sequence_number;
+    std::string event_id; // the event this request published (or duplicated)
+    std::string message_sid;
 };
 
 struct request_context {

@@ -26,6 +26,10 @@ http::status to_status(boost::system::error_code ec) noexcept
         return http::status::too_many_requests;
     case error::invalid_config:
         return http::status::internal_server_error;
+    case error::store_unavailable:
+        return http::status::service_unavailable;
+    case error::not_found:
+        return http::status::not_found;
     }
     return http::status::internal_server_error;
 }
@@ -54,6 +58,10 @@ std::string_view to_code(boost::system::error_code ec) noexcept
         return "rate_limited";
     case error::invalid_config:
         return "internal";
+    case error::store_unavailable:
+        return "store_unavailable";
+    case error::not_found:
+        return "not_found";
     }
     return "internal";
 }

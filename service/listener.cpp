@@ -125,6 +125,12 @@ void access_log(const request_context& ctx, std::string_view method, unsigned st
     if (ctx.log.sequence_number) {
         l.num("sequence_number", *ctx.log.sequence_number);
     }
+    if (!ctx.log.message_sid.empty()) {
+        l.str("message_sid", ctx.log.message_sid);
+    }
+    if (!ctx.log.event_id.empty()) {
+        l.str("event_id", ctx.log.event_id);
+    }
     l.emit();
 }
 

@@ -1,6 +1,7 @@
 // Metric families, per-route resolution, process metrics and the scrape.
 #include "service/metrics.hpp"
 
+#include "protocol/call_event.hpp"
 #include "protocol/call_status.hpp"
 #include "protocol/jobmatch_ivr.hpp"
 
@@ -142,6 +143,28 @@ std::vector<std::string_view> call_status_labels()
     return out; // "other" last: unknown values count there
 }
 
+std::vector<std::string_view> event_type_labels()
+{
+    std::vector<std::string_view> out;
+    for (int t = 0; t <= static_cast<int>(event_type::sms_status_changed); ++t) {
+        out.push_back(to_string(static_cast<event_type>(t)));
+    }
+    return out;
+}
+
+prometheus::Family<prometheus::Histogram>& histograms(prometheus::Registry& r, const char* name, const char* help)
+{
+    return prometheus::BuildHistogram().Name(name).Help(help).Register(r);
+}
+
+const prometheus::Histogram::BucketBoundaries commit_buckets
+    = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
+const prometheus::Histogram::BucketBoundaries batch_buckets = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+const prometheus::Histogram::BucketBoundaries attempt_buckets
+    = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+const prometheus::Histogram::BucketBoundaries delivery_latency_buckets
+    = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400};
+
 std::vector<std::string_view> ivr_choice_labels()
 {
     std::vector<std::string_view> out;
@@ -154,10 +177,12 @@ std::vector<std::string_view> ivr_choice_labels()
 } // namespace
 
 counter_set::counter_set(prometheus::Family<prometheus::Counter>& family, const std::string& label,
-    const std::vector<std::string_view>& values)
+    const std::vector<std::string_view>& values, const prometheus::Labels& fixed)
 {
     for (const auto v : values) {
-        counters_.emplace_back(std::string(v), &family.Add({{label, std::string(v)}}));
+        prometheus::Labels labels = fixed;
+        labels.emplace(label, std::string(v));
+        counters_.emplace_back(std::string(v), &family.Add(labels));
     }
 }
 
@@ -224,12 +249,43 @@ metrics::metrics()
     , ready(gauges(*registry_, "switchboard_ready",
           "1 while the instance accepts traffic (readiness), 0 while starting or draining.")
                 .Add({}))
+    , events_published(counters(*registry_, "switchboard_events_published_total",
+                           "Events committed to the store (and queued for every matching subscriber), by type."),
+          "type", event_type_labels())
+    , events_duplicate(
+          counters(*registry_, "switchboard_events_duplicates_total",
+              "Webhooks recognised as Twilio retries of a stored event (answered 2xx, nothing new), by type."),
+          "type", event_type_labels())
+    , events_refused(counters(*registry_, "switchboard_events_refused_total",
+          "Event webhooks answered 503 because the store could not commit them.")
+                         .Add({}))
+    , store_commit_duration(histograms(*registry_, "switchboard_store_commit_duration_seconds",
+          "Time to run and commit one batch of store operations (group commit).")
+                                .Add({}, commit_buckets))
+    , store_batch_size(
+          histograms(*registry_, "switchboard_store_batch_size", "Operations per committed batch (group commit).")
+              .Add({}, batch_buckets))
+    , store_commit_failures(counters(*registry_, "switchboard_store_commit_failures_total",
+          "Batches the store could not commit (disk full, I/O error).")
+                                .Add({}))
     , requests_(counters(
           *registry_, "switchboard_http_requests_total", "HTTP requests answered, by route, method and status code."))
     , durations_(prometheus::BuildHistogram()
                      .Name("switchboard_http_request_duration_seconds")
                      .Help("Time from a complete request to its response being written, by route.")
                      .Register(*registry_))
+    , deliveries_(counters(*registry_, "switchboard_deliveries_total",
+          "Delivery outcomes by subscriber: delivered, retry (failed, will be retried), dead_lettered (given up)."))
+    , delivery_attempts_(
+          counters(*registry_, "switchboard_delivery_attempts_total", "Delivery attempts by subscriber and result."))
+    , attempt_durations_(histograms(*registry_, "switchboard_delivery_attempt_duration_seconds",
+          "Time of one delivery attempt (connect, send, response), by subscriber."))
+    , delivery_latency_(histograms(*registry_, "switchboard_delivery_latency_seconds",
+          "Time from an event occurring to its successful delivery, by subscriber."))
+    , queue_depth_(gauges(*registry_, "switchboard_delivery_queue_depth",
+          "Deliveries by subscriber and state: pending, in_flight, dead (dead-lettered, awaiting replay)."))
+    , oldest_pending_(gauges(*registry_, "switchboard_delivery_oldest_pending_age_seconds",
+          "Age of the oldest event not yet delivered to the subscriber (0 when none)."))
 {
     prometheus::BuildGauge()
         .Name("switchboard_build_info")
@@ -249,6 +305,38 @@ std::string metrics::scrape() const
     auto process = process_->Collect();
     families.insert(families.end(), std::make_move_iterator(process.begin()), std::make_move_iterator(process.end()));
     return serializer.Serialize(families);
+}
+
+subscriber_metrics& metrics::subscriber(const std::string& name)
+{
+    const std::lock_guard lock(subscribers_mutex_);
+    for (const auto& [n, m] : subscribers_) {
+        if (n == name) {
+            return *m;
+        }
+    }
+    const prometheus::Labels label{{"subscriber", name}};
+    const auto with = [&](const char* key, const char* value) {
+        prometheus::Labels l = label;
+        l.emplace(key, value);
+        return l;
+    };
+    std::vector<std::string_view> results
+        = {"2xx", "4xx", "429", "5xx", "timeout", "connect_error", "tls_error", "io_error"};
+    auto m = std::unique_ptr<subscriber_metrics>(new subscriber_metrics{
+        deliveries_.Add(with("outcome", "delivered")),
+        deliveries_.Add(with("outcome", "retry")),
+        deliveries_.Add(with("outcome", "dead_lettered")),
+        counter_set(delivery_attempts_, "result", results, label),
+        attempt_durations_.Add(label, attempt_buckets),
+        delivery_latency_.Add(label, delivery_latency_buckets),
+        queue_depth_.Add(with("state", "pending")),
+        queue_depth_.Add(with("state", "in_flight")),
+        queue_depth_.Add(with("state", "dead")),
+        oldest_pending_.Add(label),
+    });
+    subscribers_.emplace_back(name, std::move(m));
+    return *subscribers_.back().second;
 }
 
 route_metrics& metrics::route(std::string_view name, std::string_view method)

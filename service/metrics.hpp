@@ -7,6 +7,7 @@
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <prometheus/labels.h>
 #include <prometheus/registry.h>
 
 #include <array>
@@ -42,11 +43,25 @@ private:
 class counter_set {
 public:
     counter_set(prometheus::Family<prometheus::Counter>& family, const std::string& label,
-        const std::vector<std::string_view>& values);
+        const std::vector<std::string_view>& values, const prometheus::Labels& fixed = {});
     prometheus::Counter& operator[](std::string_view value) const noexcept;
 
 private:
     std::vector<std::pair<std::string, prometheus::Counter*>> counters_;
+};
+
+// The delivery metrics of one subscriber (label subscriber=<name>).
+struct subscriber_metrics {
+    prometheus::Counter& delivered;
+    prometheus::Counter& retried;
+    prometheus::Counter& dead_lettered;
+    counter_set attempts; // result: 2xx, 4xx, 429, 5xx, timeout, connect_error, tls_error, io_error
+    prometheus::Histogram& attempt_duration;
+    prometheus::Histogram& latency; // event occurred → delivered
+    prometheus::Gauge& pending;
+    prometheus::Gauge& in_flight;
+    prometheus::Gauge& dead;
+    prometheus::Gauge& oldest_pending_age;
 };
 
 class metrics {
@@ -75,6 +90,16 @@ public:
     prometheus::Counter& tls_reload_failures;
     prometheus::Gauge& ready;
 
+    // Event pipeline.
+    counter_set events_published; // type
+    counter_set events_duplicate; // type
+    prometheus::Counter& events_refused; // webhooks answered 503: the store could not commit
+    prometheus::Histogram& store_commit_duration;
+    prometheus::Histogram& store_batch_size;
+    prometheus::Counter& store_commit_failures;
+    // Created for each configured subscriber at start-up; the same object for the same name.
+    subscriber_metrics& subscriber(const std::string& name);
+
 private:
     prometheus::Family<prometheus::Counter>& requests_;
     prometheus::Family<prometheus::Histogram>& durations_;
@@ -82,6 +107,14 @@ private:
     std::vector<std::unique_ptr<route_metrics>> routes_;
     std::vector<std::pair<std::string, route_metrics*>> route_index_;
     std::unique_ptr<prometheus::Collectable> process_;
+    prometheus::Family<prometheus::Counter>& deliveries_;
+    prometheus::Family<prometheus::Counter>& delivery_attempts_;
+    prometheus::Family<prometheus::Histogram>& attempt_durations_;
+    prometheus::Family<prometheus::Histogram>& delivery_latency_;
+    prometheus::Family<prometheus::Gauge>& queue_depth_;
+    prometheus::Family<prometheus::Gauge>& oldest_pending_;
+    std::mutex subscribers_mutex_;
+    std::vector<std::pair<std::string, std::unique_ptr<subscriber_metrics>>> subscribers_;
 };
 
 } // namespace switchboard

@@ -1,11 +1,14 @@
-// Handlers for /api/voice/*: parse input, call protocol/ logic, map the result to a response.
+// Handlers for /api/voice/* and /api/sms/*: parse input, call protocol/ logic, publish the
+// event, map the result to a response.
 #include "service/voice_routes.hpp"
 
+#include "protocol/call_event.hpp"
 #include "protocol/call_status.hpp"
 #include "protocol/error.hpp"
 #include "protocol/jobmatch_ivr.hpp"
+#include "protocol/sms.hpp"
 #include "protocol/twiml.hpp"
-#include "service/call_tracker.hpp"
+#include "service/event_publisher.hpp"
 #include "service/http_error.hpp"
 #include "service/log.hpp"
 #include "service/metrics.hpp"
@@ -25,56 +28,123 @@ void note_caller(request_context& ctx)
     ctx.log.to = ctx.params.get("To");
 }
 
+std::string_view idempotency_token(const request_context& ctx)
+{
+    const auto it = ctx.request.find("I-Twilio-Idempotency-Token");
+    return it == ctx.request.end() ? std::string_view() : std::string_view(it->value());
+}
+
 task<http_response> incoming(request_context& ctx)
 {
     note_caller(ctx);
     co_return twiml_response(jobmatch::incoming());
 }
 
-task<http_response> menu(request_context& ctx, metrics& stats)
+task<http_response> menu(request_context& ctx, metrics& stats, event_publisher& events)
 {
     note_caller(ctx);
     const std::string_view digits = ctx.params.get("Digits");
     const int attempt = jobmatch::parse_attempt(parse_form(ctx.query).get("attempt"));
-    auto outcome = jobmatch::menu(digits, attempt);
     ctx.log.digits = digits;
+    if (!digits.empty()) {
+        // A choice is an event: stored before the caller hears the answer.
+        if (ctx.log.call_sid.empty()) {
+            co_return error_response(error::missing_parameter, "menu: CallSid is required");
+        }
+        append_request req;
+        req.event = menu_selected_event(ctx.params, digits, attempt);
+        const std::string token(idempotency_token(ctx));
+        req.dedupe_key = token.empty()
+            ? "menu:" + ctx.log.call_sid + "#" + std::to_string(attempt) + "@" + std::string(digits)
+            : "token:" + token;
+        if (!co_await events.publish(ctx, std::move(req))) {
+            co_return event_publisher::refused();
+        }
+    }
+    auto outcome = jobmatch::menu(digits, attempt);
     stats.ivr_selections[jobmatch::to_label(outcome.chosen)].Increment();
     co_return twiml_response(std::move(outcome.twiml));
 }
 
-task<http_response> status(request_context& ctx, metrics& stats, call_tracker& calls)
+task<http_response> status(request_context& ctx, metrics& stats, event_publisher& events)
 {
     note_caller(ctx);
-    auto update = parse_call_status_update(ctx.params);
+    std::string problem;
+    auto update = parse_call_status_update(ctx.params, &problem);
     if (!update) {
-        co_return error_response(update.error(),
-            update.error() == error::missing_parameter
-                ? "status callback: CallSid and CallStatus are required"
-                : "status callback: SequenceNumber and CallDuration must be whole numbers");
+        co_return error_response(update.error(), problem);
     }
     ctx.log.call_status = update->raw_status;
     ctx.log.duration_seconds = update->duration_seconds;
     ctx.log.sequence_number = update->sequence_number;
     stats.call_status_callbacks[to_string(update->status)].Increment();
-    const apply_result applied = calls.record(*update);
-    if (applied != apply_result::applied) {
+    append_request req;
+    req.event = status_changed_event(*update);
+    req.dedupe_key = dedupe_key(idempotency_token(ctx), update->call_sid, update->sequence_number, update->raw_status);
+    req.call_update = std::move(*update);
+    const auto r = co_await events.publish(ctx, std::move(req));
+    if (!r) {
+        co_return event_publisher::refused();
+    }
+    if (r->applied && *r->applied != apply_result::applied) {
         log::line(log::level::info, "status callback out of order")
             .str("request_id", ctx.request_id)
-            .str("call_sid", update->call_sid)
-            .str("call_status", update->raw_status)
-            .str("outcome", applied == apply_result::stale ? "stale" : "after_terminal")
+            .str("call_sid", ctx.log.call_sid)
+            .str("call_status", ctx.log.call_status)
+            .str("recorded_status", r->current_status)
+            .str("outcome", *r->applied == apply_result::stale ? "stale" : "after_terminal")
             .emit();
     }
     co_return http_response{http::status::no_content, 11};
 }
 
-task<http_response> health(request_context&, call_tracker& calls, std::chrono::steady_clock::time_point started)
+task<http_response> sms_incoming(request_context& ctx, event_publisher& events)
+{
+    std::string problem;
+    auto m = parse_incoming_sms(ctx.params, &problem);
+    if (!m) {
+        co_return error_response(m.error(), problem);
+    }
+    ctx.log.message_sid = m->message_sid;
+    ctx.log.from = m->from;
+    ctx.log.to = m->to;
+    append_request req;
+    req.event = sms_received_event(*m);
+    req.dedupe_key = dedupe_key(idempotency_token(ctx), m->message_sid, std::nullopt, m->status);
+    if (!co_await events.publish(ctx, std::move(req))) {
+        co_return event_publisher::refused();
+    }
+    // No automatic reply: an empty messaging response.
+    co_return twiml_response(twiml::response().str());
+}
+
+task<http_response> sms_status(request_context& ctx, event_publisher& events)
+{
+    std::string problem;
+    auto m = parse_sms_status(ctx.params, &problem);
+    if (!m) {
+        co_return error_response(m.error(), problem);
+    }
+    ctx.log.message_sid = m->message_sid;
+    ctx.log.from = m->from;
+    ctx.log.to = m->to;
+    append_request req;
+    req.event = sms_status_changed_event(*m);
+    req.dedupe_key = dedupe_key(idempotency_token(ctx), m->message_sid, std::nullopt, m->status);
+    if (!co_await events.publish(ctx, std::move(req))) {
+        co_return event_publisher::refused();
+    }
+    co_return http_response{http::status::no_content, 11};
+}
+
+task<http_response> health(
+    request_context&, const event_publisher& events, std::chrono::steady_clock::time_point started)
 {
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
     std::string body = R"({"status":"ok","service":"voice","ivr":"jobmatch","uptime_seconds":)";
     body += std::to_string(uptime.count());
-    body += R"(,"calls_tracked":)";
-    body += std::to_string(calls.size());
+    body += R"(,"events_published":)";
+    body += std::to_string(events.published());
     body += '}';
     co_return json_response(http::status::ok, std::move(body));
 }
@@ -87,11 +157,15 @@ void add_voice_routes(router& r, voice_deps d)
     r.add({http::verb::post, "/api/voice/incoming", "voice_incoming", twilio, incoming});
     r.add({http::verb::get, "/api/voice/incoming", "voice_incoming", twilio, incoming});
     r.add({http::verb::post, "/api/voice/menu", "voice_menu", twilio,
-        [&stats = d.stats](request_context& ctx) { return menu(ctx, stats); }});
+        [&stats = d.stats, &events = d.events](request_context& ctx) { return menu(ctx, stats, events); }});
     r.add({http::verb::post, "/api/voice/status", "voice_status", twilio,
-        [&stats = d.stats, &calls = d.calls](request_context& ctx) { return status(ctx, stats, calls); }});
+        [&stats = d.stats, &events = d.events](request_context& ctx) { return status(ctx, stats, events); }});
+    r.add({http::verb::post, "/api/sms/incoming", "sms_incoming", twilio,
+        [&events = d.events](request_context& ctx) { return sms_incoming(ctx, events); }});
+    r.add({http::verb::post, "/api/sms/status", "sms_status", twilio,
+        [&events = d.events](request_context& ctx) { return sms_status(ctx, events); }});
     r.add({http::verb::get, "/api/voice/health", "voice_health", {.rate_limited = true},
-        [&calls = d.calls, started = d.started](request_context& ctx) { return health(ctx, calls, started); }});
+        [&events = d.events, started = d.started](request_context& ctx) { return health(ctx, events, started); }});
 }
 
 } // namespace switchboard

@@ -1,4 +1,6 @@
-// The JobMatch voice webhooks: incoming call, menu choice, status callback, health.
+// The JobMatch voice webhooks (incoming call, menu choice, status callback, health) and the SMS
+// webhooks (incoming message, message status). Status callbacks, menu choices and messages are
+// published as events: answered 2xx only once the event is durable.
 #pragma once
 
 #include "service/router.hpp"
@@ -7,11 +9,11 @@
 
 namespace switchboard {
 
-class call_tracker;
+class event_publisher;
 
 struct voice_deps {
     metrics& stats;
-    call_tracker& calls;
+    event_publisher& events;
     std::chrono::steady_clock::time_point started;
 };
 

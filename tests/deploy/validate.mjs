@@ -837,7 +837,7 @@ describe(`live: Switchboard configured like the ${DEPLOYABLE} pod, scraped by Pr
       return res.status;
     };
     assert.equal(await signed('/api/voice/menu', { CallSid: 'CA1', Digits: '1' }), 200);
-    assert.equal(await signed('/api/voice/status', { CallSid: 'CA1', CallStatus: 'completed', CallDuration: '3' }), 204);
+    assert.equal(await signed('/api/voice/status', { CallSid: 'CA' + 'e'.repeat(32), CallStatus: 'completed', CallDuration: '3' }), 204);
     assert.equal((await fetch(`${server.base}/api/voice/incoming`, { method: 'POST' })).status, 403);
     assert.equal((await fetch(`${server.base}/nope`)).status, 404);
 

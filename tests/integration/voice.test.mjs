@@ -117,7 +117,7 @@ describe('JobMatch IVR', () => {
     assert.equal((after[key] ?? 0) - (before[key] ?? 0), 1);
     const health = await (await fetch(`${server.base}/api/voice/health`)).json();
     assert.equal(health.status, 'ok');
-    assert.ok(health.calls_tracked >= 1);
+    assert.ok(health.events_published >= 1);
     const line = await waitFor(() => server.logs.find((l) => l.msg === 'request' && l.call_sid === sid), 3000, 'access log line');
     assert.equal(line.call_status, 'completed');
     assert.equal(line.duration_seconds, 42);
@@ -174,7 +174,7 @@ describe('signature enforcement', () => {
 
     const after = await scrape(server);
     const healthAfter = await (await fetch(`${server.base}/api/voice/health`)).json();
-    assert.equal(healthAfter.calls_tracked, healthBefore.calls_tracked);
+    assert.equal(healthAfter.events_published, healthBefore.events_published);
     for (const digit of ['1', '2']) {
       const key = `switchboard_ivr_menu_selections_total{digit="${digit}"}`;
       assert.equal(after[key] ?? 0, before[key] ?? 0, `selection ${digit} was counted for a refused request`);

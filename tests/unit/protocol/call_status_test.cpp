@@ -24,8 +24,9 @@ BOOST_AUTO_TEST_SUITE(call_status_rules)
 
 BOOST_AUTO_TEST_CASE(parse_requires_sid_and_status)
 {
+    const std::string sid = "CA" + std::string(32, 'a');
     form_params p;
-    p.add("CallSid", "CA1");
+    p.add("CallSid", sid);
     BOOST_TEST(parse_call_status_update(p).error() == error::missing_parameter);
     p.add("CallStatus", "in-progress");
     p.add("SequenceNumber", "2");
@@ -36,13 +37,44 @@ BOOST_AUTO_TEST_CASE(parse_requires_sid_and_status)
     BOOST_TEST(*u->sequence_number == 2);
     BOOST_TEST(!u->duration_seconds);
     form_params worse;
-    worse.add("CallSid", "CA1");
+    worse.add("CallSid", sid);
     worse.add("CallStatus", "completed");
     worse.add("CallDuration", "12s");
-    BOOST_TEST(parse_call_status_update(worse).error() == error::invalid_parameter);
+    std::string problem;
+    BOOST_TEST(parse_call_status_update(worse, &problem).error() == error::invalid_parameter);
+    BOOST_TEST(problem.find("CallDuration") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(unknown_status_is_other_not_an_error)
+BOOST_AUTO_TEST_CASE(garbage_fields_are_named)
+{
+    const auto problem_of = [](std::initializer_list<std::pair<const char*, const char*>> fields) {
+        form_params p;
+        for (const auto& [k, v] : fields) {
+            p.add(k, v);
+        }
+        std::string problem;
+        const auto r = parse_call_status_update(p, &problem);
+        BOOST_TEST(!r);
+        return problem;
+    };
+    const std::string sid = "CA" + std::string(32, 'F');
+    BOOST_TEST(problem_of({{"CallSid", "CA1"}, {"CallStatus", "ringing"}}).find("CallSid") != std::string::npos);
+    BOOST_TEST(
+        problem_of({{"CallSid", "XX0123456789abcdef0123456789abcdef"}, {"CallStatus", "ringing"}}).find("CallSid")
+        != std::string::npos);
+    BOOST_TEST(problem_of({{"CallSid", sid.c_str()}, {"CallStatus", "answered-by-robot"}}).find("CallStatus")
+        != std::string::npos);
+    BOOST_TEST(
+        problem_of({{"CallSid", sid.c_str()}, {"CallStatus", "ringing"}, {"AccountSid", "AC12"}}).find("AccountSid")
+        != std::string::npos);
+    BOOST_TEST(problem_of({{"CallSid", sid.c_str()}, {"CallStatus", "ringing"}, {"SequenceNumber", "-1"}})
+                   .find("SequenceNumber")
+        != std::string::npos);
+    BOOST_TEST(is_twilio_sid("SM" + std::string(32, '0'), "SM"));
+    BOOST_TEST(!is_twilio_sid("SM" + std::string(31, '0') + "g", "SM"));
+}
+
+BOOST_AUTO_TEST_CASE(unknown_status_parses_as_other)
 {
     BOOST_TEST((parse_call_status("answered-by-robot") == call_status::other));
     BOOST_TEST(to_string(call_status::no_answer) == "no-answer");

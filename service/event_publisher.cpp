@@ -1,0 +1,58 @@
+// Publishing an event from a webhook handler.
+#include "service/event_publisher.hpp"
+
+#include "protocol/crypto.hpp"
+#include "protocol/error.hpp"
+#include "service/deliverer.hpp"
+#include "service/log.hpp"
+#include "service/metrics.hpp"
+#include "service/store_await.hpp"
+
+namespace switchboard {
+
+std::string new_event_id()
+{
+    const std::string raw = crypto::random_bytes(16);
+    return "evt_" + crypto::hex_lower(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+}
+
+task<boost::system::result<append_result>> event_publisher::publish(request_context& ctx, append_request req)
+{
+    req.event.id = new_event_id();
+    req.event.occurred_at_ms
+        = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
+    const event_type type = req.event.type;
+    auto r = co_await store_call<append_result>(
+        [&](event_store::callback<append_result> done) { store_.append(std::move(req), std::move(done)); });
+    if (!r) {
+        stats_.events_refused.Increment();
+        log::line(log::level::error, "event refused: the store could not commit it; answering 503")
+            .str("request_id", ctx.request_id)
+            .str("type", to_string(type))
+            .str("error", r.error().message())
+            .emit();
+        co_return r;
+    }
+    ctx.log.event_id = r->event_id;
+    if (r->duplicate) {
+        stats_.events_duplicate[to_string(type)].Increment();
+    } else {
+        published_.fetch_add(1, std::memory_order_relaxed);
+        stats_.events_published[to_string(type)].Increment();
+        if (deliveries_ != nullptr && !r->subscribers.empty()) {
+            deliveries_->notify(r->subscribers);
+        }
+    }
+    co_return r;
+}
+
+http_response event_publisher::refused()
+{
+    auto res = json_error(http::status::service_unavailable, "store_unavailable",
+        "the event could not be stored durably; it was not accepted (retry later)");
+    res.set(http::field::retry_after, "5");
+    return res;
+}
+
+} // namespace switchboard

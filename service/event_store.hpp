@@ -1,0 +1,132 @@
+// The durable store behind the event pipeline: events (de-duplicated), the per-call record and
+// call log, and one delivery row per (event, subscriber). The embedded implementation is SQLite
+// (service/sqlite_store.hpp); a shared one (Redis) implements the same interface so several
+// replicas can share one queue.
+//
+// Every operation is asynchronous: it is queued, runs off the network threads, and its callback
+// is invoked once, from the store's own thread, with the outcome. service/store_await.hpp turns
+// the callbacks into awaitables for handlers and deliverers.
+#pragma once
+
+#include "protocol/call_event.hpp"
+#include "protocol/call_status.hpp"
+
+#include <boost/system/result.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace switchboard {
+
+// What a subscriber receives, as far as the store is concerned: its name and event filter.
+struct subscription {
+    std::string name;
+    std::vector<std::string> filters; // "*", "call.*", "sms.received", ...
+    bool matches(event_type t) const;
+};
+
+// One webhook's event, before it is stored.
+struct append_request {
+    call_event event; // id and occurred_at_ms set; previous/current status filled by the store
+    std::string dedupe_key; // protocol/call_event.hpp dedupe_key()
+    std::optional<call_status_update> call_update; // call.status_changed: applied to the call record
+};
+
+struct append_result {
+    bool duplicate = false; // the key was seen: nothing new was stored
+    std::string event_id; // the new event's id, or the id of the event it duplicates
+    std::optional<apply_result> applied; // call.status_changed: how it changed the call record
+    std::string current_status; // the call's or message's recorded status after the event
+    std::vector<std::string> subscribers; // who got a delivery row (empty for duplicates)
+};
+
+// A delivery handed to a deliverer: it is "in flight" until complete() records its outcome.
+// After a crash, in-flight deliveries are due again.
+struct claimed_delivery {
+    std::int64_t seq = 0; // the event's position in the store
+    std::string event_id;
+    std::string payload; // the event JSON, delivered as the body
+    std::int64_t occurred_at_ms = 0;
+    int attempts = 0; // failed attempts so far
+    std::optional<std::int64_t> first_attempt_at_ms;
+};
+
+struct claim_result {
+    std::vector<claimed_delivery> deliveries;
+    std::optional<std::int64_t> next_due_at_ms; // earliest pending row not claimed now
+};
+
+enum class delivery_state { pending, in_flight, delivered, dead };
+std::string_view to_string(delivery_state s) noexcept;
+
+struct delivery_outcome {
+    std::int64_t seq = 0;
+    delivery_state state = delivery_state::pending; // pending (retry later), delivered or dead
+    int attempts = 0; // including this one
+    std::int64_t attempted_at_ms = 0;
+    std::int64_t next_attempt_at_ms = 0; // pending only
+    int last_status = 0; // HTTP status of this attempt; 0 for transport errors
+    std::string last_error; // why it failed; empty when delivered
+};
+
+// A row as the admin API lists it.
+struct delivery_row {
+    std::int64_t seq = 0;
+    std::string event_id;
+    std::string type;
+    std::int64_t occurred_at_ms = 0;
+    delivery_state state = delivery_state::pending;
+    int attempts = 0;
+    std::optional<std::int64_t> next_attempt_at_ms;
+    int last_status = 0;
+    std::string last_error;
+};
+
+struct queue_stats {
+    std::string subscriber;
+    std::int64_t pending = 0;
+    std::int64_t in_flight = 0;
+    std::int64_t dead = 0;
+    std::optional<std::int64_t> oldest_pending_occurred_at_ms;
+};
+
+struct store_timing {
+    std::size_t batch_size = 0;
+    double commit_seconds = 0;
+    bool ok = true;
+};
+
+class event_store {
+public:
+    template <class T> using callback = std::function<void(boost::system::result<T>)>;
+
+    virtual ~event_store() = default;
+
+    // Stores the event (or recognises a duplicate), applies the call update, records the call
+    // log, and creates a pending delivery for every matching subscriber, in one transaction
+    // shared with concurrent appends. The callback runs after COMMIT; error store_unavailable
+    // when it did not commit.
+    virtual void append(append_request req, callback<append_result> done) = 0;
+
+    // Up to `limit` due pending deliveries of `subscriber`, oldest due first, now in flight.
+    virtual void claim(std::string subscriber, std::size_t limit, std::int64_t now_ms, callback<claim_result> done) = 0;
+    virtual void complete(std::string subscriber, delivery_outcome outcome, callback<bool> done) = 0;
+
+    // Admin: rows of one state, from the oldest; re-queue dead deliveries (one, or all when
+    // `event_id` is empty), answering how many were re-queued.
+    virtual void list(std::string subscriber, delivery_state state, std::size_t limit, std::int64_t after_seq,
+        callback<std::vector<delivery_row>> done)
+        = 0;
+    virtual void replay(std::string subscriber, std::string event_id, std::int64_t now_ms, callback<std::int64_t> done)
+        = 0;
+    virtual void stats(callback<std::vector<queue_stats>> done) = 0;
+
+    // Observes every commit (batch size, duration, success), from the store's thread.
+    virtual void on_commit(std::function<void(const store_timing&)> observer) = 0;
+};
+
+} // namespace switchboard

@@ -1,0 +1,779 @@
+// SQLite event store: schema and migrations, the writer thread, group commit.
+#include "service/sqlite_store.hpp"
+
+#include "protocol/error.hpp"
+#include "service/log.hpp"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace switchboard {
+
+bool subscription::matches(event_type t) const
+{
+    for (const auto& f : filters) {
+        if (filter_matches(f, t)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string_view to_string(delivery_state s) noexcept
+{
+    switch (s) {
+    case delivery_state::pending:
+        return "pending";
+    case delivery_state::in_flight:
+        return "in_flight";
+    case delivery_state::delivered:
+        return "delivered";
+    case delivery_state::dead:
+        return "dead";
+    }
+    return "pending";
+}
+
+namespace {
+
+// An SQL failure inside an operation: the batch's transaction is rolled back.
+struct sql_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+class statement {
+public:
+    statement(sqlite3* db, const char* sql)
+    {
+        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) != SQLITE_OK) {
+            throw sql_error(std::string("prepare: ") + sqlite3_errmsg(db) + " in: " + sql);
+        }
+    }
+    ~statement() { sqlite3_finalize(stmt_); }
+    statement(const statement&) = delete;
+    statement& operator=(const statement&) = delete;
+
+    // Binds the arguments (1-based, in order) after resetting the statement.
+    template <class... Args> statement& bind(const Args&... args)
+    {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+        int i = 0;
+        (bind_one(++i, args), ...);
+        return *this;
+    }
+
+    // true: a row is available; false: done.
+    bool step()
+    {
+        const int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_ROW) {
+            return true;
+        }
+        if (rc == SQLITE_DONE) {
+            return false;
+        }
+        const std::string why = sqlite3_errmsg(sqlite3_db_handle(stmt_));
+        sqlite3_reset(stmt_);
+        throw sql_error(why);
+    }
+    void run()
+    {
+        while (step()) { }
+        sqlite3_reset(stmt_);
+    }
+
+    std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+    bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+    std::optional<std::int64_t> optional_integer(int col) const
+    {
+        return is_null(col) ? std::nullopt : std::optional<std::int64_t>(integer(col));
+    }
+    std::string text(int col) const
+    {
+        const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+        return p == nullptr ? std::string()
+                            : std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
+    }
+    void done() { sqlite3_reset(stmt_); }
+
+private:
+    void bind_one(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+    void bind_one(int i, int v) { sqlite3_bind_int64(stmt_, i, v); }
+    void bind_one(int i, std::string_view v)
+    {
+        sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    }
+    void bind_one(int i, const std::string& v) { bind_one(i, std::string_view(v)); }
+    void bind_one(int i, const std::optional<std::int64_t>& v)
+    {
+        if (v) {
+            sqlite3_bind_int64(stmt_, i, *v);
+        } else {
+            sqlite3_bind_null(stmt_, i);
+        }
+    }
+
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+// Schema migrations, applied in order inside one transaction; PRAGMA user_version records
+// how many ran. Never edit a released step: add one.
+constexpr const char* migrations[] = {
+    // 1: events, deliveries, the call log.
+    R"sql(
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    occurred_at_ms INTEGER NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE TABLE deliveries (
+    subscriber TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    state INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at_ms INTEGER NOT NULL,
+    first_attempt_at_ms INTEGER,
+    last_attempt_at_ms INTEGER,
+    last_status INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (subscriber, seq)
+) WITHOUT ROWID;
+CREATE INDEX deliveries_due ON deliveries (subscriber, state, next_attempt_at_ms);
+CREATE TABLE calls (
+    call_sid TEXT PRIMARY KEY,
+    account_sid TEXT NOT NULL DEFAULT '',
+    from_number TEXT NOT NULL DEFAULT '',
+    to_number TEXT NOT NULL DEFAULT '',
+    direction TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT '',
+    last_sequence INTEGER NOT NULL DEFAULT -1,
+    duration_seconds INTEGER,
+    started_at_ms INTEGER NOT NULL,
+    ended_at_ms INTEGER,
+    updated_at_ms INTEGER NOT NULL,
+    menu_selections TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE INDEX calls_started ON calls (started_at_ms);
+CREATE TABLE messages (
+    message_sid TEXT PRIMARY KEY,
+    account_sid TEXT NOT NULL DEFAULT '',
+    from_number TEXT NOT NULL DEFAULT '',
+    to_number TEXT NOT NULL DEFAULT '',
+    direction TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT '',
+    body TEXT NOT NULL DEFAULT '',
+    num_media INTEGER,
+    error_code TEXT NOT NULL DEFAULT '',
+    created_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX messages_created ON messages (created_at_ms);
+CREATE TABLE store_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+)sql",
+};
+static_assert(std::size(migrations) == sqlite_store::schema_version);
+
+class database;
+
+// A queued operation: executes inside the batch's transaction, then reports after COMMIT.
+struct operation {
+    virtual ~operation() = default;
+    virtual void execute(database& db) = 0;
+    virtual void finish(bool committed) = 0;
+};
+
+template <class T, class Fn> struct typed_operation final : operation {
+    typed_operation(Fn f, event_store::callback<T> d) : fn(std::move(f)), done(std::move(d)) { }
+    void execute(database& db) override { outcome.emplace(fn(db)); }
+    void finish(bool committed) override
+    {
+        if (!done) {
+            return;
+        }
+        if (committed && outcome) {
+            done(std::move(*outcome));
+        } else {
+            done(boost::system::result<T>(boost::system::in_place_error, make_error_code(error::store_unavailable)));
+        }
+        done = nullptr;
+    }
+    Fn fn;
+    event_store::callback<T> done;
+    std::optional<boost::system::result<T>> outcome;
+};
+
+std::int64_t wall_ms()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+class database {
+public:
+    database(const std::string& path, std::vector<subscription> subs) : subs_(std::move(subs))
+    {
+        const int rc = sqlite3_open_v2(path.c_str(), &db_,
+            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nullptr);
+        if (rc != SQLITE_OK) {
+            const std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+            sqlite3_close(db_);
+            throw std::runtime_error("cannot open the event store " + path + ": " + why);
+        }
+        try {
+            // One process owns the database: a second one (another replica on the same volume)
+            // fails here instead of delivering the same rows twice.
+            exec("PRAGMA locking_mode=EXCLUSIVE");
+            exec("PRAGMA journal_mode=WAL");
+            exec("PRAGMA synchronous=FULL");
+            exec("PRAGMA foreign_keys=OFF");
+            migrate(path);
+            exec("BEGIN IMMEDIATE");
+            exec("UPDATE deliveries SET state = 0 WHERE state = 1");
+            exec("COMMIT");
+        } catch (const sql_error& e) {
+            sqlite3_close(db_);
+            const std::string what = e.what();
+            if (what.find("locked") != std::string::npos || what.find("busy") != std::string::npos) {
+                throw std::runtime_error("the event store " + path + " is in use by another process (" + what + ")");
+            }
+            throw std::runtime_error("cannot use the event store " + path + ": " + what);
+        }
+    }
+    ~database()
+    {
+        cache_.clear();
+        sqlite3_close(db_);
+    }
+
+    void exec(const char* sql)
+    {
+        char* msg = nullptr;
+        if (sqlite3_exec(db_, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+            std::string why = msg != nullptr ? msg : sqlite3_errmsg(db_);
+            sqlite3_free(msg);
+            throw sql_error(why);
+        }
+    }
+
+    statement& sql(const char* text)
+    {
+        auto it = cache_.find(text);
+        if (it == cache_.end()) {
+            it = cache_.emplace(text, std::make_unique<statement>(db_, text)).first;
+        }
+        return *it->second;
+    }
+
+    std::int64_t changes() const { return sqlite3_changes64(db_); }
+    std::int64_t last_rowid() const { return sqlite3_last_insert_rowid(db_); }
+    const std::vector<subscription>& subscriptions() const { return subs_; }
+    bool knows(const std::string& subscriber) const
+    {
+        for (const auto& s : subs_) {
+            if (s.name == subscriber) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+private:
+    void migrate(const std::string& path)
+    {
+        auto& v = sql("PRAGMA user_version");
+        v.step();
+        const std::int64_t version = v.integer(0);
+        v.done();
+        if (version > sqlite_store::schema_version) {
+            throw std::runtime_error("the event store " + path + " has schema version " + std::to_string(version)
+                + ", newer than this build understands (" + std::to_string(sqlite_store::schema_version)
+                + "): run the newer release or restore a backup");
+        }
+        if (version == sqlite_store::schema_version) {
+            return;
+        }
+        exec("BEGIN IMMEDIATE");
+        for (auto i = version; i < sqlite_store::schema_version; ++i) {
+            exec(migrations[i]);
+        }
+        exec(("PRAGMA user_version=" + std::to_string(sqlite_store::schema_version)).c_str());
+        exec("COMMIT");
+        log::line(log::level::info, "event store schema migrated")
+            .num("from_version", version)
+            .num("to_version", sqlite_store::schema_version)
+            .emit();
+    }
+
+    sqlite3* db_ = nullptr;
+    std::map<const char*, std::unique_ptr<statement>> cache_;
+    std::vector<subscription> subs_;
+};
+
+// The call's record before and after a status callback; the call log row is written back.
+void apply_call_update(database& db, const call_status_update& u, call_event& e, append_result& r)
+{
+    auto& find = db.sql("SELECT status, last_sequence, duration_seconds FROM calls WHERE call_sid = ?1");
+    find.bind(u.call_sid);
+    call_record record;
+    bool exists = false;
+    if (find.step()) {
+        exists = true;
+        e.previous_status = find.text(0);
+        record.status = parse_call_status(e.previous_status);
+        record.last_sequence = find.integer(1);
+        record.duration_seconds = find.optional_integer(2);
+    }
+    find.done();
+    r.applied = apply(record, u);
+    const bool applied = *r.applied == apply_result::applied;
+    e.current_status = record.status == call_status::other ? e.previous_status : std::string(to_string(record.status));
+    r.current_status = e.current_status;
+    const std::optional<std::int64_t> ended
+        = applied && is_terminal(record.status) ? std::optional<std::int64_t>(e.occurred_at_ms) : std::nullopt;
+    if (!exists) {
+        db.sql("INSERT INTO calls (call_sid, account_sid, from_number, to_number, direction, status, last_sequence, "
+               "duration_seconds, started_at_ms, ended_at_ms, updated_at_ms) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9)")
+            .bind(u.call_sid, u.account_sid, u.from, u.to, u.direction, e.current_status, record.last_sequence,
+                record.duration_seconds, e.occurred_at_ms, ended)
+            .run();
+        return;
+    }
+    db.sql(
+          "UPDATE calls SET status = ?2, last_sequence = ?3, duration_seconds = ?4, "
+          "ended_at_ms = coalesce(ended_at_ms, ?5), updated_at_ms = ?6, "
+          "account_sid = iif(account_sid = '', ?7, account_sid), from_number = iif(from_number = '', ?8, from_number), "
+          "to_number = iif(to_number = '', ?9, to_number), direction = iif(direction = '', ?10, direction) "
+          "WHERE call_sid = ?1")
+        .bind(u.call_sid, e.current_status, record.last_sequence, record.duration_seconds, ended, e.occurred_at_ms,
+            u.account_sid, u.from, u.to, u.direction)
+        .run();
+}
+
+void record_menu_choice(database& db, call_event& e, append_result& r)
+{
+    db.sql("INSERT INTO calls (call_sid, account_sid, from_number, to_number, direction, started_at_ms, updated_at_ms, "
+           "menu_selections) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) "
+           "ON CONFLICT (call_sid) DO UPDATE SET updated_at_ms = ?6, "
+           "menu_selections = iif(menu_selections = '', ?7, menu_selections || ',' || ?7)")
+        .bind(e.call_sid, e.account_sid, e.from, e.to, e.direction, e.occurred_at_ms, e.digits)
+        .run();
+    auto& find = db.sql("SELECT status FROM calls WHERE call_sid = ?1");
+    find.bind(e.call_sid);
+    if (find.step()) {
+        e.previous_status = find.text(0);
+        e.current_status = e.previous_status;
+        r.current_status = e.current_status;
+    }
+    find.done();
+}
+
+void record_message(database& db, call_event& e, append_result& r)
+{
+    auto& find = db.sql("SELECT status FROM messages WHERE message_sid = ?1");
+    find.bind(e.message_sid);
+    bool exists = false;
+    if (find.step()) {
+        exists = true;
+        e.previous_status = find.text(0);
+    }
+    find.done();
+    // A terminal status stays unless the message moves on to "read" (delivered → read).
+    const bool keep = exists && is_terminal_sms_status(e.previous_status) && e.status != "read";
+    e.current_status = keep ? e.previous_status : e.status;
+    r.current_status = e.current_status;
+    if (!exists) {
+        db.sql("INSERT INTO messages (message_sid, account_sid, from_number, to_number, direction, status, body, "
+               "num_media, error_code, created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+               "?10)")
+            .bind(e.message_sid, e.account_sid, e.from, e.to, e.direction, e.current_status, e.body, e.num_media,
+                e.error_code, e.occurred_at_ms)
+            .run();
+        return;
+    }
+    db.sql("UPDATE messages SET status = ?2, error_code = iif(?3 = '', error_code, ?3), updated_at_ms = ?4, "
+           "body = iif(body = '', ?5, body) WHERE message_sid = ?1")
+        .bind(e.message_sid, e.current_status, e.error_code, e.occurred_at_ms, e.body)
+        .run();
+}
+
+boost::system::result<append_result> do_append(database& db, append_request& req)
+{
+    append_result r;
+    auto& seen = db.sql("SELECT id FROM events WHERE dedupe_key = ?1");
+    seen.bind(req.dedupe_key);
+    if (seen.step()) {
+        r.duplicate = true;
+        r.event_id = seen.text(0);
+        seen.done();
+        return r;
+    }
+    seen.done();
+    call_event& e = req.event;
+    switch (e.type) {
+    case event_type::call_status_changed:
+        if (req.call_update) {
+            apply_call_update(db, *req.call_update, e, r);
+        }
+        break;
+    case event_type::call_menu_selected:
+        record_menu_choice(db, e, r);
+        break;
+    case event_type::sms_received:
+    case event_type::sms_status_changed:
+        record_message(db, e, r);
+        break;
+    }
+    db.sql("INSERT INTO events (id, dedupe_key, type, occurred_at_ms, payload) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .bind(e.id, req.dedupe_key, to_string(e.type), e.occurred_at_ms, to_json(e))
+        .run();
+    const std::int64_t seq = db.last_rowid();
+    for (const auto& s : db.subscriptions()) {
+        if (s.matches(e.type)) {
+            db.sql("INSERT INTO deliveries (subscriber, seq, state, next_attempt_at_ms) VALUES (?1, ?2, 0, ?3)")
+                .bind(s.name, seq, e.occurred_at_ms)
+                .run();
+            r.subscribers.push_back(s.name);
+        }
+    }
+    r.event_id = e.id;
+    return r;
+}
+
+} // namespace
+
+struct sqlite_store::impl {
+    impl(const std::string& path, std::vector<subscription> subs) : db(path, std::move(subs)) { }
+
+    database db;
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<std::unique_ptr<operation>> queue;
+    bool closing = false;
+    std::function<void(const store_timing&)> observer;
+    std::thread writer;
+
+    void enqueue(std::unique_ptr<operation> op)
+    {
+        {
+            std::lock_guard lock(mutex);
+            if (!closing) {
+                queue.push_back(std::move(op));
+                op = nullptr;
+            }
+        }
+        if (op) {
+            op->finish(false);
+            return;
+        }
+        wake.notify_one();
+    }
+
+    template <class T, class Fn> void submit(Fn fn, callback<T> done)
+    {
+        enqueue(std::make_unique<typed_operation<T, Fn>>(std::move(fn), std::move(done)));
+    }
+
+    // Runs the operations in one transaction. false: nothing was committed.
+    bool run_batch(std::vector<std::unique_ptr<operation>>& ops, std::size_t from, std::size_t to, std::string& why)
+    {
+        try {
+            db.exec("BEGIN IMMEDIATE");
+        } catch (const sql_error& e) {
+            why = e.what();
+            return false;
+        }
+        try {
+            for (std::size_t i = from; i < to; ++i) {
+                ops[i]->execute(db);
+            }
+            db.exec("COMMIT");
+            return true;
+        } catch (const std::exception& e) {
+            why = e.what();
+            try {
+                db.exec("ROLLBACK");
+            } catch (const sql_error&) {
+                // Already rolled back by SQLite (e.g. SQLITE_FULL during COMMIT).
+            }
+            return false;
+        }
+    }
+
+    void run()
+    {
+        std::vector<std::unique_ptr<operation>> batch;
+        for (;;) {
+            {
+                std::unique_lock lock(mutex);
+                wake.wait(lock, [this] { return closing || !queue.empty(); });
+                if (queue.empty()) {
+                    return; // closing, and nothing left
+                }
+                while (!queue.empty()) {
+                    batch.push_back(std::move(queue.front()));
+                    queue.pop_front();
+                }
+            }
+            const auto started = std::chrono::steady_clock::now();
+            std::string why;
+            bool ok = run_batch(batch, 0, batch.size(), why);
+            if (ok) {
+                for (auto& op : batch) {
+                    op->finish(true);
+                }
+            } else if (batch.size() > 1) {
+                // One operation may have failed the whole batch: give each its own transaction,
+                // so only what truly cannot commit is refused.
+                for (std::size_t i = 0; i < batch.size(); ++i) {
+                    std::string own;
+                    const bool one = run_batch(batch, i, i + 1, own);
+                    batch[i]->finish(one);
+                }
+            } else {
+                batch.front()->finish(false);
+            }
+            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            if (!ok) {
+                log::line(log::level::error, "event store commit failed")
+                    .str("error", why)
+                    .num("batch_size", static_cast<std::int64_t>(batch.size()))
+                    .emit();
+            }
+            if (observer) {
+                observer(store_timing{batch.size(), seconds, ok});
+            }
+            batch.clear();
+        }
+    }
+};
+
+sqlite_store::sqlite_store(const std::string& data_dir, std::vector<subscription> subscriptions)
+{
+    std::error_code ec;
+    std::filesystem::create_directories(data_dir, ec);
+    if (ec) {
+        throw std::runtime_error("SWITCHBOARD_DATA_DIR: cannot create '" + data_dir + "': " + ec.message());
+    }
+    const std::string path = (std::filesystem::path(data_dir) / file_name).string();
+    impl_ = std::make_unique<impl>(path, std::move(subscriptions));
+    // Prove the store takes writes now (full disk, read-only volume), not at the first webhook.
+    try {
+        impl_->db.exec("BEGIN IMMEDIATE");
+        impl_->db
+            .sql("INSERT INTO store_meta (key, value) VALUES ('last_started_at_ms', ?1) "
+                 "ON CONFLICT (key) DO UPDATE SET value = ?1")
+            .bind(std::to_string(wall_ms()))
+            .run();
+        impl_->db.exec("COMMIT");
+    } catch (const sql_error& e) {
+        throw std::runtime_error("the event store " + path + " cannot be written: " + e.what());
+    }
+    impl_->writer = std::thread([this] { impl_->run(); });
+}
+
+sqlite_store::~sqlite_store()
+{
+    close();
+}
+
+void sqlite_store::close()
+{
+    if (!impl_) {
+        return;
+    }
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->closing = true;
+    }
+    impl_->wake.notify_all();
+    if (impl_->writer.joinable()) {
+        impl_->writer.join();
+    }
+}
+
+void sqlite_store::on_commit(std::function<void(const store_timing&)> observer)
+{
+    std::lock_guard lock(impl_->mutex);
+    impl_->observer = std::move(observer);
+}
+
+void sqlite_store::append(append_request req, callback<append_result> done)
+{
+    impl_->submit<append_result>(
+        [req = std::move(req)](database& db) mutable {
+            append_request copy = req; // the batch may run twice (see run): start from the request each time
+            return do_append(db, copy);
+        },
+        std::move(done));
+}
+
+void sqlite_store::claim(std::string subscriber, std::size_t limit, std::int64_t now_ms, callback<claim_result> done)
+{
+    impl_->submit<claim_result>(
+        [subscriber = std::move(subscriber), limit, now_ms](database& db) -> boost::system::result<claim_result> {
+            claim_result r;
+            auto& due = db.sql("SELECT d.seq, e.id, e.payload, e.occurred_at_ms, d.attempts, d.first_attempt_at_ms "
+                               "FROM deliveries d JOIN events e ON e.seq = d.seq "
+                               "WHERE d.subscriber = ?1 AND d.state = 0 AND d.next_attempt_at_ms <= ?2 "
+                               "ORDER BY d.next_attempt_at_ms, d.seq LIMIT ?3");
+            due.bind(subscriber, now_ms, static_cast<std::int64_t>(limit));
+            while (due.step()) {
+                r.deliveries.push_back({due.integer(0), due.text(1), due.text(2), due.integer(3),
+                    static_cast<int>(due.integer(4)), due.optional_integer(5)});
+            }
+            due.done();
+            for (const auto& d : r.deliveries) {
+                db.sql("UPDATE deliveries SET state = 1 WHERE subscriber = ?1 AND seq = ?2")
+                    .bind(subscriber, d.seq)
+                    .run();
+            }
+            auto& next = db.sql("SELECT min(next_attempt_at_ms) FROM deliveries WHERE subscriber = ?1 AND state = 0");
+            next.bind(subscriber);
+            if (next.step()) {
+                r.next_due_at_ms = next.optional_integer(0);
+            }
+            next.done();
+            return r;
+        },
+        std::move(done));
+}
+
+void sqlite_store::complete(std::string subscriber, delivery_outcome o, callback<bool> done)
+{
+    impl_->submit<bool>(
+        [subscriber = std::move(subscriber), o = std::move(o)](database& db) -> boost::system::result<bool> {
+            db.sql("UPDATE deliveries SET state = ?3, attempts = ?4, next_attempt_at_ms = ?5, "
+                   "first_attempt_at_ms = coalesce(first_attempt_at_ms, ?6), last_attempt_at_ms = ?6, "
+                   "last_status = ?7, last_error = ?8 WHERE subscriber = ?1 AND seq = ?2 AND state = 1")
+                .bind(subscriber, o.seq, static_cast<std::int64_t>(o.state), o.attempts,
+                    o.state == delivery_state::pending ? o.next_attempt_at_ms : o.attempted_at_ms, o.attempted_at_ms,
+                    o.last_status, o.last_error)
+                .run();
+            return db.changes() == 1;
+        },
+        std::move(done));
+}
+
+void sqlite_store::list(std::string subscriber, delivery_state state, std::size_t limit, std::int64_t after_seq,
+    callback<std::vector<delivery_row>> done)
+{
+    impl_->submit<std::vector<delivery_row>>(
+        [subscriber = std::move(subscriber), state, limit, after_seq](
+            database& db) -> boost::system::result<std::vector<delivery_row>> {
+            if (!db.knows(subscriber)) {
+                return {boost::system::in_place_error, make_error_code(error::not_found)};
+            }
+            std::vector<delivery_row> rows;
+            auto& q = db.sql("SELECT d.seq, e.id, e.type, e.occurred_at_ms, d.state, d.attempts, d.next_attempt_at_ms, "
+                             "d.last_status, d.last_error FROM deliveries d JOIN events e ON e.seq = d.seq "
+                             "WHERE d.subscriber = ?1 AND d.state = ?2 AND d.seq > ?3 ORDER BY d.seq LIMIT ?4");
+            q.bind(subscriber, static_cast<std::int64_t>(state), after_seq, static_cast<std::int64_t>(limit));
+            while (q.step()) {
+                delivery_row r;
+                r.seq = q.integer(0);
+                r.event_id = q.text(1);
+                r.type = q.text(2);
+                r.occurred_at_ms = q.integer(3);
+                r.state = static_cast<delivery_state>(q.integer(4));
+                r.attempts = static_cast<int>(q.integer(5));
+                if (r.state == delivery_state::pending) {
+                    r.next_attempt_at_ms = q.integer(6);
+                }
+                r.last_status = static_cast<int>(q.integer(7));
+                r.last_error = q.text(8);
+                rows.push_back(std::move(r));
+            }
+            q.done();
+            return rows;
+        },
+        std::move(done));
+}
+
+void sqlite_store::replay(
+    std::string subscriber, std::string event_id, std::int64_t now_ms, callback<std::int64_t> done)
+{
+    impl_->submit<std::int64_t>(
+        [subscriber = std::move(subscriber), event_id = std::move(event_id), now_ms](
+            database& db) -> boost::system::result<std::int64_t> {
+            if (!db.knows(subscriber)) {
+                return {boost::system::in_place_error, make_error_code(error::not_found)};
+            }
+            if (event_id.empty()) {
+                db.sql("UPDATE deliveries SET state = 0, attempts = 0, first_attempt_at_ms = NULL, "
+                       "next_attempt_at_ms = ?2 WHERE subscriber = ?1 AND state = 3")
+                    .bind(subscriber, now_ms)
+                    .run();
+                return db.changes();
+            }
+            db.sql("UPDATE deliveries SET state = 0, attempts = 0, first_attempt_at_ms = NULL, next_attempt_at_ms = ?2 "
+                   "WHERE subscriber = ?1 AND state = 3 AND seq = (SELECT seq FROM events WHERE id = ?3)")
+                .bind(subscriber, now_ms, event_id)
+                .run();
+            if (db.changes() == 0) {
+                return {boost::system::in_place_error, make_error_code(error::not_found)};
+            }
+            return db.changes();
+        },
+        std::move(done));
+}
+
+void sqlite_store::stats(callback<std::vector<queue_stats>> done)
+{
+    impl_->submit<std::vector<queue_stats>>(
+        [](database& db) -> boost::system::result<std::vector<queue_stats>> {
+            std::vector<queue_stats> out;
+            for (const auto& s : db.subscriptions()) {
+                queue_stats q;
+                q.subscriber = s.name;
+                auto& counts
+                    = db.sql("SELECT state, count(*) FROM deliveries WHERE subscriber = ?1 AND state IN (0, 1, "
+                             "3) GROUP BY state");
+                counts.bind(s.name);
+                while (counts.step()) {
+                    const auto n = counts.integer(1);
+                    switch (static_cast<delivery_state>(counts.integer(0))) {
+                    case delivery_state::pending:
+                        q.pending = n;
+                        break;
+                    case delivery_state::in_flight:
+                        q.in_flight = n;
+                        break;
+                    case delivery_state::dead:
+                        q.dead = n;
+                        break;
+                    case delivery_state::delivered:
+                        break;
+                    }
+                }
+                counts.done();
+                auto& oldest = db.sql("SELECT e.occurred_at_ms FROM events e WHERE e.seq = (SELECT min(seq) FROM "
+                                      "deliveries WHERE subscriber = ?1 AND state IN (0, 1))");
+                oldest.bind(s.name);
+                if (oldest.step()) {
+                    q.oldest_pending_occurred_at_ms = oldest.integer(0);
+                }
+                oldest.done();
+                out.push_back(std::move(q));
+            }
+            return out;
+        },
+        std::move(done));
+}
+
+} // namespace switchboard

@@ -1,0 +1,46 @@
+// The embedded event store: one SQLite database in the data directory (WAL, synchronous=FULL,
+// exclusive lock), written by one thread that runs queued operations in shared transactions
+// (group commit). Blocking work never runs on the network threads.
+#pragma once
+
+#include "service/event_store.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace switchboard {
+
+class sqlite_store final : public event_store {
+public:
+    // Opens or creates <data_dir>/switchboard.db, applies migrations, and makes deliveries that
+    // were in flight when the previous process stopped due again. Throws std::runtime_error with
+    // an operator-readable message (unwritable directory, database in use by another process,
+    // newer schema).
+    sqlite_store(const std::string& data_dir, std::vector<subscription> subscriptions);
+    ~sqlite_store() override; // runs what is queued, then closes
+
+    // Stops taking operations (later ones fail with store_unavailable), runs what is queued,
+    // and joins the writer thread. Idempotent.
+    void close();
+
+    static constexpr int schema_version = 1;
+    static constexpr const char* file_name = "switchboard.db";
+
+    void append(append_request req, callback<append_result> done) override;
+    void claim(std::string subscriber, std::size_t limit, std::int64_t now_ms, callback<claim_result> done) override;
+    void complete(std::string subscriber, delivery_outcome outcome, callback<bool> done) override;
+    void list(std::string subscriber, delivery_state state, std::size_t limit, std::int64_t after_seq,
+        callback<std::vector<delivery_row>> done) override;
+    void replay(
+        std::string subscriber, std::string event_id, std::int64_t now_ms, callback<std::int64_t> done) override;
+    void stats(callback<std::vector<queue_stats>> done) override;
+    void on_commit(std::function<void(const store_timing&)> observer) override;
+
+    struct impl;
+
+private:
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace switchboard
