@@ -16,6 +16,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -114,6 +115,7 @@ struct application::impl {
                 stats.store_commit_failures.Increment();
             }
         });
+        store->complete_on([this](std::function<void()> fn) { net::post(ioc, std::move(fn)); });
         events.deliver_with(deliveries.get());
         add_voice_routes(public_routes, {stats, events, started});
         add_admin_routes(admin_routes, {stats, ready, *store, *deliveries, cfg.subscribers});

@@ -35,7 +35,7 @@ private:
     std::atomic<std::int64_t> published_{0};
 };
 
-// "evt_" + 32 lowercase hex digits from the DRBG.
-std::string new_event_id();
+// "evt_" + 32 lowercase hex digits: 12 of the time in milliseconds, 20 from the DRBG.
+std::string new_event_id(std::int64_t unix_ms);
 
 } // namespace switchboard

@@ -1,6 +1,8 @@
-// The embedded event store: one SQLite database in the data directory (WAL, synchronous=FULL,
-// exclusive lock), written by one thread that runs queued operations in shared transactions
-// (group commit). Blocking work never runs on the network threads.
+// The embedded event store: one SQLite database in the data directory (WAL, exclusive lock),
+// written by one thread that runs queued operations in shared transactions (group commit) and
+// flushed by another that fsyncs the WAL before any of them is acknowledged (pipelined: the
+// next batch runs while the previous one is flushed). Blocking work never runs on the network
+// threads.
 #pragma once
 
 #include "service/event_store.hpp"
@@ -23,6 +25,10 @@ public:
     // Stops taking operations (later ones fail with store_unavailable), runs what is queued,
     // and joins the writer thread. Idempotent.
     void close();
+
+    // Where callbacks run: `executor(fn)` must run fn soon on some thread (the application
+    // posts it to the io_context: one hand-off per batch). Default: on the writer thread.
+    void complete_on(std::function<void(std::function<void()>)> executor);
 
     static constexpr int schema_version = 1;
     static constexpr const char* file_name = "switchboard.db";

@@ -1,0 +1,21 @@
+-- Signed voice status callbacks, every request a new event: the bodies are pre-signed for a
+-- set of calls (SB_STATUS_FILE: "signature<TAB>body" per line), and a unique
+-- I-Twilio-Idempotency-Token per request (the header is not signed) keeps them from being
+-- de-duplicated as Twilio retries. SB_RUN_ID keeps tokens unique across runs on one store.
+local entries = {}
+for line in io.lines(os.getenv("SB_STATUS_FILE")) do
+  local sig, body = line:match("^(%S+)\t(.*)$")
+  entries[#entries + 1] = { sig, body }
+end
+local run = os.getenv("SB_RUN_ID") or "run"
+local counter = 0
+
+request = function()
+  counter = counter + 1
+  local e = entries[(counter % #entries) + 1]
+  return wrk.format("POST", "/api/voice/status", {
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["X-Twilio-Signature"] = e[1],
+    ["I-Twilio-Idempotency-Token"] = run .. "-" .. counter,
+  }, e[2])
+end

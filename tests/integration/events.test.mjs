@@ -1,0 +1,1068 @@
+// The durable event pipeline against the real binary: webhooks become stored events, each
+// matching subscriber gets a signed delivery (at least once, same webhook-id on every retry),
+// faults are retried or dead-lettered, nothing acknowledged is lost (not even to kill -9), and a
+// full disk is refused with 503 instead of acknowledged.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync,
+} from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import {
+  BIN, TOKEN, scrape, sendStop, signedPost, sleep, spawnServer, startServer, stopServer, twilio, waitFor,
+} from './harness.mjs';
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+const ACCOUNT_SID = 'AC' + 'a'.repeat(32);
+const FROM = '+14155551212';
+const TO = '+18005550100';
+
+const callSid = () => 'CA' + randomBytes(16).toString('hex');
+const messageSid = () => 'SM' + randomBytes(16).toString('hex');
+const newSecret = () => 'whsec_' + randomBytes(32).toString('base64');
+const isTwoXX = (s) => s >= 200 && s < 300;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function makeTempDir(prefix) {
+  return mkdtempSync(path.join(tmpdir(), `switchboard-events-${prefix}-`));
+}
+
+// A subscriber endpoint on a fixed port (so the service can be pointed at it before it listens).
+// Its behaviour is switchable: `status` is what it answers, `delayMs` how long it waits first.
+// Every request is recorded; `delivered()` is what it acknowledged in time (2xx, no delay).
+async function createSubscriber({ tlsOptions } = {}) {
+  const port = await freePort();
+  const timers = new Set();
+  const sub = {
+    port,
+    status: 200,
+    delayMs: 0,
+    requests: [],
+    listening: false,
+    url(p = '/hook') {
+      return `${tlsOptions ? 'https' : 'http'}://127.0.0.1:${port}${p}`;
+    },
+    // Answered 2xx without delay: what the service may count as delivered.
+    delivered(p) {
+      return sub.requests.filter((r) => isTwoXX(r.status) && !r.late && (!p || r.path === p));
+    },
+    uniqueIds(p) {
+      return new Set(sub.delivered(p).map((r) => r.id));
+    },
+    async listen() {
+      await new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', resolve);
+      });
+      sub.listening = true;
+    },
+    async close() {
+      for (const t of timers) {
+        clearTimeout(t);
+      }
+      if (sub.listening) {
+        sub.listening = false;
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    },
+  };
+  const handler = (req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      let json = null;
+      try {
+        json = JSON.parse(body);
+      } catch { /* recorded as is */ }
+      const entry = {
+        path: req.url, method: req.method, headers: req.headers, body, json,
+        id: req.headers['webhook-id'], status: sub.status, late: sub.delayMs > 0,
+        key: json?.data ? `${json.data.call_sid ?? json.data.message_sid}#${json.data.sequence_number ?? json.data.status}` : null,
+      };
+      sub.requests.push(entry);
+      const answer = () => {
+        res.writeHead(entry.status, { 'Content-Type': 'text/plain' });
+        res.end(String(entry.status));
+      };
+      if (sub.delayMs > 0) {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          answer();
+        }, sub.delayMs);
+        timers.add(t);
+      } else {
+        answer();
+      }
+    });
+  };
+  const server = tlsOptions ? https.createServer(tlsOptions, handler) : http.createServer(handler);
+  server.keepAliveTimeout = 30000;
+  return sub;
+}
+
+// One subscriber entry for SWITCHBOARD_SUBSCRIBERS, with quick retries.
+function subscriberConfig(name, url, extra = {}) {
+  return {
+    name, url, secret: newSecret(), events: ['*'], timeout_seconds: 5,
+    initial_delay_seconds: 0.05, max_delay_seconds: 0.2, ...extra,
+  };
+}
+
+function startWithSubscribers(subscribers, env = {}) {
+  return startServer({ env: { SWITCHBOARD_SUBSCRIBERS: JSON.stringify(subscribers), ...env } });
+}
+
+// Sum of the series of `name` whose labels include `labels` (order of labels does not matter).
+function metric(m, name, labels = {}) {
+  let total = 0;
+  for (const [key, value] of Object.entries(m)) {
+    const brace = key.indexOf('{');
+    if ((brace < 0 ? key : key.slice(0, brace)) !== name) {
+      continue;
+    }
+    const have = Object.fromEntries(
+      [...(brace < 0 ? '' : key.slice(brace)).matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) {
+      total += value;
+    }
+  }
+  return total;
+}
+
+async function adminJson(server, p, init) {
+  const res = await fetch(`${server.admin}${p}`, init);
+  return { status: res.status, body: await res.json() };
+}
+
+async function queueOf(server, name) {
+  const { body } = await adminJson(server, '/admin/subscribers');
+  return body.subscribers.find((s) => s.name === name);
+}
+
+async function deliveries(server, name, state) {
+  const { status, body } = await adminJson(server, `/admin/subscribers/${name}/deliveries?state=${state}&limit=1000`);
+  assert.equal(status, 200, JSON.stringify(body));
+  return body.deliveries;
+}
+
+// The store holds nothing pending or in flight for the subscriber.
+async function drained(server, name) {
+  const q = await queueOf(server, name);
+  return q.pending === 0 && q.in_flight === 0;
+}
+
+function statusParams(sid, status, seq, extra = {}) {
+  return {
+    AccountSid: ACCOUNT_SID, CallSid: sid, From: FROM, To: TO, Direction: 'inbound', ApiVersion: '2010-04-01',
+    CallStatus: status, ...(seq === undefined ? {} : { SequenceNumber: String(seq) }), ...extra,
+  };
+}
+
+async function postStatus(server, params, headers = {}) {
+  const res = await signedPost(server, '/api/voice/status', params, { headers });
+  const text = await res.text();
+  return { status: res.status, text, headers: res.headers };
+}
+
+// Runs the binary to its exit (for startup failures); kills it if it does not exit in time.
+function runToExit(env, ms = 10000) {
+  return new Promise((resolve) => {
+    const child = spawn(BIN, [], {
+      env: {
+        PATH: process.env.PATH,
+        ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? '',
+        UBSAN_OPTIONS: process.env.UBSAN_OPTIONS ?? '',
+        TSAN_OPTIONS: process.env.TSAN_OPTIONS ?? '',
+        TWILIO_AUTH_TOKEN: TOKEN,
+        SWITCHBOARD_LISTEN: '127.0.0.1:0',
+        SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('close', (code, signal) => { // after stdout and stderr are drained
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+// Writes `file` until the file system has no byte left.
+function fillDisk(file) {
+  const fd = openSync(file, 'w');
+  try {
+    for (const size of [1 << 20, 1 << 16, 1 << 12, 1 << 9]) {
+      const chunk = Buffer.alloc(size, 0x5a);
+      for (;;) {
+        try {
+          writeSync(fd, chunk);
+        } catch (e) {
+          if (e.code !== 'ENOSPC') {
+            throw e;
+          }
+          break;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1-5: events, their schema, signatures, filters, de-duplication, ordering, validation
+// ---------------------------------------------------------------------------------------------
+
+describe('events from webhooks', () => {
+  let sub;
+  let server;
+  const all = subscriberConfig('all', '', { events: ['*'] });
+  const sms = subscriberConfig('sms-only', '', { events: ['sms.*'] });
+  const SMS_PATH = '/sms?via=switchboard'; // a query in the URL is part of the request target
+
+  before(async () => {
+    sub = await createSubscriber();
+    await sub.listen();
+    all.url = sub.url('/all');
+    sms.url = sub.url(SMS_PATH);
+    server = await startWithSubscribers([all, sms]);
+  });
+  after(async () => {
+    try {
+      await stopServer(server);
+    } finally {
+      await sub.close();
+    }
+  });
+
+  // Waits until `name` has nothing pending or in flight and the subscriber saw `count` deliveries on `p`.
+  async function settle(name, p, count) {
+    await waitFor(async () => sub.delivered(p).length >= count && await drained(server, name), 10000,
+      `${count} deliveries on ${p}`);
+  }
+
+  test('a status callback is delivered once, with the documented body and a valid signature', async () => {
+    const sid = callSid();
+    const before = sub.requests.length;
+    const res = await postStatus(server, statusParams(sid, 'completed', 3, { CallDuration: '42' }));
+    assert.equal(res.status, 204);
+    assert.equal(res.text, '');
+
+    await settle('all', '/all', 1);
+    await sleep(200); // a second (wrong) delivery would have little time to show up otherwise
+    const got = sub.requests.slice(before).filter((r) => r.path === '/all');
+    assert.equal(got.length, 1, 'exactly one delivery');
+    const [d] = got;
+    assert.equal(d.method, 'POST');
+    assert.equal(d.headers.host, `127.0.0.1:${sub.port}`);
+    assert.match(d.headers['content-type'], /^application\/json/);
+
+    // Standard Webhooks: verifies with the subscriber's secret, not with another one.
+    const verified = new Webhook(all.secret).verify(d.body, d.headers);
+    assert.deepEqual(verified, d.json);
+    assert.throws(() => new Webhook(sms.secret).verify(d.body, d.headers));
+    assert.match(d.headers['webhook-signature'], /^v1,[A-Za-z0-9+/]+=*$/);
+    assert.ok(Math.abs(Number(d.headers['webhook-timestamp']) - Date.now() / 1000) < 60);
+
+    // The body.
+    const e = d.json;
+    assert.deepEqual(Object.keys(e).sort(), ['data', 'id', 'occurred_at_ms', 'timestamp', 'type']);
+    assert.match(e.id, /^evt_[0-9a-f]{32}$/);
+    assert.equal(e.id, d.headers['webhook-id']);
+    assert.equal(e.type, 'call.status_changed');
+    assert.match(e.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.equal(Date.parse(e.timestamp), e.occurred_at_ms);
+    assert.ok(Math.abs(e.occurred_at_ms - Date.now()) < 60000);
+    assert.deepEqual(e.data, {
+      call_sid: sid, account_sid: ACCOUNT_SID, from: FROM, to: TO, direction: 'inbound', status: 'completed',
+      current_status: 'completed', sequence_number: 3, duration_seconds: 42,
+    }, 'a first callback for a call has no previous_status');
+
+    // The request's log line names the stored event.
+    const line = await waitFor(() => server.logs.find((l) => l.msg === 'request' && l.call_sid === sid), 3000,
+      'the access log line');
+    assert.equal(line.event_id, e.id);
+  });
+
+  test('a subscriber filtered to sms.* gets SMS events only', async () => {
+    const sid = messageSid();
+    const res = await signedPost(server, '/api/sms/incoming', {
+      AccountSid: ACCOUNT_SID, MessageSid: sid, From: FROM, To: TO, Body: 'hi',
+    });
+    assert.equal(res.status, 200);
+    await settle('sms-only', SMS_PATH, 1);
+    await settle('all', '/all', 2);
+    // The store is the proof: the call event above never got a delivery row for sms-only.
+    const rows = [];
+    for (const state of ['pending', 'in_flight', 'delivered', 'dead']) {
+      rows.push(...await deliveries(server, 'sms-only', state));
+    }
+    assert.deepEqual(rows.map((r) => r.type), ['sms.received']);
+    assert.deepEqual(sub.requests.filter((r) => r.path === SMS_PATH).map((r) => r.json.type), ['sms.received']);
+  });
+
+  test('Twilio retries: same idempotency token, or same CallSid+SequenceNumber, make one event', async () => {
+    const m0 = await scrape(server);
+    const start = sub.requests.length;
+    const a = callSid();
+    const b = callSid();
+    const token = `idem-${randomBytes(8).toString('hex')}`;
+    // Token: a retry keeps its token even if (here, contrived) the SequenceNumber differs.
+    assert.equal((await postStatus(server, statusParams(a, 'ringing', 1), { 'I-Twilio-Idempotency-Token': token })).status, 204);
+    assert.equal((await postStatus(server, statusParams(a, 'in-progress', 2), { 'I-Twilio-Idempotency-Token': token })).status, 204);
+    // No token: (CallSid, SequenceNumber) is the key.
+    assert.equal((await postStatus(server, statusParams(b, 'ringing', 5))).status, 204);
+    assert.equal((await postStatus(server, statusParams(b, 'ringing', 5))).status, 204);
+    assert.equal((await postStatus(server, statusParams(b, 'ringing', 5))).status, 204);
+
+    const m1 = await scrape(server);
+    const type = { type: 'call.status_changed' };
+    assert.equal(metric(m1, 'switchboard_events_published_total', type) - metric(m0, 'switchboard_events_published_total', type), 2);
+    assert.equal(metric(m1, 'switchboard_events_duplicates_total', type) - metric(m0, 'switchboard_events_duplicates_total', type), 3);
+
+    // A barrier: one more event, delivered after the ones above were queued.
+    const barrier = callSid();
+    assert.equal((await postStatus(server, statusParams(barrier, 'queued', 0))).status, 204);
+    await waitFor(() => sub.delivered('/all').some((r) => r.json.data.call_sid === barrier), 5000, 'the barrier');
+    await settle('all', '/all', 0);
+
+    const got = sub.requests.slice(start).filter((r) => r.path === '/all' && r.json.data.call_sid !== barrier);
+    assert.equal(got.length, 2, `one delivery per unique event, got ${got.map((r) => r.key).join(', ')}`);
+    assert.equal(new Set(got.map((r) => r.id)).size, 2);
+    const first = got.find((r) => r.json.data.call_sid === a);
+    assert.equal(first.json.data.status, 'ringing', 'the first of the retried requests is the event');
+    assert.equal(first.json.data.sequence_number, 1);
+    assert.ok(got.some((r) => r.json.data.call_sid === b && r.json.data.sequence_number === 5));
+  });
+
+  test('out-of-order callbacks: late ones carry the call record (terminal stays terminal)', async () => {
+    const sid = callSid();
+    for (const [seq, status] of [[1, 'ringing'], [3, 'completed'], [2, 'in-progress'], [4, 'ringing']]) {
+      assert.equal((await postStatus(server, statusParams(sid, status, seq))).status, 204);
+    }
+    await waitFor(() => sub.delivered('/all').filter((r) => r.json.data.call_sid === sid).length >= 4, 5000,
+      'four deliveries');
+    const bySeq = Object.fromEntries(sub.delivered('/all').filter((r) => r.json.data.call_sid === sid)
+      .map((r) => [r.json.data.sequence_number, r.json.data]));
+    assert.deepEqual(Object.keys(bySeq).sort(), ['1', '2', '3', '4']);
+    assert.equal(bySeq[1].status, 'ringing');
+    assert.equal(bySeq[1].current_status, 'ringing');
+    assert.equal(bySeq[1].previous_status, undefined);
+    assert.equal(bySeq[3].status, 'completed');
+    assert.equal(bySeq[3].previous_status, 'ringing');
+    assert.equal(bySeq[3].current_status, 'completed');
+    for (const late of [2, 4]) {
+      assert.equal(bySeq[late].sequence_number, late);
+      assert.equal(bySeq[late].current_status, 'completed', `seq ${late} after completed`);
+      assert.equal(bySeq[late].previous_status, 'completed', `seq ${late} previous_status`);
+    }
+    assert.equal(bySeq[2].status, 'in-progress', 'status is as reported');
+    assert.equal(bySeq[4].status, 'ringing', 'status is as reported');
+  });
+
+  test('garbage fields are 400 naming the field, and nothing is stored', async () => {
+    const m0 = await scrape(server);
+    const health0 = await (await fetch(`${server.base}/api/voice/health`)).json();
+    const start = sub.requests.length;
+    const good = callSid();
+    const cases = [
+      ['/api/voice/status', { CallSid: 'CA1', CallStatus: 'ringing' }, /CallSid/],
+      ['/api/voice/status', statusParams(good, 'exploded', 1), /CallStatus/],
+      ['/api/voice/status', statusParams(good, 'ringing', 'x'), /SequenceNumber/],
+      ['/api/voice/status', statusParams(good, 'completed', 2, { CallDuration: '4.5' }), /CallDuration/],
+      ['/api/voice/status', { CallSid: good, From: FROM }, /CallStatus/],
+      ['/api/sms/incoming', { MessageSid: 'SM123', From: FROM, To: TO, Body: 'x' }, /MessageSid/],
+      ['/api/sms/status', { MessageSid: 'XX' + 'a'.repeat(32), MessageStatus: 'sent' }, /MessageSid/],
+      ['/api/sms/status', { MessageSid: messageSid(), MessageStatus: 'exploded' }, /MessageStatus/],
+    ];
+    for (const [route, params, field] of cases) {
+      const res = await signedPost(server, route, params);
+      const what = `${route} ${JSON.stringify(params)}`;
+      assert.equal(res.status, 400, what);
+      assert.match(res.headers.get('content-type'), /^application\/json/, what);
+      const body = await res.json();
+      assert.match(body.code, /^(invalid|missing)_parameter$/, what);
+      assert.match(body.message, field, what);
+    }
+    const m1 = await scrape(server);
+    assert.equal(metric(m1, 'switchboard_events_published_total'), metric(m0, 'switchboard_events_published_total'));
+    assert.equal(metric(m1, 'switchboard_events_duplicates_total'), metric(m0, 'switchboard_events_duplicates_total'));
+    const health1 = await (await fetch(`${server.base}/api/voice/health`)).json();
+    assert.equal(health1.events_published, health0.events_published);
+
+    // A barrier event: once it is delivered, anything queued before it would have shown up.
+    const barrier = callSid();
+    assert.equal((await postStatus(server, statusParams(barrier, 'queued', 0))).status, 204);
+    await waitFor(() => sub.delivered('/all').some((r) => r.json.data.call_sid === barrier), 5000, 'the barrier');
+    await settle('all', '/all', 0);
+    await settle('sms-only', SMS_PATH, 0);
+    assert.deepEqual(sub.requests.slice(start).map((r) => r.json.data.call_sid), [barrier]);
+    // The good CallSid of the garbage requests never made a call record either.
+    const later = await postStatus(server, statusParams(good, 'ringing', 1));
+    assert.equal(later.status, 204);
+    await waitFor(() => sub.delivered('/all').some((r) => r.json.data.call_sid === good), 5000, 'the good one');
+    const g = sub.delivered('/all').find((r) => r.json.data.call_sid === good).json.data;
+    assert.equal(g.previous_status, undefined, 'a refused callback must not have touched the call record');
+  });
+
+  test('a menu choice and SMS (incoming, status) become events with the right fields', async () => {
+    const sid = callSid();
+    const menuParams = {
+      AccountSid: ACCOUNT_SID, CallSid: sid, From: FROM, To: TO, Direction: 'inbound', CallStatus: 'in-progress',
+    };
+    let res = await signedPost(server, '/api/voice/menu', { ...menuParams, Digits: '2' });
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /Our AI assistant is available/);
+    res = await signedPost(server, '/api/voice/menu?attempt=1', { ...menuParams, Digits: '7' });
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /not a valid option/);
+    // Twilio retrying the same choice: still one event.
+    res = await signedPost(server, '/api/voice/menu', { ...menuParams, Digits: '2' });
+    assert.equal(res.status, 200);
+
+    const inbound = messageSid();
+    const text = 'Héllo & <bye> "quoted" \\ back\nslash ✓ 🎉'; // JSON and XML escaping, multi-byte UTF-8
+    res = await signedPost(server, '/api/sms/incoming', {
+      AccountSid: ACCOUNT_SID, MessageSid: inbound, From: FROM, To: TO, Body: text, NumMedia: '0',
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /^text\/xml/);
+    assert.equal(await res.text(), new twilio.twiml.MessagingResponse().toString());
+
+    const outbound = messageSid();
+    res = await signedPost(server, '/api/sms/status', {
+      AccountSid: ACCOUNT_SID, MessageSid: outbound, From: TO, To: FROM, MessageStatus: 'sent',
+    });
+    assert.equal(res.status, 204);
+    res = await signedPost(server, '/api/sms/status', {
+      AccountSid: ACCOUNT_SID, MessageSid: outbound, From: TO, To: FROM, MessageStatus: 'undelivered', ErrorCode: '30003',
+    });
+    assert.equal(res.status, 204);
+
+    const mine = () => sub.delivered('/all').map((r) => r.json)
+      .filter((e) => e.data.call_sid === sid || e.data.message_sid === inbound || e.data.message_sid === outbound);
+    await waitFor(() => mine().length >= 5, 5000, 'five events');
+    await settle('all', '/all', 0);
+    const events = mine();
+    assert.equal(events.length, 5, JSON.stringify(events.map((e) => e.type)));
+
+    const menus = events.filter((e) => e.type === 'call.menu_selected').sort((x, y) => x.data.attempt - y.data.attempt);
+    assert.equal(menus.length, 2);
+    assert.deepEqual(menus.map((e) => [e.data.digits, e.data.attempt]), [['2', 0], ['7', 1]]);
+    for (const e of menus) {
+      assert.equal(e.data.call_sid, sid);
+      assert.equal(e.data.from, FROM);
+      assert.equal(e.data.to, TO);
+      assert.equal(e.data.status, 'in-progress');
+    }
+
+    const received = events.find((e) => e.type === 'sms.received');
+    assert.deepEqual(received.data, {
+      message_sid: inbound, account_sid: ACCOUNT_SID, from: FROM, to: TO, direction: 'inbound', status: 'received',
+      current_status: 'received', body: text, num_media: 0,
+    });
+    // Only the SMS subscriber's copy of it went to /sms.
+    await waitFor(() => sub.delivered(SMS_PATH).some((r) => r.json.data.message_sid === inbound), 5000, 'the sms copy');
+
+    const statuses = events.filter((e) => e.type === 'sms.status_changed');
+    const sent = statuses.find((e) => e.data.status === 'sent');
+    const undelivered = statuses.find((e) => e.data.status === 'undelivered');
+    assert.ok(sent && undelivered, JSON.stringify(statuses));
+    assert.equal(sent.data.message_sid, outbound);
+    assert.equal(sent.data.current_status, 'sent');
+    assert.equal(sent.data.previous_status, undefined);
+    assert.equal(undelivered.data.previous_status, 'sent');
+    assert.equal(undelivered.data.current_status, 'undelivered');
+    assert.equal(undelivered.data.error_code, '30003');
+    assert.equal(undelivered.data.from, TO);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 6-7: delivery faults, retries, dead letters and replay
+// ---------------------------------------------------------------------------------------------
+
+describe('delivery faults', () => {
+  test('subscriber down, then 500, then too slow, then fine: every event arrives once acknowledged', { timeout: 60000 }, async () => {
+    const sub = await createSubscriber(); // not listening yet: connection refused
+    const cfg = subscriberConfig('flaky', sub.url('/hook'), {
+      timeout_seconds: 0.3, max_attempts: 1000, concurrency: 2,
+    });
+    const server = await startWithSubscribers([cfg]);
+    try {
+      const sids = Array.from({ length: 6 }, callSid);
+      for (const sid of sids) {
+        assert.equal((await postStatus(server, statusParams(sid, 'completed', 1))).status, 204);
+      }
+      const attempts = async (result) => metric(await scrape(server), 'switchboard_delivery_attempts_total',
+        { subscriber: 'flaky', result });
+
+      await waitFor(async () => await attempts('connect_error') >= 2, 10000, 'connection refused attempts');
+      sub.status = 500;
+      await sub.listen();
+      await waitFor(async () => await attempts('5xx') >= 2, 10000, '5xx attempts');
+      sub.status = 200;
+      sub.delayMs = 1000;
+      await waitFor(async () => await attempts('timeout') >= 2, 10000, 'timed out attempts');
+      sub.delayMs = 0;
+
+      await waitFor(() => sids.every((sid) => sub.delivered().some((r) => r.json.data.call_sid === sid)), 15000,
+        'every event delivered');
+      await waitFor(() => drained(server, 'flaky'), 5000, 'an empty queue');
+
+      const m = await scrape(server);
+      assert.equal(sub.uniqueIds().size, sids.length, 'one unique webhook-id per event');
+      assert.equal(metric(m, 'switchboard_deliveries_total', { subscriber: 'flaky', outcome: 'delivered' }), sids.length);
+      assert.ok(metric(m, 'switchboard_deliveries_total', { subscriber: 'flaky', outcome: 'retry' }) > 0);
+      assert.equal(metric(m, 'switchboard_deliveries_total', { subscriber: 'flaky', outcome: 'dead_lettered' }), 0);
+      for (const result of ['connect_error', '5xx', 'timeout']) {
+        assert.ok(metric(m, 'switchboard_delivery_attempts_total', { subscriber: 'flaky', result }) > 0, result);
+      }
+      // Retries reuse the event id: every request about one call carried the same webhook-id.
+      for (const sid of sids) {
+        const ids = new Set(sub.requests.filter((r) => r.json.data.call_sid === sid).map((r) => r.id));
+        assert.equal(ids.size, 1, `${sid} was sent under ${[...ids].join(', ')}`);
+      }
+      const q = await queueOf(server, 'flaky');
+      assert.equal(q.dead, 0);
+      assert.ok(q.retried > 0);
+      assert.equal(q.delivered, sids.length);
+      const rows = await deliveries(server, 'flaky', 'delivered');
+      assert.equal(rows.length, sids.length);
+      assert.ok(rows.some((r) => r.attempts > 1), 'delivered rows record their attempts');
+    } finally {
+      await stopServer(server);
+      await sub.close();
+    }
+  });
+
+  test('410 dead-letters at once; replay one, replay all; unknown ids are 404', { timeout: 30000 }, async () => {
+    const sub = await createSubscriber();
+    sub.status = 410;
+    await sub.listen();
+    // 'limited' points at a port nothing listens on: retried, then dead after max_attempts.
+    const closedPort = await freePort();
+    const server = await startWithSubscribers([
+      subscriberConfig('gone', sub.url('/hook'), { max_attempts: 50 }),
+      subscriberConfig('limited', `http://127.0.0.1:${closedPort}/hook`, { max_attempts: 3, events: ['call.*'] }),
+    ]);
+    try {
+      const sids = Array.from({ length: 3 }, callSid);
+      for (const sid of sids) {
+        assert.equal((await postStatus(server, statusParams(sid, 'completed', 1))).status, 204);
+      }
+      const dead = await waitFor(async () => {
+        const rows = await deliveries(server, 'gone', 'dead');
+        return rows.length === 3 && rows;
+      }, 5000, 'three dead letters');
+      for (const row of dead) {
+        assert.equal(row.attempts, 1, 'a 410 is not retried');
+        assert.equal(row.last_status, 410);
+        assert.match(row.last_error, /410/);
+        assert.equal(row.type, 'call.status_changed');
+      }
+      assert.equal(sub.requests.length, 3, 'one attempt per event');
+      let m = await scrape(server);
+      assert.equal(metric(m, 'switchboard_deliveries_total', { subscriber: 'gone', outcome: 'dead_lettered' }), 3);
+      assert.equal(metric(m, 'switchboard_deliveries_total', { subscriber: 'gone', outcome: 'retry' }), 0);
+      assert.equal(metric(m, 'switchboard_delivery_attempts_total', { subscriber: 'gone', result: '4xx' }), 3);
+      let q = await queueOf(server, 'gone');
+      assert.equal(q.dead, 3);
+      assert.equal(q.pending, 0);
+
+      const exhausted = await waitFor(async () => {
+        const rows = await deliveries(server, 'limited', 'dead');
+        return rows.length === 3 && rows;
+      }, 10000, 'dead letters after max_attempts');
+      for (const row of exhausted) {
+        assert.equal(row.attempts, 3, 'retried up to max_attempts');
+        assert.equal(row.last_status, undefined);
+        assert.match(row.last_error, /connect/i);
+      }
+      m = await scrape(server);
+      assert.equal(metric(m, 'switchboard_delivery_attempts_total', { subscriber: 'limited', result: 'connect_error' }), 9);
+      assert.equal(metric(m, 'switchboard_deliveries_total', { subscriber: 'limited', outcome: 'retry' }), 6);
+      assert.equal(metric(m, 'switchboard_deliveries_total', { subscriber: 'limited', outcome: 'dead_lettered' }), 3);
+
+      sub.status = 200;
+      const [one, ...rest] = dead.map((r) => r.event_id);
+      let r = await adminJson(server, `/admin/subscribers/gone/dead/${one}/replay`, { method: 'POST' });
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.body, { replayed: 1 });
+      await waitFor(() => sub.uniqueIds().has(one), 5000, 'the replayed event');
+      await waitFor(async () => (await deliveries(server, 'gone', 'dead')).length === 2, 5000, 'two dead letters left');
+      assert.ok(!sub.uniqueIds().has(rest[0]) && !sub.uniqueIds().has(rest[1]), 'only the replayed one was sent');
+
+      r = await adminJson(server, '/admin/subscribers/gone/dead/replay', { method: 'POST' });
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.body, { replayed: 2 });
+      await waitFor(() => dead.every((d) => sub.uniqueIds().has(d.event_id)), 5000, 'all replayed events');
+      await waitFor(() => drained(server, 'gone'), 5000, 'an empty queue');
+      assert.deepEqual(await deliveries(server, 'gone', 'dead'), []);
+      const delivered = await deliveries(server, 'gone', 'delivered');
+      assert.deepEqual(delivered.map((d) => d.event_id).sort(), dead.map((d) => d.event_id).sort());
+      for (const d of delivered) {
+        assert.equal(d.attempts, 1, 'a replay starts the attempts again');
+      }
+      // The same webhook-id as the dead-lettered attempt.
+      for (const d of dead) {
+        assert.equal(sub.requests.filter((x) => x.id === d.event_id).length, 2);
+      }
+
+      r = await adminJson(server, '/admin/subscribers/gone/dead/replay', { method: 'POST' });
+      assert.deepEqual(r.body, { replayed: 0 });
+      r = await adminJson(server, `/admin/subscribers/gone/dead/evt_${'0'.repeat(32)}/replay`, { method: 'POST' });
+      assert.equal(r.status, 404);
+      assert.equal(r.body.code, 'not_found');
+      r = await adminJson(server, `/admin/subscribers/gone/dead/${one}/replay`, { method: 'POST' });
+      assert.equal(r.status, 404, 'a delivered event is not a dead letter');
+      r = await adminJson(server, '/admin/subscribers/nobody/dead/replay', { method: 'POST' });
+      assert.equal(r.status, 404);
+      r = await adminJson(server, '/admin/subscribers/nobody/deliveries?state=dead');
+      assert.equal(r.status, 404);
+
+      m = await scrape(server);
+      assert.equal(metric(m, 'switchboard_deliveries_total', { subscriber: 'gone', outcome: 'delivered' }), 3);
+      q = await queueOf(server, 'gone');
+      assert.equal(q.dead, 0);
+    } finally {
+      await stopServer(server);
+      await sub.close();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 8: kill -9 under load
+// ---------------------------------------------------------------------------------------------
+
+test('kill -9 under load: every acknowledged callback is delivered after restart', { timeout: 60000 }, async (t) => {
+  const sub = await createSubscriber();
+  await sub.listen();
+  const dataDir = makeTempDir('kill');
+  const env = {
+    SWITCHBOARD_LISTEN: '127.0.0.1:0',
+    SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0',
+    SWITCHBOARD_DATA_DIR: dataDir,
+    TWILIO_AUTH_TOKEN: TOKEN,
+    SWITCHBOARD_SUBSCRIBERS: JSON.stringify([subscriberConfig('sink', sub.url('/hook'), { concurrency: 8 })]),
+  };
+  let first;
+  let second;
+  try {
+    first = await spawnServer(env);
+    const acked = new Map(); // "CallSid#seq" -> the params that got a 2xx
+    const lastAcked = [];
+    let refused = 0;
+    let failed = 0;
+    let stop = false;
+    const loop = async (i) => {
+      const sid = callSid();
+      for (let seq = 1; !stop; ++seq) {
+        const params = statusParams(sid, seq === 1 ? 'ringing' : 'in-progress', seq);
+        try {
+          const res = await signedPost(first, '/api/voice/status', params);
+          await res.arrayBuffer();
+          if (isTwoXX(res.status)) {
+            acked.set(`${sid}#${seq}`, params);
+            lastAcked[i] = params;
+          } else {
+            refused += 1;
+          }
+        } catch {
+          failed += 1; // the process is gone: this one's outcome is unknown (Twilio would retry)
+          return;
+        }
+      }
+    };
+    const loops = Array.from({ length: 8 }, (_, i) => loop(i));
+    await sleep(2000);
+    first.child.kill('SIGKILL');
+    const exit = await first.exited;
+    stop = true;
+    await Promise.all(loops);
+    assert.equal(exit.signal, 'SIGKILL');
+    assert.ok(acked.size > 0, 'the load generator got acknowledgements');
+    assert.equal(refused, 0, 'no callback was refused under load');
+
+    second = await spawnServer(env);
+    second.dataDir = dataDir;
+    const deliveredKeys = () => new Set(sub.delivered().map((r) => r.key));
+    await waitFor(() => {
+      const have = deliveredKeys();
+      return [...acked.keys()].every((k) => have.has(k));
+    }, 30000, 'every acknowledged callback delivered').catch(() => {});
+    await waitFor(() => drained(second, 'sink'), 10000, 'an empty queue').catch(() => {});
+
+    const have = deliveredKeys();
+    const lost = [...acked.keys()].filter((k) => !have.has(k));
+    const delivered = sub.delivered();
+    const duplicates = delivered.length - have.size;
+    const storedUnacked = [...have].filter((k) => !acked.has(k)).length;
+    const summary = `acknowledged ${acked.size}, delivered unique ${have.size}, duplicate deliveries ${duplicates}, `
+      + `lost ${lost.length}, stored but unacknowledged ${storedUnacked}, requests cut by the kill ${failed}`;
+    t.diagnostic(summary);
+    console.log(`kill -9: ${summary}`);
+    assert.deepEqual(lost, [], 'acknowledged callbacks were lost');
+
+    // At least once, never as a new event: every copy of one callback carries one webhook-id.
+    const idsByKey = new Map();
+    for (const r of delivered) {
+      assert.equal(r.json.id, r.id);
+      if (!idsByKey.has(r.key)) {
+        idsByKey.set(r.key, new Set());
+      }
+      idsByKey.get(r.key).add(r.id);
+    }
+    for (const [key, ids] of idsByKey) {
+      assert.equal(ids.size, 1, `${key} was delivered under ${[...ids].join(', ')}`);
+    }
+
+    // Twilio retrying after the restart: recognised from disk, no new event.
+    const m0 = await scrape(second);
+    const retried = lastAcked.filter(Boolean);
+    for (const params of retried) {
+      const res = await postStatus(second, params);
+      assert.equal(res.status, 204);
+    }
+    const m1 = await scrape(second);
+    assert.equal(metric(m1, 'switchboard_events_duplicates_total') - metric(m0, 'switchboard_events_duplicates_total'),
+      retried.length);
+    assert.equal(metric(m1, 'switchboard_events_published_total') - metric(m0, 'switchboard_events_published_total'), 0);
+  } finally {
+    if (first && first.child.exitCode === null && first.child.signalCode === null) {
+      first.child.kill('SIGKILL');
+      await first.exited;
+    }
+    if (second) {
+      await stopServer(second); // removes dataDir
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+    await sub.close();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// 9: the data directory: full disk, unusable path
+// ---------------------------------------------------------------------------------------------
+
+// Mounts a small tmpfs (root only; skips otherwise), runs `fn(mountPoint)`, always unmounts.
+async function withTmpfs(t, fn) {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
+    t.skip('needs root to mount a small tmpfs');
+    return;
+  }
+  const mnt = makeTempDir('tmpfs');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt], { stdio: 'pipe' });
+  } catch (e) {
+    rmSync(mnt, { recursive: true, force: true });
+    t.skip(`cannot mount a tmpfs: ${String(e.stderr ?? e.message).trim()}`);
+    return;
+  }
+  try {
+    await fn(mnt);
+  } finally {
+    try {
+      execFileSync('umount', [mnt], { stdio: 'pipe' });
+    } catch {
+      execFileSync('umount', ['-l', mnt], { stdio: 'pipe' }); // busy: detach it anyway
+    }
+    rmSync(mnt, { recursive: true, force: true });
+  }
+}
+
+// Starts the binary on `dataDir` (kept by the caller) with these subscribers.
+async function spawnOn(dataDir, subscribers) {
+  const server = await spawnServer({
+    SWITCHBOARD_LISTEN: '127.0.0.1:0',
+    SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0',
+    SWITCHBOARD_DATA_DIR: dataDir,
+    TWILIO_AUTH_TOKEN: TOKEN,
+    SWITCHBOARD_SUBSCRIBERS: JSON.stringify(subscribers),
+  });
+  server.dataDir = dataDir;
+  return server;
+}
+
+describe('data directory', () => {
+  test('a full disk is refused with 503 (nothing acknowledged that is not stored), then recovers', { timeout: 60000 }, (t) => withTmpfs(t, async (mnt) => {
+    const sub = await createSubscriber();
+    await sub.listen();
+    const dataDir = path.join(mnt, 'data');
+    const filler = path.join(mnt, 'filler');
+    let server;
+    try {
+      server = await spawnOn(dataDir, [subscriberConfig('disk', sub.url('/hook'))]);
+      const first = callSid();
+      assert.equal((await postStatus(server, statusParams(first, 'ringing', 1))).status, 204);
+      await waitFor(() => sub.delivered().some((r) => r.json.data.call_sid === first), 5000, 'the first delivery');
+      await waitFor(() => drained(server, 'disk'), 5000, 'an empty queue');
+
+      fillDisk(filler);
+      const m0 = await scrape(server);
+      const answers = new Map(); // CallSid -> what was answered while the disk was full
+      const during = Array.from({ length: 4 }, callSid);
+      for (const sid of during) {
+        const res = await postStatus(server, statusParams(sid, 'completed', 2));
+        answers.set(sid, res.status);
+        assert.ok(res.status === 204 || res.status === 503, `unexpected ${res.status}: ${res.text}`);
+        if (res.status === 503) {
+          assert.equal(JSON.parse(res.text).code, 'store_unavailable');
+          assert.ok(Number(res.headers.get('retry-after')) > 0, 'Retry-After');
+        }
+      }
+      const refusedCount = [...answers.values()].filter((s) => s === 503).length;
+      t.diagnostic(`answers while the disk was full: ${[...answers.values()].join(', ')}`);
+      assert.ok(refusedCount > 0, `a full disk must be refused: answers ${[...answers.values()]}`);
+      // Menu choices and SMS are refused the same way.
+      const menu = await signedPost(server, '/api/voice/menu', { CallSid: callSid(), Digits: '1' });
+      assert.equal(menu.status, 503);
+      const smsRes = await signedPost(server, '/api/sms/incoming', { MessageSid: messageSid(), From: FROM, To: TO, Body: 'x' });
+      assert.equal(smsRes.status, 503);
+      const m1 = await scrape(server);
+      assert.equal(metric(m1, 'switchboard_events_refused_total') - metric(m0, 'switchboard_events_refused_total'),
+        refusedCount + 2);
+      assert.equal(metric(m1, 'switchboard_events_published_total') - metric(m0, 'switchboard_events_published_total'),
+        during.length - refusedCount);
+      assert.ok(metric(m1, 'switchboard_store_commit_failures_total') > 0);
+
+      // Space again: Twilio's retries are accepted. What was acknowledged while full must have
+      // been stored (its retry is a duplicate); what was refused is new now.
+      rmSync(filler);
+      for (const sid of during) {
+        const res = await postStatus(server, statusParams(sid, 'completed', 2));
+        assert.equal(res.status, 204, `after freeing space: ${res.status} ${res.text}`);
+      }
+      const m2 = await scrape(server);
+      assert.equal(metric(m2, 'switchboard_events_published_total') - metric(m1, 'switchboard_events_published_total'),
+        refusedCount);
+      assert.equal(metric(m2, 'switchboard_events_duplicates_total') - metric(m1, 'switchboard_events_duplicates_total'),
+        during.length - refusedCount);
+      const later = callSid();
+      assert.equal((await postStatus(server, statusParams(later, 'ringing', 1))).status, 204);
+      await waitFor(() => [...during, later].every((sid) => sub.delivered().some((r) => r.json.data.call_sid === sid)),
+        10000, 'deliveries after the disk recovered');
+      await waitFor(() => drained(server, 'disk'), 5000, 'an empty queue');
+      for (const sid of [...during, later]) {
+        const ids = new Set(sub.delivered().filter((r) => r.json.data.call_sid === sid).map((r) => r.id));
+        assert.equal(ids.size, 1, `${sid}: one event`);
+      }
+
+      // A restart onto a full disk is refused at startup, in one line, not at the first webhook.
+      sendStop(server, 'SIGTERM');
+      assert.equal((await server.exited).code, 0, server.stderr);
+      server = null;
+      fillDisk(filler);
+      const r = await runToExit({ SWITCHBOARD_DATA_DIR: dataDir });
+      assert.equal(r.signal, null, 'it exits, it is not killed');
+      assert.notEqual(r.code, 0);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, `one line on stderr: ${r.stderr}`);
+      assert.match(lines[0], /event store|SWITCHBOARD_DATA_DIR/);
+    } finally {
+      try {
+        if (server) {
+          await stopServer(server);
+        }
+      } finally {
+        await sub.close();
+      }
+    }
+  }));
+
+  // The deliverer retries recording an attempt's outcome for about 6 s (200 ms doubling, 5
+  // retries). A full disk that lasts longer must not strand the delivery: once the store takes
+  // writes again, the event still has to reach the subscriber, without a restart.
+  test('a delivery whose outcome could not be recorded during a long full disk is still delivered afterwards', { timeout: 60000 }, (t) => withTmpfs(t, async (mnt) => {
+    const sub = await createSubscriber();
+    sub.status = 500;
+    sub.delayMs = 300; // the answer comes after the disk is full
+    await sub.listen();
+    const dataDir = path.join(mnt, 'data');
+    const filler = path.join(mnt, 'filler');
+    let server;
+    try {
+      server = await spawnOn(dataDir, [subscriberConfig('stranded', sub.url('/hook'))]);
+      const sid = callSid();
+      assert.equal((await postStatus(server, statusParams(sid, 'completed', 1))).status, 204);
+      await waitFor(() => sub.requests.length >= 1, 5000, 'the first attempt');
+      fillDisk(filler);
+      await waitFor(() => server.logs.some((l) => l.msg === 'cannot record a delivery outcome; it will be retried after a restart'),
+        20000, 'the deliverer giving up on recording the outcome');
+      rmSync(filler);
+      sub.status = 200;
+      sub.delayMs = 0;
+
+      const delivered = await waitFor(() => sub.delivered().some((r) => r.json.data.call_sid === sid), 8000,
+        'the delivery after the disk recovered').then(() => true, () => false);
+      const q = await queueOf(server, 'stranded');
+      assert.ok(delivered, `the acknowledged event was never delivered after the disk recovered (no restart): `
+        + `queue ${JSON.stringify(q)}, subscriber saw ${sub.requests.length} request(s)`);
+      await waitFor(() => drained(server, 'stranded'), 5000, 'an empty queue');
+    } finally {
+      try {
+        if (server) {
+          await stopServer(server);
+        }
+      } finally {
+        await sub.close();
+      }
+    }
+  }));
+
+  test('a data directory that cannot be created refuses startup with one clear line', async () => {
+    const dir = makeTempDir('notadir');
+    try {
+      writeFileSync(path.join(dir, 'file'), 'a regular file\n');
+      const dataDir = path.join(dir, 'file', 'data');
+      const r = await runToExit({ SWITCHBOARD_DATA_DIR: dataDir });
+      assert.equal(r.signal, null, 'it exits, it is not killed');
+      assert.notEqual(r.code, 0);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, `one line on stderr: ${r.stderr}`);
+      assert.match(lines[0], /SWITCHBOARD_DATA_DIR|cannot create/);
+      assert.ok(lines[0].includes(dataDir), lines[0]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 10: https subscribers
+// ---------------------------------------------------------------------------------------------
+
+describe('https subscriber', () => {
+  let dir;
+  let sub;
+  let server;
+  let trusted;
+  before(async () => {
+    dir = makeTempDir('tls');
+    const run = (args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key',
+      '-out', 'ca.crt', '-days', '2', '-subj', '/CN=Switchboard Test CA',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    // For 127.0.0.1 only (IP SAN): https://localhost/ reaches the same server under a name the
+    // certificate does not carry.
+    run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'server.key',
+      '-out', 'server.csr', '-subj', '/CN=Switchboard test subscriber']);
+    writeFileSync(path.join(dir, 'ext.cnf'),
+      'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+    run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
+      '-out', 'server.crt', '-days', '2', '-extfile', 'ext.cnf']);
+    sub = await createSubscriber({
+      tlsOptions: { key: readFileSync(path.join(dir, 'server.key')), cert: readFileSync(path.join(dir, 'server.crt')) },
+    });
+    await sub.listen();
+    trusted = subscriberConfig('trusted', sub.url('/trusted'), { ca_file: path.join(dir, 'ca.crt') });
+    server = await startWithSubscribers([
+      trusted,
+      subscriberConfig('untrusted', sub.url('/untrusted'), { max_attempts: 1000 }),
+      subscriberConfig('wronghost', `https://localhost:${sub.port}/wronghost`,
+        { ca_file: path.join(dir, 'ca.crt'), max_attempts: 1000 }),
+    ]);
+  });
+  after(async () => {
+    try {
+      if (server) {
+        await stopServer(server);
+      }
+    } finally {
+      await sub?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('with ca_file the delivery verifies and arrives; without it, or for another host name, tls_error and nothing sent', { timeout: 20000 }, async () => {
+    const sid = callSid();
+    assert.equal((await postStatus(server, statusParams(sid, 'completed', 1))).status, 204);
+    await waitFor(() => sub.delivered('/trusted').some((r) => r.json.data.call_sid === sid), 5000, 'the https delivery');
+    for (const name of ['untrusted', 'wronghost']) {
+      await waitFor(async () => metric(await scrape(server), 'switchboard_delivery_attempts_total',
+        { subscriber: name, result: 'tls_error' }) >= 2, 5000, `tls_error attempts for ${name}`);
+    }
+
+    const m = await scrape(server);
+    assert.equal(metric(m, 'switchboard_deliveries_total', { subscriber: 'trusted', outcome: 'delivered' }), 1);
+    assert.equal(metric(m, 'switchboard_delivery_attempts_total', { subscriber: 'trusted', result: 'tls_error' }), 0);
+    const [d] = sub.delivered('/trusted');
+    assert.deepEqual(new Webhook(trusted.secret).verify(d.body, d.headers), d.json);
+    for (const name of ['untrusted', 'wronghost']) {
+      assert.equal(metric(m, 'switchboard_deliveries_total', { subscriber: name, outcome: 'delivered' }), 0);
+      assert.equal(sub.requests.filter((r) => r.path === `/${name}`).length, 0, `${name}: no request over unverified TLS`);
+      const pending = await deliveries(server, name, 'pending');
+      const inFlight = await deliveries(server, name, 'in_flight');
+      assert.equal(pending.length + inFlight.length, 1, `${name}: still queued, to be retried`);
+      const row = pending[0];
+      if (row) {
+        assert.ok(row.attempts >= 1);
+        assert.match(row.last_error, /TLS|certificate|verify/i);
+      }
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 11: bad subscriber configuration
+// ---------------------------------------------------------------------------------------------
+
+test('bad subscriber configuration refuses startup with one message per problem', async () => {
+  const dir = makeTempDir('badcfg');
+  try {
+    const ok = { url: 'http://127.0.0.1:9/hook', secret: newSecret() };
+    const subscribers = [
+      { name: 'badurl', ...ok, url: 'ftp://example.com/hook' },
+      { name: 'badsecret', ...ok, secret: 'whsec_!!! not base64 !!!' },
+      { name: 'typo', ...ok, colour: 'red' },
+      { name: 'twice', ...ok },
+      { name: 'twice', ...ok },
+    ];
+    const r = await runToExit({
+      SWITCHBOARD_DATA_DIR: path.join(dir, 'data'), SWITCHBOARD_SUBSCRIBERS: JSON.stringify(subscribers),
+    });
+    assert.equal(r.signal, null);
+    assert.notEqual(r.code, 0);
+    const problems = r.stderr.split('\n').filter((l) => l.includes('SWITCHBOARD_SUBSCRIBERS'));
+    const expect = [/url/, /secret/, /unknown key 'colour'/, /'twice' is used twice/];
+    assert.equal(problems.length, expect.length, `one line per problem:\n${r.stderr}`);
+    for (const re of expect) {
+      assert.equal(problems.filter((l) => re.test(l)).length, 1, `${re} in:\n${r.stderr}`);
+    }
+    assert.ok(!r.stderr.includes(ok.secret), 'a secret reached stderr');
+
+    const notJson = await runToExit({ SWITCHBOARD_DATA_DIR: path.join(dir, 'data'), SWITCHBOARD_SUBSCRIBERS: '{"name":' });
+    assert.notEqual(notJson.code, 0);
+    assert.match(notJson.stderr, /SWITCHBOARD_SUBSCRIBERS: /);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
