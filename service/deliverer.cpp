@@ -241,22 +241,29 @@ struct delivery_service::worker {
                 .str("error", o.last_error)
                 .emit();
         }
-        // The outcome must reach the store; the row stays in flight (and is retried after a
-        // restart) until it does.
+        // The outcome must reach the store: until it does, the row stays in flight (and holds
+        // one of the subscriber's slots), so keep trying while the store cannot commit (a full
+        // disk). Only a stop gives up: the restart makes in-flight rows due again.
         for (int tries = 0;; ++tries) {
             auto r = co_await store_call<bool>(
                 [&](event_store::callback<bool> done) { store.complete(cfg.name, o, done); });
-            if (r) {
+            if (r || stopping) {
+                if (!r) {
+                    log::line(log::level::warn, "delivery outcome not recorded before stopping; due again at restart")
+                        .str("subscriber", cfg.name)
+                        .str("event_id", d.event_id)
+                        .emit();
+                }
                 break;
             }
             if (tries == 5) {
-                log::line(log::level::error, "cannot record a delivery outcome; it will be retried after a restart")
+                log::line(log::level::error, "cannot record a delivery outcome yet; retrying until the store recovers")
                     .str("subscriber", cfg.name)
                     .str("event_id", d.event_id)
+                    .str("error", r.error().message())
                     .emit();
-                break;
             }
-            net::steady_timer pause(strand, std::chrono::milliseconds(200 << tries));
+            net::steady_timer pause(strand, std::chrono::milliseconds(std::min(200 << std::min(tries, 5), 5000)));
             co_await pause.async_wait(use_tuple);
         }
         --busy;

@@ -238,7 +238,7 @@ public:
             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nullptr);
         if (rc != SQLITE_OK) {
             const std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-            sqlite3_close(db_);
+            sqlite3_close_v2(db_);
             throw std::runtime_error("cannot open the event store " + path + ": " + why);
         }
         try {
@@ -256,18 +256,23 @@ public:
             exec("UPDATE deliveries SET state = 0 WHERE state = 1");
             exec("COMMIT");
         } catch (const sql_error& e) {
-            sqlite3_close(db_);
+            cache_.clear(); // statements first: a connection with live statements does not close
+            sqlite3_close_v2(db_);
             const std::string what = e.what();
             if (what.find("locked") != std::string::npos || what.find("busy") != std::string::npos) {
                 throw std::runtime_error("the event store " + path + " is in use by another process (" + what + ")");
             }
             throw std::runtime_error("cannot use the event store " + path + ": " + what);
+        } catch (...) {
+            cache_.clear();
+            sqlite3_close_v2(db_);
+            throw;
         }
     }
     ~database()
     {
         cache_.clear();
-        sqlite3_close(db_);
+        sqlite3_close_v2(db_);
     }
 
     void exec(const char* sql)
