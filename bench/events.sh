@@ -7,7 +7,7 @@
 #      second, signed, kept-alive connections): the backlog is made by accepting N callbacks while
 #      the subscriber is down (max_attempts 1: each is dead-lettered), then restarting with the
 #      subscriber up and replaying every dead letter at once.
-#   bench/events.sh [--duration SECONDS] [--connections N] [--backlog N] [--concurrency N]
+#   bench/events.sh [--duration SECONDS] [--connections N] [--backlog N] [--concurrency N] [--threads N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,12 +15,14 @@ duration=10
 connections=64
 backlog=100000
 concurrency=32
+threads=1
 while (($#)); do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --backlog) backlog=$2; shift 2 ;;
     --concurrency) concurrency=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -70,7 +72,7 @@ sb_pid=""
 # start_switchboard DATA_DIR SUBSCRIBERS_JSON: sets sb_port, admin_port
 start_switchboard() {
   local log="$work/switchboard-$RANDOM.log"
-  TWILIO_AUTH_TOKEN=$token SWITCHBOARD_THREADS=1 SWITCHBOARD_RATE_LIMIT_PER_MINUTE=0 \
+  TWILIO_AUTH_TOKEN=$token SWITCHBOARD_THREADS=$threads SWITCHBOARD_RATE_LIMIT_PER_MINUTE=0 \
     SWITCHBOARD_LISTEN=127.0.0.1:0 SWITCHBOARD_ADMIN_LISTEN=127.0.0.1:0 SWITCHBOARD_DATA_DIR="$1" \
     SWITCHBOARD_SUBSCRIBERS="$2" "$bin" >"$log" 2>&1 &
   sb_pid=$!
@@ -114,7 +116,7 @@ run_wrk() { # run_wrk PORT SECONDS RUN_ID -> "rps p50 p99 non2xx requests"
   echo "$(awk '/^Requests\/sec:/ {print $2}' <<<"$out") $(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")") $(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")") $(awk '/Non-2xx/ {print $NF}' <<<"$out" | grep . || echo 0) $(awk '/requests in/ {print $1}' <<<"$out")"
 }
 
-echo "event pipeline benchmark: duration=${duration}s connections=$connections (wrk -t1), Switchboard 1 I/O thread + store writer, fsync on"
+echo "event pipeline benchmark: duration=${duration}s connections=$connections (wrk -t1), Switchboard $threads I/O thread(s) + store writer and syncer, fsync on"
 
 # --- 1. accepted per second, delivered concurrently ----------------------------------------
 subs="[{\"name\":\"bench\",\"url\":\"http://127.0.0.1:${nginx_port}/hook\",\"secret\":\"$secret\",\"concurrency\":$concurrency}]"

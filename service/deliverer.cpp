@@ -118,11 +118,11 @@ struct delivery_service::worker {
     net::steady_timer wake;
     bool poked = false;
     bool stopping = false;
-    std::size_t busy = 0; // deliveries in flight
+    std::size_t busy = 0; // HTTP attempts in flight (the concurrency slots)
     std::vector<std::unique_ptr<connection>> idle;
 
     std::atomic<bool> wake_pending{false};
-    std::atomic<std::size_t> busy_count{0};
+    std::atomic<std::size_t> busy_count{0}; // deliveries whose outcome is not recorded yet
 
     // From any thread: look for due deliveries now.
     void poke()
@@ -241,9 +241,13 @@ struct delivery_service::worker {
                 .str("error", o.last_error)
                 .emit();
         }
-        // The outcome must reach the store: until it does, the row stays in flight (and holds
-        // one of the subscriber's slots), so keep trying while the store cannot commit (a full
-        // disk). Only a stop gives up: the restart makes in-flight rows due again.
+        // The HTTP slot is free now: let the dispatcher send the next one while the outcome is
+        // written. The outcome must reach the store: until it does, the row stays in flight
+        // (never claimed twice), so keep trying while the store cannot commit (a full disk).
+        // Only a stop gives up: the restart makes in-flight rows due again.
+        --busy;
+        poked = true;
+        wake.cancel();
         for (int tries = 0;; ++tries) {
             auto r = co_await store_call<bool>(
                 [&](event_store::callback<bool> done) { store.complete(cfg.name, o, done); });
@@ -266,10 +270,7 @@ struct delivery_service::worker {
             net::steady_timer pause(strand, std::chrono::milliseconds(std::min(200 << std::min(tries, 5), 5000)));
             co_await pause.async_wait(use_tuple);
         }
-        --busy;
         --busy_count;
-        poked = true;
-        wake.cancel();
     }
 
     task<attempt_result> attempt(const claimed_delivery& d)
