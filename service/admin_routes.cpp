@@ -3,6 +3,7 @@
 
 #include "protocol/call_event.hpp"
 #include "protocol/error.hpp"
+#include "service/clock.hpp"
 #include "service/deliverer.hpp"
 #include "service/http_error.hpp"
 #include "service/metrics.hpp"
@@ -16,12 +17,6 @@
 
 namespace switchboard {
 namespace {
-
-std::int64_t wall_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 std::string_view path_param(const request_context& ctx, std::string_view name)
 {
@@ -48,7 +43,7 @@ task<http_response> subscribers(const admin_deps& d)
     if (!r) {
         co_return store_failure(r.error(), "");
     }
-    const std::int64_t now = wall_ms();
+    const std::int64_t now = unix_ms_now();
     boost::json::array list;
     for (const auto& q : *r) {
         boost::json::object o;
@@ -157,7 +152,7 @@ task<http_response> replay(request_context& ctx, const admin_deps& d)
     const std::string name(path_param(ctx, "name"));
     const std::string event_id(path_param(ctx, "event_id"));
     auto r = co_await store_call<std::int64_t>(
-        [&](event_store::callback<std::int64_t> done) { d.store.replay(name, event_id, wall_ms(), done); });
+        [&](event_store::callback<std::int64_t> done) { d.store.replay(name, event_id, unix_ms_now(), done); });
     if (!r) {
         if (r.error() == error::not_found && !event_id.empty()) {
             co_return json_error(http::status::not_found, "not_found",

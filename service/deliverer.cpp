@@ -3,6 +3,7 @@
 
 #include "protocol/delivery_policy.hpp"
 #include "protocol/webhook_signature.hpp"
+#include "service/clock.hpp"
 #include "service/log.hpp"
 #include "service/metrics.hpp"
 #include "service/store_await.hpp"
@@ -29,12 +30,6 @@ namespace {
 
 using tcp = net::ip::tcp;
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable_t<connection_executor>{});
-
-std::int64_t wall_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 double jitter()
 {
@@ -147,14 +142,15 @@ struct delivery_service::worker {
             std::size_t claimed = 0;
             if (busy < cfg.concurrency) {
                 const std::size_t free = cfg.concurrency - busy;
-                auto r = co_await store_call<claim_result>(
-                    [&](event_store::callback<claim_result> done) { store.claim(cfg.name, free, wall_ms(), done); });
+                auto r = co_await store_call<claim_result>([&](event_store::callback<claim_result> done) {
+                    store.claim(cfg.name, free, unix_ms_now(), done);
+                });
                 if (!r) {
                     log::line(log::level::error, "cannot claim deliveries; retrying in 1 s")
                         .str("subscriber", cfg.name)
                         .str("error", r.error().message())
                         .emit();
-                    next_due = wall_ms() + 1000;
+                    next_due = unix_ms_now() + 1000;
                 } else {
                     next_due = r->next_due_at_ms;
                     claimed = r->deliveries.size();
@@ -183,7 +179,8 @@ struct delivery_service::worker {
             }
             auto wait = std::chrono::milliseconds(1000);
             if (next_due && busy < cfg.concurrency) {
-                wait = std::clamp(std::chrono::milliseconds(*next_due - wall_ms()), std::chrono::milliseconds(0), wait);
+                wait = std::clamp(
+                    std::chrono::milliseconds(*next_due - unix_ms_now()), std::chrono::milliseconds(0), wait);
             }
             wake.expires_after(wait);
             co_await wake.async_wait(use_tuple);
@@ -192,7 +189,7 @@ struct delivery_service::worker {
 
     task<void> deliver(claimed_delivery d)
     {
-        const std::int64_t attempted_at = wall_ms();
+        const std::int64_t attempted_at = unix_ms_now();
         const auto started = std::chrono::steady_clock::now();
         attempt_result a = co_await attempt(d);
         if (a.stale_connection) {
@@ -213,7 +210,7 @@ struct delivery_service::worker {
             o.state = delivery_state::delivered;
             stats.delivered.Increment();
             stats.latency.Observe(
-                static_cast<double>(std::max<std::int64_t>(0, wall_ms() - d.occurred_at_ms)) / 1000.0);
+                static_cast<double>(std::max<std::int64_t>(0, unix_ms_now() - d.occurred_at_ms)) / 1000.0);
         } else {
             o.last_error = a.status != 0 ? "HTTP " + std::to_string(a.status) : a.error;
             const bool retryable = a.status == 0 || delivery::classify_status(a.status) == delivery::verdict::retry;
@@ -291,7 +288,7 @@ struct delivery_service::worker {
         req.set(http::field::host, host_header);
         req.set(http::field::user_agent, "Switchboard/" SWITCHBOARD_VERSION);
         req.set(http::field::content_type, "application/json");
-        const std::int64_t ts = wall_ms() / 1000;
+        const std::int64_t ts = unix_ms_now() / 1000;
         req.set("webhook-id", d.event_id);
         req.set("webhook-timestamp", std::to_string(ts));
         req.set("webhook-signature", webhook_signature::sign(key, d.event_id, ts, d.payload));
@@ -376,7 +373,7 @@ struct delivery_service::worker {
         a.kind = status_kind(a.status);
         a.keep_alive = !rec && res.keep_alive();
         if (const auto it = res.find(http::field::retry_after); it != res.end()) {
-            a.retry_after = delivery::parse_retry_after(it->value(), wall_ms() / 1000);
+            a.retry_after = delivery::parse_retry_after(it->value(), unix_ms_now() / 1000);
         }
         co_return a;
     }
@@ -421,7 +418,7 @@ void delivery_service::start()
                 auto r = co_await store_call<std::vector<queue_stats>>(
                     [&](event_store::callback<std::vector<queue_stats>> done) { store_.stats(done); });
                 if (r) {
-                    const std::int64_t now = wall_ms();
+                    const std::int64_t now = unix_ms_now();
                     for (const auto& q : *r) {
                         auto& m = stats_.subscriber(q.subscriber);
                         m.pending.Set(static_cast<double>(q.pending));

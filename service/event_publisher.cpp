@@ -3,6 +3,7 @@
 
 #include "protocol/crypto.hpp"
 #include "protocol/error.hpp"
+#include "service/clock.hpp"
 #include "service/deliverer.hpp"
 #include "service/log.hpp"
 #include "service/metrics.hpp"
@@ -27,9 +28,7 @@ std::string new_event_id(std::int64_t unix_ms)
 
 task<boost::system::result<append_result>> event_publisher::publish(request_context& ctx, append_request req)
 {
-    req.event.occurred_at_ms
-        = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-              .count();
+    req.event.occurred_at_ms = unix_ms_now();
     req.event.id = new_event_id(req.event.occurred_at_ms);
     const event_type type = req.event.type;
     auto r = co_await store_call<append_result>(

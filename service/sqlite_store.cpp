@@ -2,6 +2,7 @@
 #include "service/sqlite_store.hpp"
 
 #include "protocol/error.hpp"
+#include "service/clock.hpp"
 #include "service/log.hpp"
 
 #include <sqlite3.h>
@@ -223,12 +224,6 @@ template <class T, class Fn> struct typed_operation final : operation {
     event_store::callback<T> done;
     std::optional<boost::system::result<T>> outcome;
 };
-
-std::int64_t wall_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 class database {
 public:
@@ -705,7 +700,7 @@ sqlite_store::sqlite_store(const std::string& data_dir, std::vector<subscription
         impl_->db
             .sql("INSERT INTO store_meta (key, value) VALUES ('last_started_at_ms', ?1) "
                  "ON CONFLICT (key) DO UPDATE SET value = ?1")
-            .bind(std::to_string(wall_ms()))
+            .bind(std::to_string(unix_ms_now()))
             .run();
         impl_->db.exec("COMMIT");
     } catch (const sql_error& e) {

@@ -98,30 +98,15 @@ task<http_response> status(request_context& ctx, metrics& stats, event_publisher
     co_return http_response{http::status::no_content, 11};
 }
 
-task<http_response> sms_incoming(request_context& ctx, event_publisher& events)
-{
-    std::string problem;
-    auto m = parse_incoming_sms(ctx.params, &problem);
-    if (!m) {
-        co_return error_response(m.error(), problem);
-    }
-    ctx.log.message_sid = m->message_sid;
-    ctx.log.from = m->from;
-    ctx.log.to = m->to;
-    append_request req;
-    req.event = sms_received_event(*m);
-    req.dedupe_key = dedupe_key(idempotency_token(ctx), m->message_sid, std::nullopt, m->status);
-    if (!co_await events.publish(ctx, std::move(req))) {
-        co_return event_publisher::refused();
-    }
-    // No automatic reply: an empty messaging response.
-    co_return twiml_response(twiml::response().str());
-}
+// Incoming messages and message status callbacks: parse, publish, answer.
+using sms_parser = boost::system::result<sms_message> (*)(const form_params&, std::string*);
+using sms_event_maker = call_event (*)(const sms_message&);
 
-task<http_response> sms_status(request_context& ctx, event_publisher& events)
+task<http_response> sms_webhook(
+    request_context& ctx, event_publisher& events, sms_parser parse, sms_event_maker make, http_response answer)
 {
     std::string problem;
-    auto m = parse_sms_status(ctx.params, &problem);
+    auto m = parse(ctx.params, &problem);
     if (!m) {
         co_return error_response(m.error(), problem);
     }
@@ -129,12 +114,12 @@ task<http_response> sms_status(request_context& ctx, event_publisher& events)
     ctx.log.from = m->from;
     ctx.log.to = m->to;
     append_request req;
-    req.event = sms_status_changed_event(*m);
+    req.event = make(*m);
     req.dedupe_key = dedupe_key(idempotency_token(ctx), m->message_sid, std::nullopt, m->status);
     if (!co_await events.publish(ctx, std::move(req))) {
         co_return event_publisher::refused();
     }
-    co_return http_response{http::status::no_content, 11};
+    co_return answer;
 }
 
 task<http_response> health(
@@ -160,10 +145,15 @@ void add_voice_routes(router& r, voice_deps d)
         [&stats = d.stats, &events = d.events](request_context& ctx) { return menu(ctx, stats, events); }});
     r.add({http::verb::post, "/api/voice/status", "voice_status", twilio,
         [&stats = d.stats, &events = d.events](request_context& ctx) { return status(ctx, stats, events); }});
-    r.add({http::verb::post, "/api/sms/incoming", "sms_incoming", twilio,
-        [&events = d.events](request_context& ctx) { return sms_incoming(ctx, events); }});
-    r.add({http::verb::post, "/api/sms/status", "sms_status", twilio,
-        [&events = d.events](request_context& ctx) { return sms_status(ctx, events); }});
+    // No automatic reply to an incoming message: an empty messaging response.
+    r.add({http::verb::post, "/api/sms/incoming", "sms_incoming", twilio, [&events = d.events](request_context& ctx) {
+               return sms_webhook(
+                   ctx, events, parse_incoming_sms, sms_received_event, twiml_response(twiml::response().str()));
+           }});
+    r.add({http::verb::post, "/api/sms/status", "sms_status", twilio, [&events = d.events](request_context& ctx) {
+               return sms_webhook(ctx, events, parse_sms_status, sms_status_changed_event,
+                   http_response{http::status::no_content, 11});
+           }});
     r.add({http::verb::get, "/api/voice/health", "voice_health", {.rate_limited = true},
         [&events = d.events, started = d.started](request_context& ctx) { return health(ctx, events, started); }});
 }
