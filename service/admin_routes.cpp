@@ -76,22 +76,11 @@ task<http_response> subscribers(const admin_deps& d)
     co_return json_response(http::status::ok, boost::json::serialize(doc));
 }
 
-std::optional<delivery_state> parse_state(std::string_view s)
-{
-    for (const auto st :
-        {delivery_state::pending, delivery_state::in_flight, delivery_state::delivered, delivery_state::dead}) {
-        if (s == to_string(st)) {
-            return st;
-        }
-    }
-    return std::nullopt;
-}
-
 task<http_response> deliveries(request_context& ctx, const admin_deps& d)
 {
     const std::string name(path_param(ctx, "name"));
     const form_params q = parse_form(ctx.query);
-    const auto state = parse_state(q.find("state").value_or("dead"));
+    const auto state = parse_delivery_state(q.find("state").value_or("dead"));
     if (!state) {
         co_return json_error(
             http::status::bad_request, "invalid_parameter", "state must be pending, in_flight, delivered or dead");

@@ -56,17 +56,7 @@ tcp::acceptor open_acceptor(const net::any_io_executor& executor, const endpoint
     return acceptor;
 }
 
-void log_exception(std::exception_ptr e)
-{
-    if (!e) {
-        return;
-    }
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        log::line(log::level::error, "background task failed").str("error", ex.what()).emit();
-    }
-}
+const log::on_failure log_exception{"background task failed"};
 
 } // namespace
 

@@ -157,15 +157,8 @@ struct delivery_service::worker {
                     for (auto& d : r->deliveries) {
                         ++busy;
                         ++busy_count;
-                        net::co_spawn(strand, deliver(std::move(d)), [](std::exception_ptr e) {
-                            if (e) {
-                                try {
-                                    std::rethrow_exception(e);
-                                } catch (const std::exception& ex) {
-                                    log::line(log::level::error, "delivery task failed").str("error", ex.what()).emit();
-                                }
-                            }
-                        });
+                        net::co_spawn(strand, deliver(std::move(d)),
+                            log::on_failure("delivery task failed", "subscriber", cfg.name));
                     }
                 }
             }
@@ -393,18 +386,8 @@ delivery_service::~delivery_service() = default;
 void delivery_service::start()
 {
     for (auto& w : workers_) {
-        net::co_spawn(w->strand, w->dispatch(), [name = w->cfg.name](std::exception_ptr e) {
-            if (e) {
-                try {
-                    std::rethrow_exception(e);
-                } catch (const std::exception& ex) {
-                    log::line(log::level::error, "delivery dispatcher failed")
-                        .str("subscriber", name)
-                        .str("error", ex.what())
-                        .emit();
-                }
-            }
-        });
+        net::co_spawn(
+            w->strand, w->dispatch(), log::on_failure("delivery dispatcher failed", "subscriber", w->cfg.name));
     }
     // Queue gauges: depth by state and the oldest undelivered event's age, every 2 s.
     if (workers_.empty()) {
@@ -437,7 +420,7 @@ void delivery_service::start()
                 }
             }
         },
-        [](std::exception_ptr) {});
+        log::on_failure("queue gauge refresh failed"));
 }
 
 void delivery_service::notify(const std::vector<std::string>& subscribers)

@@ -62,6 +62,7 @@ struct claim_result {
 
 enum class delivery_state { pending, in_flight, delivered, dead };
 std::string_view to_string(delivery_state s) noexcept;
+std::optional<delivery_state> parse_delivery_state(std::string_view s) noexcept;
 
 struct delivery_outcome {
     std::int64_t seq = 0;

@@ -418,15 +418,7 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, listener_deps deps)
             continue;
         }
         auto strand = socket.get_executor();
-        net::co_spawn(strand, serve_connection(std::move(socket), deps), [](std::exception_ptr e) {
-            if (e) {
-                try {
-                    std::rethrow_exception(e);
-                } catch (const std::exception& ex) {
-                    log::line(log::level::error, "connection failed").str("error", ex.what()).emit();
-                }
-            }
-        });
+        net::co_spawn(strand, serve_connection(std::move(socket), deps), log::on_failure("connection failed"));
     }
 }
 

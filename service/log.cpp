@@ -202,6 +202,22 @@ void line::emit()
     buf_.clear();
 }
 
+void on_failure::operator()(std::exception_ptr e) const
+{
+    if (!e) {
+        return;
+    }
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        line l(level::error, message_);
+        if (!key_.empty()) {
+            l.str(key_, value_);
+        }
+        l.str("error", ex.what()).emit();
+    }
+}
+
 void flush() noexcept
 {
     const std::lock_guard lock(out_mutex);

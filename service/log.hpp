@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,22 @@ private:
 
     level level_;
     std::string buf_;
+};
+
+// A co_spawn completion handler: logs, at error level, an exception that escaped the coroutine
+// (`message`, plus one optional key/value naming what failed). The server stays up.
+class on_failure {
+public:
+    explicit on_failure(std::string_view message, std::string_view key = {}, std::string_view value = {})
+        : message_(message), key_(key), value_(value)
+    {
+    }
+    void operator()(std::exception_ptr e) const;
+
+private:
+    std::string message_;
+    std::string key_;
+    std::string value_;
 };
 
 // Writes buffered lines to stdout now (called periodically and at exit).

@@ -24,31 +24,6 @@
 
 namespace switchboard {
 
-bool subscription::matches(event_type t) const
-{
-    for (const auto& f : filters) {
-        if (filter_matches(f, t)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-std::string_view to_string(delivery_state s) noexcept
-{
-    switch (s) {
-    case delivery_state::pending:
-        return "pending";
-    case delivery_state::in_flight:
-        return "in_flight";
-    case delivery_state::delivered:
-        return "delivered";
-    case delivery_state::dead:
-        return "dead";
-    }
-    return "pending";
-}
-
 namespace {
 
 // An SQL failure inside an operation: the batch's transaction is rolled back.
