@@ -34,38 +34,11 @@ bin=build/release/service/switchboard
 token=bench-token-0123456789abcdef
 secret=$("$bin" secret)
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/lib.sh
 
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-
-# The subscriber: nginx answering 204 to every POST, one worker, keep-alive, no logs.
+# The subscriber: nginx answering 204 to every POST, one worker.
 nginx_port=$(free_port)
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid ${work}/nginx/nginx.pid;
-error_log ${work}/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path ${work}/nginx;
-  client_body_buffer_size 64k;
-  server {
-    listen 127.0.0.1:${nginx_port};
-    location / { return 204; }
-  }
-}
-CONF
-start_nginx() { nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & nginx_pid=$!; pids+=($nginx_pid); sleep 0.3; }
+nginx_config "$nginx_port" 1 'return 204;'
 start_nginx
 
 sb_pid=""
@@ -77,14 +50,7 @@ start_switchboard() {
     SWITCHBOARD_SUBSCRIBERS="$2" "$bin" >"$log" 2>&1 &
   sb_pid=$!
   pids+=($sb_pid)
-  sb_port="" admin_port=""
-  for _ in $(seq 200); do
-    sb_port=$(grep -o '"listener":"public","address":"127.0.0.1","port":[0-9]*' "$log" 2>/dev/null | grep -o '[0-9]*$' || true)
-    admin_port=$(grep -o '"listener":"admin","address":"127.0.0.1","port":[0-9]*' "$log" 2>/dev/null | grep -o '[0-9]*$' || true)
-    [[ -n "$sb_port" && -n "$admin_port" ]] && break
-    sleep 0.05
-  done
-  [[ -n "$sb_port" ]] || { echo "switchboard did not start" >&2; cat "$log" >&2; exit 1; }
+  wait_for_ports "$log"
 }
 stop_switchboard() { kill -TERM "$sb_pid"; wait "$sb_pid" || true; }
 
@@ -109,7 +75,6 @@ for (let i = 0; i < 256; i++) {
 JS
 }
 
-to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'; }
 run_wrk() { # run_wrk PORT SECONDS RUN_ID -> "rps p50 p99 non2xx requests"
   local out
   out=$(SB_STATUS_FILE="$work/bodies.tsv" SB_RUN_ID=$3 wrk -t1 -c"$connections" -d"$2s" --latency -s bench/wrk/status.lua "http://127.0.0.1:$1")

@@ -26,38 +26,12 @@ cmake --preset release >/dev/null
 cmake --build --preset release --target switchboard protocol_bench >/dev/null
 bin=build/release/service/switchboard
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+source bench/lib.sh
 
 # nginx: one worker (as Switchboard gets one I/O thread), keep-alive, no disk logging.
 nginx_port=$(free_port)
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes ${threads};
-daemon off;
-pid ${work}/nginx/nginx.pid;
-error_log ${work}/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path ${work}/nginx;
-  server {
-    listen 127.0.0.1:${nginx_port};
-    location / { return 200 "ok"; }
-  }
-}
-CONF
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-pids+=($!)
+nginx_config "$nginx_port" "$threads" 'return 200 "ok";'
+start_nginx
 
 # Switchboard: one I/O thread, no rate limit (Twilio traffic is never throttled anyway), logs
 # written as in production but to /dev/null.
@@ -65,12 +39,7 @@ TWILIO_AUTH_TOKEN=bench-token-0123456789abcdef SWITCHBOARD_THREADS=$threads SWIT
   SWITCHBOARD_LISTEN=127.0.0.1:0 SWITCHBOARD_ADMIN_LISTEN=127.0.0.1:0 SWITCHBOARD_DATA_DIR="$work/data" \
   "$bin" >"$work/switchboard.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do
-  sb_port=$(grep -o '"listener":"public","address":"127.0.0.1","port":[0-9]*' "$work/switchboard.log" 2>/dev/null | grep -o '[0-9]*$' || true)
-  [[ -n "$sb_port" ]] && break
-  sleep 0.05
-done
-[[ -n "$sb_port" ]] || { echo "switchboard did not start" >&2; cat "$work/switchboard.log" >&2; exit 1; }
+wait_for_ports "$work/switchboard.log"
 sleep 0.2
 
 call=(AccountSid=ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa ApiVersion=2010-04-01 CallSid=CA0123456789abcdef0123456789abcdef
@@ -88,9 +57,6 @@ check=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Twilio-Signature: $SB_MENU_
   -H 'Content-Type: application/x-www-form-urlencoded' --data "$SB_MENU_BODY" "http://127.0.0.1:${sb_port}/api/voice/menu")
 [[ "$check" == 200 ]] || { echo "signed menu POST answered $check" >&2; exit 1; }
 
-to_ms() { # wrk prints 123.45us / 1.23ms / 1.02s
-  awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'
-}
 # run_wrk NAME SCRIPT PORT CONNECTIONS [DELAY_MS] -> "rps p50 p99 errors"
 run_wrk() {
   local out

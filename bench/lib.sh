@@ -1,0 +1,64 @@
+# Shared by the benchmark scripts (sourced, from the project root): a work directory and the
+# processes to stop on exit, free ports, wrk's latency units, nginx, and the ports Switchboard
+# logs when it binds.
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
+# wrk prints 123.45us / 1.23ms / 1.02s: milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'
+}
+
+# nginx_config PORT WORKERS RESPONSE: writes $work/nginx/nginx.conf, answering every request with
+# RESPONSE (e.g. 'return 200 "ok";'), keep-alive, no access log.
+nginx_config() {
+  mkdir -p "$work/nginx"
+  cat >"$work/nginx/nginx.conf" <<CONF
+worker_processes $2;
+daemon off;
+pid ${work}/nginx/nginx.pid;
+error_log ${work}/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path ${work}/nginx;
+  client_body_buffer_size 64k;
+  server {
+    listen 127.0.0.1:$1;
+    location / { $3 }
+  }
+}
+CONF
+}
+
+# start_nginx: runs the configured nginx in the background; sets nginx_pid.
+start_nginx() {
+  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+  nginx_pid=$!
+  pids+=($nginx_pid)
+  sleep 0.3
+}
+
+# wait_for_ports LOG: waits for Switchboard's "listening" lines; sets sb_port and admin_port.
+wait_for_ports() {
+  sb_port="" admin_port=""
+  for _ in $(seq 200); do
+    sb_port=$(grep -o '"listener":"public","address":"127.0.0.1","port":[0-9]*' "$1" 2>/dev/null | grep -o '[0-9]*$' || true)
+    admin_port=$(grep -o '"listener":"admin","address":"127.0.0.1","port":[0-9]*' "$1" 2>/dev/null | grep -o '[0-9]*$' || true)
+    [[ -n "$sb_port" && -n "$admin_port" ]] && return 0
+    sleep 0.05
+  done
+  echo "switchboard did not start" >&2
+  cat "$1" >&2
+  exit 1
+}
