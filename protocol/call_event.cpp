@@ -195,6 +195,9 @@ std::string to_json(const call_event& e)
     put(data, "body", e.body);
     put(data, "num_media", e.num_media);
     put(data, "error_code", e.error_code);
+    put(data, "agent_name", e.agent_name);
+    put(data, "call_purpose", e.call_purpose);
+    put(data, "workflow_id", e.workflow_id);
     boost::json::object doc;
     doc["id"] = e.id;
     doc["type"] = to_string(e.type);
@@ -239,6 +242,9 @@ boost::system::result<call_event> from_json(std::string_view json)
     e.body = text(d, "body");
     e.num_media = number(d, "num_media");
     e.error_code = text(d, "error_code");
+    e.agent_name = text(d, "agent_name");
+    e.call_purpose = text(d, "call_purpose");
+    e.workflow_id = text(d, "workflow_id");
     return e;
 }
 

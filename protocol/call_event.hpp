@@ -45,6 +45,10 @@ struct call_event {
     std::string body; // sms.received
     std::optional<std::int64_t> num_media;
     std::string error_code; // sms.status_changed on failure
+    // Calls and messages placed through the operator API: from their record.
+    std::string agent_name;
+    std::string call_purpose;
+    std::string workflow_id;
 };
 
 // The delivered JSON document. Empty strings and absent numbers are left out of "data".

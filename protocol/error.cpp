@@ -32,6 +32,22 @@ public:
             return "bodySHA256 does not match the body";
         case error::rate_limited:
             return "rate limited";
+        case error::malformed_json:
+            return "malformed JSON body";
+        case error::unauthorized:
+            return "a valid bearer token is required";
+        case error::forbidden:
+            return "the token lacks the permission this request needs";
+        case error::conflict:
+            return "the resource is not in a state that allows this request";
+        case error::not_configured:
+            return "this feature is not configured";
+        case error::upstream_rejected:
+            return "Twilio refused the request";
+        case error::upstream_failed:
+            return "the Twilio API failed";
+        case error::upstream_timeout:
+            return "the Twilio API did not answer in time";
         case error::invalid_config:
             return "invalid configuration";
         case error::store_unavailable:

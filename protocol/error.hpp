@@ -20,11 +20,20 @@ enum class error {
     signature_mismatch, // no candidate URL produced the signature
     body_hash_mismatch, // bodySHA256 in the URL does not match the body
     rate_limited,
+    malformed_json, // a JSON body that does not parse or is not an object
+    unauthorized, // no bearer token, or one that does not verify
+    forbidden, // a valid token without the permission the route needs
     // Configuration (operator's mistake, reported at startup).
     invalid_config,
     // The service's own condition.
     store_unavailable, // the event store could not commit (disk full, I/O error, closed)
     not_found, // no such record (admin and API lookups)
+    conflict, // the resource is not in a state that allows the request (a call already ended)
+    not_configured, // a feature whose settings are absent (the phone API without keys)
+    // Twilio's REST API.
+    upstream_rejected, // Twilio refused the request as invalid (its 4xx): the caller's input
+    upstream_failed, // Twilio answered 5xx, refused our credentials, or could not be reached
+    upstream_timeout, // no answer from Twilio before the deadline
 };
 
 const boost::system::error_category& error_category() noexcept;

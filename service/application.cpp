@@ -4,13 +4,16 @@
 #include "service/admin_routes.hpp"
 #include "service/deliverer.hpp"
 #include "service/event_publisher.hpp"
+#include "service/jwt_auth.hpp"
 #include "service/listener.hpp"
 #include "service/log.hpp"
 #include "service/metrics.hpp"
+#include "service/phone_routes.hpp"
 #include "service/rate_limiter.hpp"
 #include "service/router.hpp"
 #include "service/sqlite_store.hpp"
 #include "service/tls.hpp"
+#include "service/twilio_client.hpp"
 #include "service/voice_routes.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -67,6 +70,7 @@ struct application::impl {
     event_publisher events;
     std::unique_ptr<rate_limiter> limiter;
     std::unique_ptr<tls_context_store> tls;
+    jwt_verifier tokens;
     std::atomic<bool> ready{false};
     std::atomic<bool> draining{false}; // the public listener drains first...
     std::atomic<bool> admin_draining{false}; // ...the admin one (readiness, metrics) last
@@ -82,6 +86,7 @@ struct application::impl {
     tcp::acceptor public_acceptor;
     tcp::acceptor admin_acceptor;
     std::unique_ptr<delivery_service> deliveries; // after ioc: its timers and sockets go first
+    std::unique_ptr<twilio_client> twilio; // likewise; null without TWILIO_ACCOUNT_SID
     const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
     explicit impl(config c)
@@ -90,13 +95,16 @@ struct application::impl {
         , events(*store, stats)
         , limiter(cfg.rate_limit_per_minute > 0 ? std::make_unique<rate_limiter>(cfg.rate_limit_per_minute) : nullptr)
         , tls(cfg.tls_enabled() ? std::make_unique<tls_context_store>(cfg.tls_cert_file, cfg.tls_key_file) : nullptr)
-        , public_routes({cfg, stats, limiter.get()})
+        , tokens(jwt_settings{cfg.phone.jwt_secret, cfg.phone.jwt_jwks_file,
+              {cfg.phone.jwt_issuer, cfg.phone.jwt_audience, cfg.phone.jwt_leeway}})
+        , public_routes({cfg, stats, limiter.get(), &tokens})
         , admin_routes({cfg, stats, nullptr})
         , ioc(static_cast<int>(threads()))
         , control(net::make_strand(ioc))
         , public_acceptor(control)
         , admin_acceptor(control)
         , deliveries(std::make_unique<delivery_service>(ioc, *store, stats, cfg.subscribers))
+        , twilio(make_twilio(ioc, cfg, stats))
     {
         store->on_commit([this](const store_timing& t) {
             stats.store_batch_size.Observe(static_cast<double>(t.batch_size));
@@ -109,6 +117,23 @@ struct application::impl {
         events.deliver_with(deliveries.get());
         add_voice_routes(public_routes, {stats, events, started});
         add_admin_routes(admin_routes, {stats, ready, *store, *deliveries, cfg.subscribers});
+        add_phone_routes(public_routes, {cfg, stats, *store, events, twilio.get(), tokens.key_count()});
+    }
+
+    static std::unique_ptr<twilio_client> make_twilio(net::io_context& ioc, const config& c, metrics& m)
+    {
+        if (!c.phone.twilio_configured()) {
+            return nullptr;
+        }
+        twilio_settings s;
+        s.account_sid = c.phone.account_sid;
+        s.username = c.phone.api_key_sid.empty() ? c.phone.account_sid : c.phone.api_key_sid;
+        s.password = c.phone.api_key_sid.empty() ? c.auth_tokens.front() : c.phone.api_key_secret;
+        s.base_url = c.phone.api_base_url;
+        s.ca_file = c.phone.api_ca_file;
+        s.timeout = c.phone.api_timeout;
+        s.max_pages = c.phone.max_pages;
+        return std::make_unique<twilio_client>(ioc, std::move(s), m);
     }
 
     static std::unique_ptr<sqlite_store> open_store(const config& c)
@@ -213,6 +238,9 @@ struct application::impl {
         // Deliveries in flight finish and record their outcome (what does not is retried after
         // the restart: at least once).
         deliveries->stop();
+        if (twilio) {
+            twilio->stop();
+        }
         while (deliveries->in_flight() > 0 && std::chrono::steady_clock::now() < deadline && !cut_now) {
             tick.expires_after(std::chrono::milliseconds(20));
             co_await tick.async_wait(use_tuple);

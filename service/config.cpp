@@ -3,6 +3,8 @@
 
 #include "protocol/call_event.hpp"
 #include "protocol/crypto.hpp"
+#include "protocol/phone.hpp"
+#include "protocol/phone_api.hpp"
 #include "protocol/webhook_signature.hpp"
 #include "protocol/webhook_url.hpp"
 
@@ -12,6 +14,7 @@
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -60,6 +63,33 @@ const std::vector<setting_doc> all_settings = {
         "prefer SWITCHBOARD_SUBSCRIBERS_FILE."},
     {"SWITCHBOARD_SUBSCRIBERS_FILE", "",
         "File holding the SWITCHBOARD_SUBSCRIBERS JSON array (e.g. a mounted Secret)."},
+    {"TWILIO_ACCOUNT_SID", "",
+        "Account SID (AC…) for the phone API's Twilio REST calls; empty disables the endpoints that call Twilio."},
+    {"TWILIO_API_KEY_SID", "", "API key SID (SK…) to authenticate REST calls instead of the auth token."},
+    {"TWILIO_API_KEY_SECRET", "", "Secret of TWILIO_API_KEY_SID (secret)."},
+    {"TWILIO_API_KEY_SECRET_FILE", "", "File holding TWILIO_API_KEY_SECRET."},
+    {"TWILIO_API_BASE_URL", "https://api.twilio.com", "Twilio REST API base URL (override for tests)."},
+    {"TWILIO_API_CA_FILE", "", "Extra trusted CA bundle (PEM) for TWILIO_API_BASE_URL; the system store otherwise."},
+    {"SWITCHBOARD_TWILIO_TIMEOUT_SECONDS", "15", "Deadline of one Twilio REST request, retries included."},
+    {"SWITCHBOARD_TWILIO_MAX_PAGES", "10", "Most pages followed through next_page_uri in one listing."},
+    {"SWITCHBOARD_TWILIO_PHONE_NUMBER", "",
+        "E.164 number calls and SMS are sent from (alias: SAMSAEK_TWILIO_PHONE_NUMBER)."},
+    {"SAMSAEK_TWILIO_PHONE_NUMBER", "", "Alias of SWITCHBOARD_TWILIO_PHONE_NUMBER (the Samsaek seed's name)."},
+    {"SWITCHBOARD_JWT_SECRET", "", "HS256 shared secret (at least 32 bytes) for the phone API's bearer tokens."},
+    {"SWITCHBOARD_JWT_SECRET_FILE", "", "File holding SWITCHBOARD_JWT_SECRET."},
+    {"SWITCHBOARD_JWT_JWKS_FILE", "", "JWKS file with RS256 (RSA) and ES256 (EC P-256) public keys for bearer tokens."},
+    {"SWITCHBOARD_JWT_ISSUER", "", "Required iss claim; empty: not checked."},
+    {"SWITCHBOARD_JWT_AUDIENCE", "", "Required aud claim; empty: not checked."},
+    {"SWITCHBOARD_JWT_LEEWAY_SECONDS", "30", "Clock skew allowed on exp and nbf."},
+    {"SWITCHBOARD_CALL_VOICE", "Polly.Joanna", "Default <Say> voice of API-placed calls."},
+    {"SWITCHBOARD_CALL_LANGUAGE", "en-US", "Default <Say> language of API-placed calls."},
+    {"SWITCHBOARD_PRICE_VOICE_MINUTE", "0.0085", "Price per voice minute for /api/phone/stats estimates."},
+    {"SWITCHBOARD_PRICE_SMS", "0.0075", "Price per SMS segment sent for /api/phone/stats estimates."},
+    {"SWITCHBOARD_PRICE_NUMBER_MONTH", "1.00", "Price per phone number per month for /api/phone/stats estimates."},
+    {"SWITCHBOARD_PRICE_CURRENCY", "USD", "Currency of the prices above."},
+    {"SWITCHBOARD_PHONE_GREETING", "",
+        "What /api/phone/webhook/call says before hanging up; empty: the IVR menu answers."},
+    {"SWITCHBOARD_SMS_AUTO_REPLY", "", "Reply sent to every incoming SMS on /api/phone/webhook/sms; empty: none."},
 };
 
 class loader {
@@ -113,6 +143,21 @@ public:
             return fallback;
         }
         return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(s * 1000)));
+    }
+
+    double amount(const std::string& name, double fallback)
+    {
+        const std::string* v = raw(name);
+        if (v == nullptr || v->empty()) {
+            return fallback;
+        }
+        double d = 0;
+        const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), d);
+        if (ec != std::errc{} || end != v->data() + v->size() || !std::isfinite(d) || d < 0 || d > 1000) {
+            fail(name, "expected a price from 0 to 1000 (decimals allowed), got '" + *v + "'");
+            return fallback;
+        }
+        return d;
     }
 
     endpoint_config endpoint(const std::string& name, const endpoint_config& fallback)
@@ -434,6 +479,89 @@ std::vector<subscriber_config> parse_subscribers(const std::string& json, std::v
     return out;
 }
 
+bool is_sid(std::string_view s, std::string_view prefix)
+{
+    return s.size() == 34 && s.starts_with(prefix)
+        && std::all_of(s.begin() + 2, s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
+void load_phone(loader& l, phone_config& p)
+{
+    p.account_sid = l.text("TWILIO_ACCOUNT_SID", "");
+    if (!p.account_sid.empty() && !is_sid(p.account_sid, "AC")) {
+        l.fail("TWILIO_ACCOUNT_SID", "expected AC followed by 32 hexadecimal digits");
+    }
+    p.api_key_sid = l.text("TWILIO_API_KEY_SID", "");
+    p.api_key_secret = l.secret("TWILIO_API_KEY_SECRET");
+    if (!p.api_key_sid.empty() && !is_sid(p.api_key_sid, "SK")) {
+        l.fail("TWILIO_API_KEY_SID", "expected SK followed by 32 hexadecimal digits");
+    }
+    if (p.api_key_sid.empty() != p.api_key_secret.empty()) {
+        l.fail(p.api_key_sid.empty() ? "TWILIO_API_KEY_SID" : "TWILIO_API_KEY_SECRET",
+            "an API key needs both TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET");
+    }
+    if (!p.api_key_sid.empty() && p.account_sid.empty()) {
+        l.fail("TWILIO_ACCOUNT_SID", "required with an API key: REST paths name the account");
+    }
+    const std::string primary = l.text("SWITCHBOARD_TWILIO_PHONE_NUMBER", "");
+    const std::string alias = l.text("SAMSAEK_TWILIO_PHONE_NUMBER", "");
+    if (!primary.empty() && !alias.empty() && primary != alias) {
+        l.fail("SAMSAEK_TWILIO_PHONE_NUMBER", "differs from SWITCHBOARD_TWILIO_PHONE_NUMBER: set one of them");
+    }
+    p.phone_number = primary.empty() ? alias : primary;
+    if (!p.phone_number.empty() && !phone::is_e164(p.phone_number)) {
+        l.fail(primary.empty() ? "SAMSAEK_TWILIO_PHONE_NUMBER" : "SWITCHBOARD_TWILIO_PHONE_NUMBER",
+            "expected an E.164 number such as +14155551212, got '" + p.phone_number + "'");
+    }
+    p.api_base_url = l.text("TWILIO_API_BASE_URL", p.api_base_url);
+    while (!p.api_base_url.empty() && p.api_base_url.back() == '/') {
+        p.api_base_url.pop_back();
+    }
+    const auto base = boost::urls::parse_absolute_uri(p.api_base_url);
+    if (!base || (base->scheme() != "http" && base->scheme() != "https") || base->encoded_host().empty()
+        || base->has_userinfo() || base->has_query() || base->has_fragment()) {
+        l.fail("TWILIO_API_BASE_URL", "expected http(s)://host[:port][/prefix], got '" + p.api_base_url + "'");
+    }
+    p.api_ca_file = l.text("TWILIO_API_CA_FILE", "");
+    if (!p.api_ca_file.empty() && !std::ifstream(p.api_ca_file)) {
+        l.fail("TWILIO_API_CA_FILE", "cannot read '" + p.api_ca_file + "'");
+    }
+    p.api_timeout = l.seconds("SWITCHBOARD_TWILIO_TIMEOUT_SECONDS", p.api_timeout);
+    p.max_pages = l.integer<unsigned>("SWITCHBOARD_TWILIO_MAX_PAGES", p.max_pages, 1, 1000);
+    p.jwt_secret = l.secret("SWITCHBOARD_JWT_SECRET");
+    if (!p.jwt_secret.empty() && p.jwt_secret.size() < 32) {
+        l.fail("SWITCHBOARD_JWT_SECRET", "must be at least 32 bytes (RFC 7518 section 3.2)");
+    }
+    p.jwt_jwks_file = l.text("SWITCHBOARD_JWT_JWKS_FILE", "");
+    if (!p.jwt_jwks_file.empty() && !std::ifstream(p.jwt_jwks_file)) {
+        l.fail("SWITCHBOARD_JWT_JWKS_FILE", "cannot read '" + p.jwt_jwks_file + "'");
+    }
+    p.jwt_issuer = l.text("SWITCHBOARD_JWT_ISSUER", "");
+    p.jwt_audience = l.text("SWITCHBOARD_JWT_AUDIENCE", "");
+    p.jwt_leeway = std::chrono::seconds(l.integer<unsigned>("SWITCHBOARD_JWT_LEEWAY_SECONDS", 30, 0, 600));
+    p.default_voice = l.text("SWITCHBOARD_CALL_VOICE", p.default_voice);
+    if (!phone_api::is_valid_voice(p.default_voice)) {
+        l.fail("SWITCHBOARD_CALL_VOICE", "expected alice, man, woman, Polly.<Name> or Google.<voice>");
+    }
+    p.default_language = l.text("SWITCHBOARD_CALL_LANGUAGE", p.default_language);
+    if (!phone_api::is_valid_language(p.default_language)) {
+        l.fail("SWITCHBOARD_CALL_LANGUAGE", "expected a language tag such as en-US");
+    }
+    p.price_voice_minute = l.amount("SWITCHBOARD_PRICE_VOICE_MINUTE", p.price_voice_minute);
+    p.price_sms = l.amount("SWITCHBOARD_PRICE_SMS", p.price_sms);
+    p.price_number_month = l.amount("SWITCHBOARD_PRICE_NUMBER_MONTH", p.price_number_month);
+    p.currency = l.text("SWITCHBOARD_PRICE_CURRENCY", p.currency);
+    if (p.currency.size() != 3
+        || !std::all_of(p.currency.begin(), p.currency.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+        l.fail("SWITCHBOARD_PRICE_CURRENCY", "expected an ISO 4217 code such as USD");
+    }
+    p.greeting = l.text("SWITCHBOARD_PHONE_GREETING", "");
+    p.sms_auto_reply = l.text("SWITCHBOARD_SMS_AUTO_REPLY", "");
+    if (p.sms_auto_reply.size() > 1600) {
+        l.fail("SWITCHBOARD_SMS_AUTO_REPLY", "longer than an SMS can be (1600 characters)");
+    }
+}
+
 } // namespace
 
 const std::vector<setting_doc>& settings()
@@ -538,6 +666,7 @@ load_result load_config(const env_lookup& env, const load_options& opts)
         l.fail("SWITCHBOARD_LOG_LEVEL", "expected debug, info, warn or error, got '" + c.log_level + "'");
     }
     c.subscribers = parse_subscribers(l.secret("SWITCHBOARD_SUBSCRIBERS"), errors);
+    load_phone(l, c.phone);
     return out;
 }
 

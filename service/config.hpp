@@ -35,6 +35,33 @@ struct subscriber_config {
     std::string ca_file; // extra trusted CA bundle (PEM) for https; the system store otherwise
 };
 
+// The operator phone API (/api/phone): Twilio REST credentials, bearer-token keys, prices.
+struct phone_config {
+    std::string account_sid; // TWILIO_ACCOUNT_SID
+    std::string api_key_sid; // TWILIO_API_KEY_SID (SK…): used instead of the auth token when set
+    std::string api_key_secret;
+    std::string phone_number; // SWITCHBOARD_TWILIO_PHONE_NUMBER (or SAMSAEK_TWILIO_PHONE_NUMBER)
+    std::string api_base_url = "https://api.twilio.com";
+    std::string api_ca_file;
+    std::chrono::milliseconds api_timeout{15'000};
+    unsigned max_pages = 10;
+    std::string jwt_secret;
+    std::string jwt_jwks_file;
+    std::string jwt_issuer;
+    std::string jwt_audience;
+    std::chrono::seconds jwt_leeway{30};
+    std::string default_voice = "Polly.Joanna";
+    std::string default_language = "en-US";
+    double price_voice_minute = 0.0085;
+    double price_sms = 0.0075;
+    double price_number_month = 1.0;
+    std::string currency = "USD";
+    std::string greeting; // /api/phone/webhook/call says this and hangs up; empty: the IVR
+    std::string sms_auto_reply; // /api/phone/webhook/sms answers with this message; empty: none
+
+    bool twilio_configured() const noexcept { return !account_sid.empty(); }
+};
+
 struct config {
     endpoint_config listen{"0.0.0.0", 8080};
     endpoint_config admin_listen{"0.0.0.0", 9090};
@@ -57,6 +84,7 @@ struct config {
     std::chrono::milliseconds drain_timeout{20'000};
     std::string log_level = "info";
     std::vector<subscriber_config> subscribers;
+    phone_config phone;
 
     bool tls_enabled() const noexcept { return !tls_cert_file.empty(); }
 };

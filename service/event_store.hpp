@@ -95,6 +95,83 @@ struct queue_stats {
     std::optional<std::int64_t> oldest_pending_occurred_at_ms;
 };
 
+// The call log, as the operator API reads and writes it.
+struct outbound_call { // placed through the API: recorded once Twilio accepted it
+    std::string call_sid;
+    std::string account_sid;
+    std::string from;
+    std::string to;
+    std::string status; // Twilio's status in the create answer (queued)
+    std::string agent_name;
+    std::string call_purpose;
+    std::string workflow_id;
+    std::int64_t created_at_ms = 0;
+};
+
+struct outbound_message {
+    std::string message_sid;
+    std::string account_sid;
+    std::string from;
+    std::string to;
+    std::string status;
+    std::string body;
+    std::string agent_name;
+    std::int64_t created_at_ms = 0;
+};
+
+struct purchased_number {
+    std::string sid; // PN…
+    std::string phone_number;
+    std::string friendly_name;
+    std::int64_t purchased_at_ms = 0;
+};
+
+struct call_row {
+    std::string call_sid;
+    std::string account_sid;
+    std::string from;
+    std::string to;
+    std::string direction;
+    std::string status;
+    std::optional<std::int64_t> duration_seconds;
+    std::int64_t started_at_ms = 0;
+    std::optional<std::int64_t> ended_at_ms;
+    std::int64_t updated_at_ms = 0;
+    std::vector<std::string> menu_selections; // digits, in order
+    std::string agent_name;
+    std::string call_purpose;
+    std::string workflow_id;
+};
+
+struct call_filter {
+    std::size_t limit = 50;
+    std::string status; // empty: any
+    std::string direction; // empty: any; "outbound": any outbound-*
+    std::optional<std::int64_t> before_started_at_ms; // keyset page: rows strictly after this one
+    std::string before_call_sid;
+};
+
+struct call_detail {
+    call_row call;
+    std::vector<std::string> events; // the call's event documents (JSON), oldest first
+};
+
+struct call_totals { // one (status, direction) group of the call log
+    std::string status;
+    std::string direction;
+    std::int64_t calls = 0;
+    std::int64_t timed = 0; // calls with a duration (ended and reported)
+    std::int64_t duration_seconds = 0;
+    std::int64_t billed_minutes = 0;
+};
+
+struct phone_totals {
+    std::vector<call_totals> calls;
+    std::int64_t sms_sent = 0;
+    std::int64_t sms_received = 0;
+    std::int64_t numbers = 0; // bought through the API
+};
+
 struct store_timing {
     std::size_t batch_size = 0;
     double commit_seconds = 0;
@@ -125,6 +202,18 @@ public:
     virtual void replay(std::string subscriber, std::string event_id, std::int64_t now_ms, callback<std::int64_t> done)
         = 0;
     virtual void stats(callback<std::vector<queue_stats>> done) = 0;
+
+    // The operator API's call log. Recording upserts: a status callback may arrive before the
+    // create answer did, and the API's fields are merged into what the callback wrote.
+    virtual void record_call(outbound_call call, callback<bool> done) = 0;
+    virtual void record_message(outbound_message message, callback<bool> done) = 0;
+    virtual void record_number(purchased_number number, callback<bool> done) = 0;
+    // Newest first (started_at, then call SID, descending).
+    virtual void calls(call_filter filter, callback<std::vector<call_row>> done) = 0;
+    // Error not_found for an unknown call.
+    virtual void call(std::string call_sid, callback<call_detail> done) = 0;
+    // `also_number`: a number in use that may not have been bought through the API (counted once).
+    virtual void totals(std::string also_number, callback<phone_totals> done) = 0;
 
     // Observes every commit (batch size, duration, success), from the store's thread.
     virtual void on_commit(std::function<void(const store_timing&)> observer) = 0;

@@ -26,6 +26,7 @@ struct log_fields {
     std::optional<std::int64_t> sequence_number;
     std::string event_id; // the event this request published (or duplicated)
     std::string message_sid;
+    std::string subject; // the operator API token's "sub"
 };
 
 struct request_context {

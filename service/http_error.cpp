@@ -17,7 +17,21 @@ http::status to_status(boost::system::error_code ec) noexcept
     case error::missing_parameter:
     case error::invalid_parameter:
     case error::invalid_url:
+    case error::malformed_json:
+    case error::upstream_rejected:
         return http::status::bad_request;
+    case error::unauthorized:
+        return http::status::unauthorized;
+    case error::forbidden:
+        return http::status::forbidden;
+    case error::conflict:
+        return http::status::conflict;
+    case error::not_configured:
+        return http::status::service_unavailable;
+    case error::upstream_failed:
+        return http::status::bad_gateway;
+    case error::upstream_timeout:
+        return http::status::gateway_timeout;
     case error::signature_missing:
     case error::signature_mismatch:
     case error::body_hash_mismatch:
@@ -56,6 +70,22 @@ std::string_view to_code(boost::system::error_code ec) noexcept
         return "signature_invalid";
     case error::rate_limited:
         return "rate_limited";
+    case error::malformed_json:
+        return "malformed_json";
+    case error::unauthorized:
+        return "unauthorized";
+    case error::forbidden:
+        return "forbidden";
+    case error::conflict:
+        return "conflict";
+    case error::not_configured:
+        return "not_configured";
+    case error::upstream_rejected:
+        return "twilio_rejected";
+    case error::upstream_failed:
+        return "twilio_failed";
+    case error::upstream_timeout:
+        return "twilio_timeout";
     case error::invalid_config:
         return "internal";
     case error::store_unavailable:

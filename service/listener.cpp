@@ -128,6 +128,9 @@ void access_log(const request_context& ctx, std::string_view method, unsigned st
     if (!ctx.log.message_sid.empty()) {
         l.str("message_sid", ctx.log.message_sid);
     }
+    if (!ctx.log.subject.empty()) {
+        l.str("subject", ctx.log.subject);
+    }
     if (!ctx.log.event_id.empty()) {
         l.str("event_id", ctx.log.event_id);
     }

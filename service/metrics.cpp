@@ -268,12 +268,21 @@ metrics::metrics()
     , store_commit_failures(counters(*registry_, "switchboard_store_commit_failures_total",
           "Batches the store could not commit (disk full, I/O error).")
                                 .Add({}))
+    , api_auth_failures(counters(*registry_, "switchboard_api_auth_failures_total",
+                            "Operator API requests refused: 401 by token problem, 403 for a missing permission."),
+          "reason",
+          {"missing", "malformed", "bad_signature", "no_matching_key", "missing_exp", "expired", "not_yet_valid",
+              "wrong_issuer", "wrong_audience", "forbidden"})
     , requests_(counters(
           *registry_, "switchboard_http_requests_total", "HTTP requests answered, by route, method and status code."))
     , durations_(prometheus::BuildHistogram()
                      .Name("switchboard_http_request_duration_seconds")
                      .Help("Time from a complete request to its response being written, by route.")
                      .Register(*registry_))
+    , twilio_requests_(counters(*registry_, "switchboard_twilio_api_requests_total",
+          "Twilio REST API requests by operation and result (2xx, 4xx, 429, 5xx, timeout, connect_error, ...)."))
+    , twilio_durations_(histograms(*registry_, "switchboard_twilio_api_request_duration_seconds",
+          "Time of one Twilio REST API request (connect, send, response), by operation."))
     , deliveries_(counters(*registry_, "switchboard_deliveries_total",
           "Delivery outcomes by subscriber: delivered, retry (failed, will be retried), dead_lettered (given up)."))
     , delivery_attempts_(
@@ -322,7 +331,7 @@ subscriber_metrics& metrics::subscriber(const std::string& name)
         return l;
     };
     std::vector<std::string_view> results
-        = {"2xx", "4xx", "429", "5xx", "timeout", "connect_error", "tls_error", "io_error"};
+        = {"2xx", "3xx", "4xx", "429", "5xx", "timeout", "connect_error", "tls_error", "io_error"};
     auto m = std::unique_ptr<subscriber_metrics>(new subscriber_metrics{
         deliveries_.Add(with("outcome", "delivered")),
         deliveries_.Add(with("outcome", "retry")),
@@ -337,6 +346,36 @@ subscriber_metrics& metrics::subscriber(const std::string& name)
     });
     subscribers_.emplace_back(name, std::move(m));
     return *subscribers_.back().second;
+}
+
+void metrics::twilio_request(std::string_view operation, std::string_view result, double seconds)
+{
+    prometheus::Counter* counter = nullptr;
+    prometheus::Histogram* histogram = nullptr;
+    {
+        const std::lock_guard lock(twilio_mutex_);
+        const std::string key = std::string(operation) + ' ' + std::string(result);
+        for (const auto& [k, c] : twilio_counters_) {
+            if (k == key) {
+                counter = c;
+            }
+        }
+        if (counter == nullptr) {
+            counter = &twilio_requests_.Add({{"operation", std::string(operation)}, {"result", std::string(result)}});
+            twilio_counters_.emplace_back(key, counter);
+        }
+        for (const auto& [k, h] : twilio_histograms_) {
+            if (k == operation) {
+                histogram = h;
+            }
+        }
+        if (histogram == nullptr) {
+            histogram = &twilio_durations_.Add({{"operation", std::string(operation)}}, latency_buckets);
+            twilio_histograms_.emplace_back(std::string(operation), histogram);
+        }
+    }
+    counter->Increment();
+    histogram->Observe(seconds);
 }
 
 route_metrics& metrics::route(std::string_view name, std::string_view method)

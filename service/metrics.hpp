@@ -55,7 +55,7 @@ struct subscriber_metrics {
     prometheus::Counter& delivered;
     prometheus::Counter& retried;
     prometheus::Counter& dead_lettered;
-    counter_set attempts; // result: 2xx, 4xx, 429, 5xx, timeout, connect_error, tls_error, io_error
+    counter_set attempts; // result: 2xx, 3xx, 4xx, 429, 5xx, timeout, connect_error, tls_error, io_error
     prometheus::Histogram& attempt_duration;
     prometheus::Histogram& latency; // event occurred → delivered
     prometheus::Gauge& pending;
@@ -100,6 +100,12 @@ public:
     // Created for each configured subscriber at start-up; the same object for the same name.
     subscriber_metrics& subscriber(const std::string& name);
 
+    // Operator API and Twilio REST client.
+    counter_set api_auth_failures; // reason: missing, malformed, bad_signature, no_matching_key, expired, ...
+    // One Twilio REST request: its operation (create_call, ...), result class (2xx, 4xx, 429,
+    // 5xx, timeout, connect_error, ...) and duration.
+    void twilio_request(std::string_view operation, std::string_view result, double seconds);
+
 private:
     prometheus::Family<prometheus::Counter>& requests_;
     prometheus::Family<prometheus::Histogram>& durations_;
@@ -113,6 +119,11 @@ private:
     prometheus::Family<prometheus::Histogram>& delivery_latency_;
     prometheus::Family<prometheus::Gauge>& queue_depth_;
     prometheus::Family<prometheus::Gauge>& oldest_pending_;
+    prometheus::Family<prometheus::Counter>& twilio_requests_;
+    prometheus::Family<prometheus::Histogram>& twilio_durations_;
+    std::mutex twilio_mutex_;
+    std::vector<std::pair<std::string, prometheus::Counter*>> twilio_counters_;
+    std::vector<std::pair<std::string, prometheus::Histogram*>> twilio_histograms_;
     std::mutex subscribers_mutex_;
     std::vector<std::pair<std::string, std::unique_ptr<subscriber_metrics>>> subscribers_;
 };

@@ -3,9 +3,12 @@
 
 #include "protocol/error.hpp"
 #include "protocol/forwarded.hpp"
+#include "protocol/text.hpp"
 #include "protocol/twilio_signature.hpp"
+#include "service/clock.hpp"
 #include "service/config.hpp"
 #include "service/http_error.hpp"
+#include "service/jwt_auth.hpp"
 #include "service/log.hpp"
 #include "service/metrics.hpp"
 #include "service/rate_limiter.hpp"
@@ -134,6 +137,45 @@ http_response router::refuse_signature(request_context& ctx, boost::system::erro
     return error_response(ec, "the X-Twilio-Signature header is missing or does not match this request");
 }
 
+std::optional<http_response> router::authorize(request_context& ctx, std::string_view permission) const
+{
+    if (guards_.tokens == nullptr || !guards_.tokens->configured()) {
+        return error_response(error::not_configured,
+            "the phone API has no token keys: set SWITCHBOARD_JWT_SECRET or SWITCHBOARD_JWT_JWKS_FILE");
+    }
+    const auto refuse = [&](std::string_view reason, std::string_view challenge) {
+        guards_.stats.api_auth_failures[reason].Increment();
+        log::line(log::level::info, "bearer token refused")
+            .str("request_id", ctx.request_id)
+            .str("route", ctx.route)
+            .str("client", ctx.client)
+            .str("reason", reason)
+            .emit();
+        // No detail for the client: why a token failed helps only an attacker.
+        auto res = error_response(error::unauthorized);
+        res.set(http::field::www_authenticate, challenge);
+        return res;
+    };
+    const std::string_view header = ctx.request[http::field::authorization];
+    constexpr std::string_view scheme = "bearer ";
+    if (header.size() <= scheme.size() || !text::iequals(header.substr(0, scheme.size()), scheme)) {
+        return refuse("missing", R"(Bearer realm="switchboard")");
+    }
+    auto v = guards_.tokens->verify(header.substr(scheme.size()), unix_ms_now() / 1000);
+    if (!v.ok) {
+        return refuse(v.reason, R"(Bearer realm="switchboard", error="invalid_token")");
+    }
+    ctx.log.subject = v.who.subject;
+    if (!jwt::allows(v.who, permission)) {
+        guards_.stats.api_auth_failures["forbidden"].Increment();
+        auto res = error_response(error::forbidden, "this token lacks the " + std::string(permission) + " permission");
+        res.set(http::field::www_authenticate,
+            R"(Bearer realm="switchboard", error="insufficient_scope", scope=")" + std::string(permission) + '"');
+        return res;
+    }
+    return std::nullopt;
+}
+
 task<http_response> router::dispatch(request_context& ctx) const
 {
     const compiled_route* found = nullptr;
@@ -184,6 +226,11 @@ task<http_response> router::dispatch(request_context& ctx) const
             if (!d.allowed) {
                 guards_.stats.rate_limited.Increment();
                 co_return too_many(d.retry_after);
+            }
+        }
+        if (!policy.permission.empty()) {
+            if (auto refused = authorize(ctx, policy.permission)) {
+                co_return std::move(*refused);
             }
         }
         if (ctx.request.method() == http::verb::get) {

@@ -7,12 +7,14 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 namespace switchboard {
 
+class jwt_verifier;
 class metrics;
 class rate_limiter;
 struct config;
@@ -22,6 +24,7 @@ using handler = std::function<task<http_response>(request_context&)>;
 struct route_policy {
     bool twilio_signature = false; // verify X-Twilio-Signature before the handler
     bool rate_limited = false; // count against the client's per-minute budget
+    std::string_view permission; // not empty: a bearer token (JWT) with this permission is required
 };
 
 struct route {
@@ -37,6 +40,7 @@ struct route_guards {
     const config& cfg;
     metrics& stats;
     rate_limiter* limiter = nullptr; // null: no rate limit
+    const jwt_verifier* tokens = nullptr; // null or without keys: bearer routes answer 503
 };
 
 class router {
@@ -59,6 +63,8 @@ private:
     static bool match(
         const compiled_route& c, std::string_view path, std::vector<std::pair<std::string, std::string>>* captures);
     http_response refuse_signature(request_context& ctx, boost::system::error_code ec) const;
+    // nullopt: the bearer token verifies and grants `permission`; otherwise the 401/403/503.
+    std::optional<http_response> authorize(request_context& ctx, std::string_view permission) const;
 
     route_guards guards_;
     std::vector<compiled_route> routes_;

@@ -167,6 +167,25 @@ CREATE TABLE store_meta (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 2: the operator API's call log: who placed a call and why, events by call or message,
+    // numbers bought, and newest-first paging.
+    R"sql(
+ALTER TABLE events ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+UPDATE events SET subject = coalesce(json_extract(payload, '$.data.call_sid'),
+                                     json_extract(payload, '$.data.message_sid'), '');
+CREATE INDEX events_subject ON events (subject, seq);
+ALTER TABLE calls ADD COLUMN agent_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE calls ADD COLUMN call_purpose TEXT NOT NULL DEFAULT '';
+ALTER TABLE calls ADD COLUMN workflow_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX calls_newest ON calls (started_at_ms DESC, call_sid DESC);
+ALTER TABLE messages ADD COLUMN agent_name TEXT NOT NULL DEFAULT '';
+CREATE TABLE numbers (
+    sid TEXT PRIMARY KEY,
+    phone_number TEXT NOT NULL,
+    friendly_name TEXT NOT NULL DEFAULT '',
+    purchased_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(migrations) == sqlite_store::schema_version);
 
@@ -312,7 +331,8 @@ private:
 // The call's record before and after a status callback; the call log row is written back.
 void apply_call_update(database& db, const call_status_update& u, call_event& e, append_result& r)
 {
-    auto& find = db.sql("SELECT status, last_sequence, duration_seconds FROM calls WHERE call_sid = ?1");
+    auto& find = db.sql("SELECT status, last_sequence, duration_seconds, agent_name, call_purpose, workflow_id "
+                        "FROM calls WHERE call_sid = ?1");
     find.bind(u.call_sid);
     call_record record;
     bool exists = false;
@@ -322,6 +342,9 @@ void apply_call_update(database& db, const call_status_update& u, call_event& e,
         record.status = parse_call_status(e.previous_status);
         record.last_sequence = find.integer(1);
         record.duration_seconds = find.optional_integer(2);
+        e.agent_name = find.text(3);
+        e.call_purpose = find.text(4);
+        e.workflow_id = find.text(5);
     }
     find.done();
     r.applied = apply(record, u);
@@ -358,24 +381,28 @@ void record_menu_choice(database& db, call_event& e, append_result& r)
            "menu_selections = iif(menu_selections = '', ?7, menu_selections || ',' || ?7)")
         .bind(e.call_sid, e.account_sid, e.from, e.to, e.direction, e.occurred_at_ms, e.digits)
         .run();
-    auto& find = db.sql("SELECT status FROM calls WHERE call_sid = ?1");
+    auto& find = db.sql("SELECT status, agent_name, call_purpose, workflow_id FROM calls WHERE call_sid = ?1");
     find.bind(e.call_sid);
     if (find.step()) {
         e.previous_status = find.text(0);
         e.current_status = e.previous_status;
         r.current_status = e.current_status;
+        e.agent_name = find.text(1);
+        e.call_purpose = find.text(2);
+        e.workflow_id = find.text(3);
     }
     find.done();
 }
 
 void record_message(database& db, call_event& e, append_result& r)
 {
-    auto& find = db.sql("SELECT status FROM messages WHERE message_sid = ?1");
+    auto& find = db.sql("SELECT status, agent_name FROM messages WHERE message_sid = ?1");
     find.bind(e.message_sid);
     bool exists = false;
     if (find.step()) {
         exists = true;
         e.previous_status = find.text(0);
+        e.agent_name = find.text(1);
     }
     find.done();
     // A terminal status stays unless the message moves on to "read" (delivered → read).
@@ -412,6 +439,9 @@ boost::system::result<append_result> do_append(database& db, append_request& req
     call_event& e = req.event;
     e.previous_status.clear(); // a batch may run twice (see run): start from what the webhook said
     e.current_status.clear();
+    e.agent_name.clear();
+    e.call_purpose.clear();
+    e.workflow_id.clear();
     switch (e.type) {
     case event_type::call_status_changed:
         if (req.call_update) {
@@ -426,8 +456,10 @@ boost::system::result<append_result> do_append(database& db, append_request& req
         record_message(db, e, r);
         break;
     }
-    db.sql("INSERT INTO events (id, dedupe_key, type, occurred_at_ms, payload) VALUES (?1, ?2, ?3, ?4, ?5)")
-        .bind(e.id, req.dedupe_key, to_string(e.type), e.occurred_at_ms, to_json(e))
+    db.sql("INSERT INTO events (id, dedupe_key, type, occurred_at_ms, payload, subject) VALUES (?1, ?2, ?3, ?4, ?5, "
+           "?6)")
+        .bind(e.id, req.dedupe_key, to_string(e.type), e.occurred_at_ms, to_json(e),
+            e.call_sid.empty() ? e.message_sid : e.call_sid)
         .run();
     const std::int64_t seq = db.last_rowid();
     for (const auto& s : db.subscriptions()) {
@@ -876,6 +908,176 @@ void sqlite_store::stats(callback<std::vector<queue_stats>> done)
                 out.push_back(std::move(q));
             }
             return out;
+        },
+        std::move(done));
+}
+
+void sqlite_store::record_call(outbound_call c, callback<bool> done)
+{
+    impl_->submit<bool>(
+        [c = std::move(c)](database& db) -> boost::system::result<bool> {
+            // A status callback may have created the row already: keep its status and times.
+            db.sql(
+                  "INSERT INTO calls (call_sid, account_sid, from_number, to_number, direction, status, started_at_ms, "
+                  "updated_at_ms, agent_name, call_purpose, workflow_id) "
+                  "VALUES (?1, ?2, ?3, ?4, 'outbound-api', ?5, ?6, ?6, ?7, ?8, ?9) "
+                  "ON CONFLICT (call_sid) DO UPDATE SET agent_name = ?7, call_purpose = ?8, workflow_id = ?9, "
+                  "account_sid = iif(account_sid = '', ?2, account_sid), "
+                  "from_number = iif(from_number = '', ?3, from_number), "
+                  "to_number = iif(to_number = '', ?4, to_number), "
+                  "direction = iif(direction = '', 'outbound-api', direction), "
+                  "status = iif(status = '', ?5, status)")
+                .bind(c.call_sid, c.account_sid, c.from, c.to, c.status, c.created_at_ms, c.agent_name, c.call_purpose,
+                    c.workflow_id)
+                .run();
+            return true;
+        },
+        std::move(done));
+}
+
+void sqlite_store::record_message(outbound_message m, callback<bool> done)
+{
+    impl_->submit<bool>(
+        [m = std::move(m)](database& db) -> boost::system::result<bool> {
+            db.sql("INSERT INTO messages (message_sid, account_sid, from_number, to_number, direction, status, body, "
+                   "created_at_ms, updated_at_ms, agent_name) "
+                   "VALUES (?1, ?2, ?3, ?4, 'outbound-api', ?5, ?6, ?7, ?7, ?8) "
+                   "ON CONFLICT (message_sid) DO UPDATE SET agent_name = ?8, body = iif(body = '', ?6, body), "
+                   "account_sid = iif(account_sid = '', ?2, account_sid), "
+                   "from_number = iif(from_number = '', ?3, from_number), "
+                   "to_number = iif(to_number = '', ?4, to_number), "
+                   "direction = iif(direction = '', 'outbound-api', direction), "
+                   "status = iif(status = '', ?5, status)")
+                .bind(m.message_sid, m.account_sid, m.from, m.to, m.status, m.body, m.created_at_ms, m.agent_name)
+                .run();
+            return true;
+        },
+        std::move(done));
+}
+
+void sqlite_store::record_number(purchased_number n, callback<bool> done)
+{
+    impl_->submit<bool>(
+        [n = std::move(n)](database& db) -> boost::system::result<bool> {
+            db.sql("INSERT INTO numbers (sid, phone_number, friendly_name, purchased_at_ms) VALUES (?1, ?2, ?3, ?4) "
+                   "ON CONFLICT (sid) DO UPDATE SET phone_number = ?2, friendly_name = ?3")
+                .bind(n.sid, n.phone_number, n.friendly_name, n.purchased_at_ms)
+                .run();
+            return true;
+        },
+        std::move(done));
+}
+
+namespace {
+
+constexpr const char* call_columns
+    = "call_sid, account_sid, from_number, to_number, direction, status, duration_seconds, started_at_ms, "
+      "ended_at_ms, updated_at_ms, menu_selections, agent_name, call_purpose, workflow_id";
+
+call_row read_call(const statement& q)
+{
+    call_row r;
+    r.call_sid = q.text(0);
+    r.account_sid = q.text(1);
+    r.from = q.text(2);
+    r.to = q.text(3);
+    r.direction = q.text(4);
+    r.status = q.text(5);
+    r.duration_seconds = q.optional_integer(6);
+    r.started_at_ms = q.integer(7);
+    r.ended_at_ms = q.optional_integer(8);
+    r.updated_at_ms = q.integer(9);
+    const std::string all = q.text(10);
+    std::string_view menu = all;
+    while (!menu.empty()) {
+        const std::size_t comma = menu.find(',');
+        r.menu_selections.emplace_back(menu.substr(0, comma));
+        menu = comma == std::string_view::npos ? std::string_view{} : menu.substr(comma + 1);
+    }
+    r.agent_name = q.text(11);
+    r.call_purpose = q.text(12);
+    r.workflow_id = q.text(13);
+    return r;
+}
+
+} // namespace
+
+void sqlite_store::calls(call_filter f, callback<std::vector<call_row>> done)
+{
+    impl_->submit<std::vector<call_row>>(
+        [f = std::move(f)](database& db) -> boost::system::result<std::vector<call_row>> {
+            static const std::string sql = std::string("SELECT ") + call_columns
+                + " FROM calls WHERE (?1 = '' OR status = ?1) "
+                  "AND (?2 = '' OR direction = ?2 OR (?2 = 'outbound' AND direction LIKE 'outbound%')) "
+                  "AND (?3 IS NULL OR started_at_ms < ?3 OR (started_at_ms = ?3 AND call_sid < ?4)) "
+                  "ORDER BY started_at_ms DESC, call_sid DESC LIMIT ?5";
+            auto& q = db.sql(sql.c_str());
+            q.bind(
+                f.status, f.direction, f.before_started_at_ms, f.before_call_sid, static_cast<std::int64_t>(f.limit));
+            std::vector<call_row> rows;
+            while (q.step()) {
+                rows.push_back(read_call(q));
+            }
+            q.done();
+            return rows;
+        },
+        std::move(done));
+}
+
+void sqlite_store::call(std::string call_sid, callback<call_detail> done)
+{
+    impl_->submit<call_detail>(
+        [sid = std::move(call_sid)](database& db) -> boost::system::result<call_detail> {
+            static const std::string sql = std::string("SELECT ") + call_columns + " FROM calls WHERE call_sid = ?1";
+            auto& q = db.sql(sql.c_str());
+            q.bind(sid);
+            if (!q.step()) {
+                q.done();
+                return {boost::system::in_place_error, make_error_code(error::not_found)};
+            }
+            call_detail d;
+            d.call = read_call(q);
+            q.done();
+            auto& ev = db.sql("SELECT payload FROM events WHERE subject = ?1 ORDER BY seq LIMIT 1000");
+            ev.bind(sid);
+            while (ev.step()) {
+                d.events.push_back(ev.text(0));
+            }
+            ev.done();
+            return d;
+        },
+        std::move(done));
+}
+
+void sqlite_store::totals(std::string also_number, callback<phone_totals> done)
+{
+    impl_->submit<phone_totals>(
+        [also = std::move(also_number)](database& db) -> boost::system::result<phone_totals> {
+            phone_totals t;
+            auto& q = db.sql("SELECT status, direction, count(*), count(duration_seconds), "
+                             "coalesce(sum(duration_seconds), 0), coalesce(sum((duration_seconds + 59) / 60), 0) "
+                             "FROM calls GROUP BY status, direction ORDER BY status, direction");
+            q.bind();
+            while (q.step()) {
+                t.calls.push_back({q.text(0), q.text(1), q.integer(2), q.integer(3), q.integer(4), q.integer(5)});
+            }
+            q.done();
+            auto& m = db.sql("SELECT coalesce(sum(direction LIKE 'outbound%'), 0), coalesce(sum(direction = "
+                             "'inbound'), 0) FROM messages");
+            m.bind();
+            if (m.step()) {
+                t.sms_sent = m.integer(0);
+                t.sms_received = m.integer(1);
+            }
+            m.done();
+            auto& n = db.sql("SELECT count(*) + (?1 <> '' AND ?1 NOT IN (SELECT phone_number FROM numbers)) "
+                             "FROM numbers");
+            n.bind(also);
+            if (n.step()) {
+                t.numbers = n.integer(0);
+            }
+            n.done();
+            return t;
         },
         std::move(done));
 }

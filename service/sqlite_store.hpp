@@ -30,7 +30,7 @@ public:
     // posts it to the io_context: one hand-off per batch). Default: on the writer thread.
     void complete_on(std::function<void(std::function<void()>)> executor);
 
-    static constexpr int schema_version = 1;
+    static constexpr int schema_version = 2;
     static constexpr const char* file_name = "switchboard.db";
 
     void append(append_request req, callback<append_result> done) override;
@@ -41,6 +41,12 @@ public:
     void replay(
         std::string subscriber, std::string event_id, std::int64_t now_ms, callback<std::int64_t> done) override;
     void stats(callback<std::vector<queue_stats>> done) override;
+    void record_call(outbound_call call, callback<bool> done) override;
+    void record_message(outbound_message message, callback<bool> done) override;
+    void record_number(purchased_number number, callback<bool> done) override;
+    void calls(call_filter filter, callback<std::vector<call_row>> done) override;
+    void call(std::string call_sid, callback<call_detail> done) override;
+    void totals(std::string also_number, callback<phone_totals> done) override;
     void on_commit(std::function<void(const store_timing&)> observer) override;
 
     struct impl;

@@ -66,7 +66,9 @@ task<http_response> menu(request_context& ctx, metrics& stats, event_publisher& 
     co_return twiml_response(std::move(outcome.twiml));
 }
 
-task<http_response> status(request_context& ctx, metrics& stats, event_publisher& events)
+} // namespace
+
+task<http_response> call_status_webhook(request_context& ctx, metrics& stats, event_publisher& events)
 {
     note_caller(ctx);
     std::string problem;
@@ -98,6 +100,8 @@ task<http_response> status(request_context& ctx, metrics& stats, event_publisher
     co_return http_response{http::status::no_content, 11};
 }
 
+namespace {
+
 // Incoming messages and message status callbacks: parse, publish, answer.
 using sms_parser = boost::system::result<sms_message> (*)(const form_params&, std::string*);
 using sms_event_maker = call_event (*)(const sms_message&);
@@ -122,6 +126,25 @@ task<http_response> sms_webhook(
     co_return answer;
 }
 
+} // namespace
+
+task<http_response> sms_status_webhook(request_context& ctx, event_publisher& events)
+{
+    return sms_webhook(
+        ctx, events, parse_sms_status, sms_status_changed_event, http_response{http::status::no_content, 11});
+}
+
+task<http_response> sms_incoming_webhook(request_context& ctx, event_publisher& events, std::string_view reply)
+{
+    auto answer = twiml::response();
+    if (!reply.empty()) {
+        answer.element("Message", {}, reply);
+    }
+    return sms_webhook(ctx, events, parse_incoming_sms, sms_received_event, twiml_response(std::move(answer).str()));
+}
+
+namespace {
+
 task<http_response> health(
     request_context&, const event_publisher& events, std::chrono::steady_clock::time_point started)
 {
@@ -144,16 +167,13 @@ void add_voice_routes(router& r, voice_deps d)
     r.add({http::verb::post, "/api/voice/menu", "voice_menu", twilio,
         [&stats = d.stats, &events = d.events](request_context& ctx) { return menu(ctx, stats, events); }});
     r.add({http::verb::post, "/api/voice/status", "voice_status", twilio,
-        [&stats = d.stats, &events = d.events](request_context& ctx) { return status(ctx, stats, events); }});
+        [&stats = d.stats, &events = d.events](
+            request_context& ctx) { return call_status_webhook(ctx, stats, events); }});
     // No automatic reply to an incoming message: an empty messaging response.
-    r.add({http::verb::post, "/api/sms/incoming", "sms_incoming", twilio, [&events = d.events](request_context& ctx) {
-               return sms_webhook(
-                   ctx, events, parse_incoming_sms, sms_received_event, twiml_response(twiml::response().str()));
-           }});
-    r.add({http::verb::post, "/api/sms/status", "sms_status", twilio, [&events = d.events](request_context& ctx) {
-               return sms_webhook(ctx, events, parse_sms_status, sms_status_changed_event,
-                   http_response{http::status::no_content, 11});
-           }});
+    r.add({http::verb::post, "/api/sms/incoming", "sms_incoming", twilio,
+        [&events = d.events](request_context& ctx) { return sms_incoming_webhook(ctx, events, {}); }});
+    r.add({http::verb::post, "/api/sms/status", "sms_status", twilio,
+        [&events = d.events](request_context& ctx) { return sms_status_webhook(ctx, events); }});
     r.add({http::verb::get, "/api/voice/health", "voice_health", {.rate_limited = true},
         [&events = d.events, started = d.started](request_context& ctx) { return health(ctx, events, started); }});
 }

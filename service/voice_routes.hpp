@@ -19,4 +19,12 @@ struct voice_deps {
 
 void add_voice_routes(router& r, voice_deps deps);
 
+// Shared with the phone API's webhooks (service/phone_routes.cpp).
+// A voice status callback: parsed, published, answered 204.
+task<http_response> call_status_webhook(request_context& ctx, metrics& stats, event_publisher& events);
+// A message status callback: published, answered 204.
+task<http_response> sms_status_webhook(request_context& ctx, event_publisher& events);
+// An incoming message: published, answered with TwiML (a <Message> when `reply` is not empty).
+task<http_response> sms_incoming_webhook(request_context& ctx, event_publisher& events, std::string_view reply);
+
 } // namespace switchboard

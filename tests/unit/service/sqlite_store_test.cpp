@@ -250,4 +250,79 @@ BOOST_AUTO_TEST_CASE(concurrent_appends_share_commits)
     BOOST_TEST(claim(s, "crm", 5000).deliveries.size() == static_cast<std::size_t>(n));
 }
 
+BOOST_AUTO_TEST_CASE(call_log_for_the_operator_api)
+{
+    temp_dir dir;
+    sqlite_store s(dir.str(), two_subscribers());
+    // The status callback can arrive before the create answer: the API's fields merge in.
+    append(s, status("ringing", 1, 2000));
+    outbound_call placed{
+        sid, "AC" + std::string(32, '0'), "+14155550100", "+14155551212", "queued", "Ada", "interview", "wf-1", 1500};
+    BOOST_TEST(wait<bool>([&](auto done) { s.record_call(placed, done); }).value());
+    auto later = status("completed", 3, 3000);
+    later.call_update->duration_seconds = 61;
+    const auto r = append(s, later);
+    BOOST_TEST(r.current_status == "completed");
+
+    auto detail = wait<call_detail>([&](auto done) { s.call(sid, done); });
+    BOOST_REQUIRE(detail);
+    BOOST_TEST(detail->call.status == "completed", "the callback's status is kept");
+    BOOST_TEST(detail->call.agent_name == "Ada");
+    BOOST_TEST(detail->call.call_purpose == "interview");
+    BOOST_TEST(detail->call.duration_seconds.value() == 61);
+    BOOST_REQUIRE(detail->events.size() == 2u);
+    BOOST_TEST(from_json(detail->events[1]).value().workflow_id == "wf-1", "later events carry the API's fields");
+    BOOST_TEST(from_json(detail->events[0]).value().workflow_id.empty());
+    BOOST_TEST(
+        (wait<call_detail>([&](auto done) { s.call("CA" + std::string(32, 'b'), done); }).error() == error::not_found));
+
+    // Newest first, paged by (started_at, sid).
+    for (int i = 0; i < 5; ++i) {
+        outbound_call c{
+            "CA" + std::string(31, 'c') + std::to_string(i), "", "+1", "+2", "queued", "", "", "", 10'000 + i};
+        BOOST_TEST(wait<bool>([&](auto done) { s.record_call(c, done); }).value());
+    }
+    call_filter f;
+    f.limit = 2;
+    std::vector<std::string> seen;
+    for (int page = 0; page < 5; ++page) {
+        auto rows = wait<std::vector<call_row>>([&](auto done) { s.calls(f, done); }).value();
+        for (const auto& row : rows) {
+            seen.push_back(row.call_sid);
+        }
+        if (rows.size() < f.limit) {
+            break;
+        }
+        f.before_started_at_ms = rows.back().started_at_ms;
+        f.before_call_sid = rows.back().call_sid;
+    }
+    BOOST_REQUIRE(seen.size() == 6u);
+    BOOST_TEST(seen.front() == "CA" + std::string(31, 'c') + "4");
+    BOOST_TEST(seen.back() == sid);
+    call_filter done_only;
+    done_only.status = "completed";
+    BOOST_TEST(wait<std::vector<call_row>>([&](auto done) { s.calls(done_only, done); }).value().size() == 1u);
+    call_filter outbound;
+    outbound.direction = "outbound";
+    BOOST_TEST(wait<std::vector<call_row>>([&](auto done) { s.calls(outbound, done); }).value().size() == 6u);
+
+    purchased_number n{"PN" + std::string(32, '1'), "+14155550199", "line", 5};
+    BOOST_TEST(wait<bool>([&](auto done) { s.record_number(n, done); }).value());
+    outbound_message m{"SM" + std::string(32, '2'), "", "+14155550100", "+14155551212", "queued", "hi", "Ada", 6};
+    BOOST_TEST(wait<bool>([&](auto done) { s.record_message(m, done); }).value());
+    auto t = wait<phone_totals>([&](auto done) { s.totals("+14155550100", done); }).value();
+    BOOST_TEST(t.numbers == 2, "the bought number and the sending one");
+    BOOST_TEST(t.sms_sent == 1);
+    std::int64_t calls = 0;
+    for (const auto& g : t.calls) {
+        calls += g.calls;
+        if (g.status == "completed") {
+            BOOST_TEST(g.billed_minutes == 2);
+            BOOST_TEST(g.timed == 1);
+        }
+    }
+    BOOST_TEST(calls == 6);
+    BOOST_TEST(wait<phone_totals>([&](auto done) { s.totals("+14155550199", done); }).value().numbers == 1);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

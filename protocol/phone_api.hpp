@@ -1,0 +1,128 @@
+// The operator phone API's wire formats: request bodies and queries (validated, with a message
+// naming the field), the form bodies and paths sent to Twilio's REST API, Twilio's error JSON,
+// and the cost estimate. Pure: service/phone_routes.cpp does the I/O.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <boost/system/result.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace switchboard::phone_api {
+
+// Errors below: malformed_json (not a JSON object), missing_parameter, invalid_parameter;
+// `problem` receives the message for the client, naming the field.
+template <class T> using parsed = boost::system::result<T>;
+
+struct call_request {
+    std::string to; // E.164
+    std::string message; // spoken with <Say>
+    std::string agent_name;
+    bool record = false;
+    std::string voice; // default: the configured one
+    std::string language; // default: the configured one
+    std::string call_purpose;
+    std::string workflow_id;
+};
+parsed<call_request> parse_call_request(std::string_view body, std::string* problem);
+
+struct sms_request {
+    std::string to;
+    std::string message; // 1..1600 characters (Twilio's limit)
+    std::string agent_name;
+};
+parsed<sms_request> parse_sms_request(std::string_view body, std::string* problem);
+
+struct purchase_request {
+    std::string phone_number;
+    std::string friendly_name;
+    std::string webhook_url; // voice URL; default: this service's /api/phone/webhook/call
+};
+parsed<purchase_request> parse_purchase_request(std::string_view body, std::string* problem);
+
+struct number_search {
+    std::string country = "US";
+    std::string area_code;
+    std::string contains;
+    std::optional<bool> sms_enabled;
+    std::optional<bool> voice_enabled;
+    int limit = 20;
+};
+parsed<number_search> parse_number_search(std::string_view query, std::string* problem);
+
+struct history_query {
+    int limit = 50;
+    std::string status; // a call status, or empty
+    std::string direction; // inbound, outbound (any outbound-*), outbound-api, outbound-dial, or empty
+    std::optional<std::int64_t> before_started_at_ms; // from the cursor
+    std::string before_call_sid;
+    bool from_twilio = false; // source=twilio: Twilio's own call list instead of the local log
+};
+parsed<history_query> parse_history_query(std::string_view query, std::string* problem);
+// The opaque cursor for the page after a row: "<started_at_ms>.<call_sid>".
+std::string history_cursor(std::int64_t started_at_ms, std::string_view call_sid);
+
+// Voices Twilio's <Say> takes: alice, man, woman, Polly.<Name>[-Neural|-Generative],
+// Google.<lang>-<Variant>; languages like en-US.
+bool is_valid_voice(std::string_view v) noexcept;
+bool is_valid_language(std::string_view v) noexcept;
+
+// Twilio REST paths (always .json) under the account.
+std::string account_path(std::string_view account_sid, std::string_view rest); // "/2010-04-01/Accounts/AC…/" + rest
+
+// application/x-www-form-urlencoded builder: repeated keys for arrays, RFC 3986 escaping.
+class form {
+public:
+    form& add(std::string_view name, std::string_view value);
+    const std::string& str() const noexcept { return out_; }
+
+private:
+    std::string out_;
+};
+
+// The TwiML spoken on an API-placed call: <Say voice language>message</Say>.
+std::string call_twiml(std::string_view message, std::string_view voice, std::string_view language);
+std::string create_call_form(
+    const call_request& r, std::string_view from, std::string_view twiml, std::string_view status_callback);
+std::string send_sms_form(const sms_request& r, std::string_view from, std::string_view status_callback);
+std::string purchase_form(
+    const purchase_request& r, std::string_view voice_url, std::string_view sms_url, std::string_view status_callback);
+std::string search_query(const number_search& s); // AreaCode=…&PageSize=…
+
+// Twilio's error document {"code", "message", "more_info", "status"}; tolerant of other bodies.
+struct twilio_error {
+    std::optional<std::int64_t> code;
+    std::string message;
+    std::string more_info;
+};
+twilio_error parse_twilio_error(std::string_view body);
+
+// Prices for the stats estimate (defaults from the Samsaek seed, USD).
+struct prices {
+    double voice_minute = 0.0085;
+    double sms = 0.0075;
+    double number_month = 1.0;
+};
+struct usage {
+    std::int64_t billed_minutes = 0; // per call, rounded up to whole minutes
+    std::int64_t sms_sent = 0;
+    std::int64_t numbers = 0;
+};
+struct cost_estimate {
+    double voice = 0;
+    double sms = 0;
+    double numbers = 0; // one month
+    double total = 0;
+};
+cost_estimate estimate_cost(const usage& u, const prices& p) noexcept;
+
+// An amount with 4 decimals, as a string: 0.0085 -> "0.0085", 2 -> "2.0000".
+std::string money(double amount);
+
+// Whole minutes Twilio bills for a call of `seconds` (rounded up; 0 for 0).
+std::int64_t billed_minutes(std::int64_t seconds) noexcept;
+
+} // namespace switchboard::phone_api

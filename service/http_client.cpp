@@ -1,0 +1,193 @@
+// HTTP/1.1 client connections: connect, TLS, exchange, keep-alive pool.
+#include "service/http_client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <optional>
+#include <stdexcept>
+
+namespace switchboard {
+namespace {
+
+using tcp = net::ip::tcp;
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable_t<connection_executor>{});
+
+} // namespace
+
+struct http_client::connection {
+    explicit connection(const connection_executor& ex) : tcp(ex) { }
+    beast::tcp_stream tcp;
+    std::unique_ptr<beast::ssl_stream<beast::tcp_stream&>> tls;
+    beast::flat_buffer buffer;
+
+    // An idle connection the peer has closed (EOF or an alert pending) or that has unread
+    // bytes is not worth a request: looked at without blocking before reuse.
+    bool looks_alive()
+    {
+        char b = 0;
+        const auto n = ::recv(tcp.socket().native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && buffer.size() == 0;
+    }
+};
+
+std::string_view status_kind(unsigned status) noexcept
+{
+    if (status >= 200 && status < 300) {
+        return "2xx";
+    }
+    if (status >= 300 && status < 400) {
+        return "3xx";
+    }
+    if (status == 429) {
+        return "429";
+    }
+    if (status >= 500) {
+        return "5xx";
+    }
+    return "4xx";
+}
+
+http_client::http_client(connection_executor strand, http_origin origin, std::size_t max_idle, std::size_t body_limit)
+    : strand_(std::move(strand)), origin_(std::move(origin)), max_idle_(max_idle), body_limit_(body_limit)
+{
+    if (origin_.https) {
+        tls_ = std::make_unique<net::ssl::context>(net::ssl::context::tls_client);
+        SSL_CTX_set_min_proto_version(tls_->native_handle(), TLS1_2_VERSION);
+        tls_->set_default_verify_paths();
+        if (!origin_.ca_file.empty()) {
+            boost::system::error_code ec;
+            tls_->load_verify_file(origin_.ca_file, ec);
+            if (ec) {
+                throw std::runtime_error("cannot load ca_file '" + origin_.ca_file + "': " + ec.message());
+            }
+        }
+        tls_->set_verify_mode(net::ssl::verify_peer);
+    }
+    host_header_ = origin_.host.find(':') != std::string::npos ? "[" + origin_.host + "]" : origin_.host;
+    if (origin_.port != (origin_.https ? "443" : "80")) {
+        host_header_ += ":" + origin_.port;
+    }
+}
+
+http_client::~http_client() = default;
+
+void http_client::close_idle()
+{
+    idle_.clear();
+}
+
+task<http_result> http_client::send(
+    http_request& req, std::chrono::steady_clock::time_point deadline, bool replay_if_stale)
+{
+    req.set(http::field::host, host_header_);
+    req.keep_alive(true);
+    bool reused = false;
+    http_result r = co_await attempt(req, deadline, reused);
+    if (reused && r.not_sent && replay_if_stale) {
+        // The peer closed a kept-alive connection while it was idle: not an attempt.
+        r = co_await attempt(req, deadline, reused);
+    }
+    co_return r;
+}
+
+task<http_result> http_client::attempt(http_request& req, std::chrono::steady_clock::time_point deadline, bool& reused)
+{
+    http_result r;
+    std::unique_ptr<connection> c;
+    while (!idle_.empty() && !c) {
+        c = std::move(idle_.back());
+        idle_.pop_back();
+        if (!c->looks_alive()) {
+            c.reset();
+        }
+    }
+    reused = c != nullptr;
+    const auto fail = [&r](std::string_view kind, std::string what, const boost::system::error_code& ec) {
+        r.kind = ec == beast::error::timeout ? std::string_view("timeout") : kind;
+        r.error = std::move(what) + ": " + ec.message();
+        return std::move(r);
+    };
+    if (!c) {
+        c = std::make_unique<connection>(strand_);
+        tcp::resolver resolver(strand_);
+        r.not_sent = true;
+        auto [rec, endpoints] = co_await resolver.async_resolve(origin_.host, origin_.port, use_tuple);
+        if (rec) {
+            co_return fail("connect_error", "resolve " + origin_.host, rec);
+        }
+        c->tcp.expires_at(deadline);
+        auto [cec, ep] = co_await c->tcp.async_connect(endpoints, use_tuple);
+        (void)ep;
+        if (cec) {
+            co_return fail("connect_error", "connect " + origin_.host + ":" + origin_.port, cec);
+        }
+        c->tcp.socket().set_option(tcp::no_delay(true));
+        if (tls_) {
+            c->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream&>>(c->tcp, *tls_);
+            if (!SSL_set_tlsext_host_name(c->tls->native_handle(), origin_.host.c_str())) {
+                co_return fail("tls_error", "SNI",
+                    boost::system::error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category()));
+            }
+            c->tls->set_verify_callback(net::ssl::host_name_verification(origin_.host));
+            auto [hec] = co_await c->tls->async_handshake(net::ssl::stream_base::client, use_tuple);
+            if (hec) {
+                co_return fail("tls_error", "TLS handshake with " + origin_.host, hec);
+            }
+        }
+        r.not_sent = false;
+    }
+
+    c->tcp.expires_at(deadline);
+    boost::system::error_code wec;
+    if (c->tls) { // (no co_await inside ?: — GCC 12 miscompiles it)
+        std::tie(wec, std::ignore) = co_await http::async_write(*c->tls, req, use_tuple);
+    } else {
+        std::tie(wec, std::ignore) = co_await http::async_write(c->tcp, req, use_tuple);
+    }
+    if (wec) {
+        r.not_sent = reused && wec != beast::error::timeout;
+        co_return fail("io_error", "send", wec);
+    }
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(body_limit_);
+    boost::system::error_code rec;
+    std::size_t read = 0;
+    if (c->tls) {
+        std::tie(rec, read) = co_await http::async_read(*c->tls, c->buffer, parser, use_tuple);
+    } else {
+        std::tie(rec, read) = co_await http::async_read(c->tcp, c->buffer, parser, use_tuple);
+    }
+    if (rec && !parser.is_header_done()) {
+        r.not_sent = reused && read == 0 && c->buffer.size() == 0 && rec != beast::error::timeout;
+        co_return fail("io_error", "response", rec);
+    }
+    r.response = parser.release();
+    r.status = r.response.result_int();
+    r.kind = status_kind(r.status);
+    if (rec) {
+        // Headers arrived but the body did not (too large, cut short): the status stands; the
+        // connection is not reusable.
+        r.error = "response body: " + rec.message();
+        co_return r;
+    }
+    if (r.response.keep_alive() && idle_.size() < max_idle_) {
+        c->tcp.expires_never();
+        idle_.push_back(std::move(c));
+    }
+    co_return r;
+}
+
+} // namespace switchboard

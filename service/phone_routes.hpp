@@ -1,0 +1,27 @@
+// The operator phone API under /api/phone: bearer-token (JWT) routes that place calls, send
+// SMS, buy numbers and read the call log through Twilio's REST API and the event store, and
+// the Samsaek line's Twilio webhooks (signed like every other webhook).
+#pragma once
+
+#include "service/router.hpp"
+
+#include <chrono>
+
+namespace switchboard {
+
+class event_publisher;
+class event_store;
+class twilio_client;
+
+struct phone_deps {
+    const config& cfg;
+    metrics& stats;
+    event_store& store;
+    event_publisher& events;
+    twilio_client* twilio; // null: TWILIO_ACCOUNT_SID not set (REST endpoints answer 503)
+    std::size_t token_keys; // configured JWT keys, for /health
+};
+
+void add_phone_routes(router& r, phone_deps deps);
+
+} // namespace switchboard

@@ -1,0 +1,215 @@
+// The operator API's pure parts: JWT header peek and claim checks, request validation,
+// Twilio form bodies and errors, the cost estimate.
+#include "protocol/error.hpp"
+#include "protocol/jwt.hpp"
+#include "protocol/phone_api.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace switchboard;
+
+namespace {
+
+std::string b64url(std::string_view s)
+{
+    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (const unsigned char c : s) {
+        acc = (acc << 8) | c;
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out.push_back(alphabet[(acc >> bits) & 63]);
+        }
+    }
+    if (bits > 0) {
+        out.push_back(alphabet[(acc << (6 - bits)) & 63]);
+    }
+    return out;
+}
+
+const jwt::claim_policy policy{"https://auth.example.com", "switchboard", std::chrono::seconds(30)};
+constexpr std::int64_t now = 1'800'000'000;
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(jwt_checks)
+
+BOOST_AUTO_TEST_CASE(base64url_round_trip_and_refusals)
+{
+    for (const std::string s : {"", "f", "fo", "foo", "foob", "fooba", "foobar", "\xff\xfe\x00\x01"}) {
+        BOOST_TEST(jwt::base64url_decode(b64url(s)).value() == s);
+    }
+    BOOST_TEST(!jwt::base64url_decode("ab+c"));
+    BOOST_TEST(!jwt::base64url_decode("ab/c"));
+    BOOST_TEST(!jwt::base64url_decode("abc="));
+    BOOST_TEST(!jwt::base64url_decode("a"));
+}
+
+BOOST_AUTO_TEST_CASE(header_peek)
+{
+    const auto h = jwt::peek_header(b64url(R"({"alg":"RS256","kid":"k1"})") + ".e30.sig");
+    BOOST_TEST(h->alg == "RS256");
+    BOOST_TEST(h->kid == "k1");
+    BOOST_TEST(!jwt::peek_header(b64url(R"({"alg":"RS256"})") + ".e30"));
+    BOOST_TEST(!jwt::peek_header(b64url(R"({"alg":"RS256"})") + ".e30.sig.x"));
+    BOOST_TEST(!jwt::peek_header(b64url(R"({"kid":"k1"})") + ".e30.sig"));
+    BOOST_TEST(!jwt::peek_header(b64url(R"({"alg":5})") + ".e30.sig"));
+    BOOST_TEST(!jwt::peek_header(b64url(R"({"alg":"HS256","kid":7})") + ".e30.sig"));
+    BOOST_TEST(!jwt::peek_header(b64url("[]") + ".e30.sig"));
+    BOOST_TEST(!jwt::peek_header("%%%.e30.sig"));
+}
+
+BOOST_AUTO_TEST_CASE(claims)
+{
+    const auto check = [](const std::string& json) { return jwt::check_claims(json, policy, now).failure; };
+    const std::string ok_tail = R"(,"iss":"https://auth.example.com","aud":"switchboard"})";
+    const std::string exp = R"({"exp":)" + std::to_string(now + 60);
+    BOOST_TEST((check(exp + ok_tail) == jwt::claim_failure::none));
+    BOOST_TEST((check(R"({"exp":)" + std::to_string(now - 29) + ok_tail) == jwt::claim_failure::none)); // leeway
+    BOOST_TEST((check(R"({"exp":)" + std::to_string(now - 30) + ok_tail) == jwt::claim_failure::expired));
+    BOOST_TEST((check(R"({"iat":1)" + ok_tail) == jwt::claim_failure::missing_exp));
+    BOOST_TEST((check(R"({"exp":"soon")" + ok_tail) == jwt::claim_failure::malformed));
+    BOOST_TEST((check(exp + R"(,"nbf":)" + std::to_string(now + 31) + ok_tail) == jwt::claim_failure::not_yet_valid));
+    BOOST_TEST((check(exp + R"(,"nbf":)" + std::to_string(now + 30) + ok_tail) == jwt::claim_failure::none));
+    BOOST_TEST((check(exp + R"(,"aud":"switchboard"})") == jwt::claim_failure::wrong_issuer));
+    BOOST_TEST((check(exp + R"(,"iss":"https://evil","aud":"switchboard"})") == jwt::claim_failure::wrong_issuer));
+    BOOST_TEST((check(exp + R"(,"iss":"https://auth.example.com"})") == jwt::claim_failure::wrong_audience));
+    BOOST_TEST(
+        (check(exp + R"(,"iss":"https://auth.example.com","aud":["a","switchboard"]})") == jwt::claim_failure::none));
+    BOOST_TEST(
+        (check(exp + R"(,"iss":"https://auth.example.com","aud":["a","b"]})") == jwt::claim_failure::wrong_audience));
+    BOOST_TEST((check("[1]") == jwt::claim_failure::malformed));
+    // Without a configured issuer and audience, neither is checked.
+    BOOST_TEST((jwt::check_claims(exp + "}", {}, now).failure == jwt::claim_failure::none));
+}
+
+BOOST_AUTO_TEST_CASE(permissions)
+{
+    const auto who = [](const std::string& claims) {
+        return jwt::check_claims(R"({"exp":9999999999,"sub":"ops")" + claims + "}", {}, now).who;
+    };
+    const auto a = who(R"(,"permissions":["phone:view","phone:sms"])");
+    BOOST_TEST(a.subject == "ops");
+    BOOST_TEST(jwt::allows(a, "phone:view"));
+    BOOST_TEST(jwt::allows(a, "phone:sms"));
+    BOOST_TEST(!jwt::allows(a, "phone:call"));
+    const auto b = who(R"(,"scope":"  phone:call  openid ")");
+    BOOST_TEST(jwt::allows(b, "phone:call"));
+    BOOST_TEST(!jwt::allows(b, "phone:view"));
+    const auto admin = who(R"(,"scope":"phone:admin")");
+    for (const auto* p : {"phone:view", "phone:call", "phone:sms", "phone:admin"}) {
+        BOOST_TEST(jwt::allows(admin, p));
+    }
+    BOOST_TEST(!jwt::allows(admin, "billing:view"));
+    // The array wins over scope; nothing at all grants nothing.
+    BOOST_TEST(!jwt::allows(who(R"(,"permissions":[],"scope":"phone:admin")"), "phone:view"));
+    BOOST_TEST(!jwt::allows(who(""), "phone:view"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(phone_api_requests)
+
+BOOST_AUTO_TEST_CASE(call_request)
+{
+    std::string problem;
+    auto c = phone_api::parse_call_request(
+        R"({"to":"+14155551212","message":"Hi","record":true,"voice":"Polly.Joanna-Neural","language":"en-GB",
+            "call_purpose":"reminder","workflow_id":"wf-1","agent_name":"Ada"})",
+        &problem);
+    BOOST_REQUIRE(c);
+    BOOST_TEST(c->record);
+    BOOST_TEST(c->voice == "Polly.Joanna-Neural");
+    const auto refused = [&](std::string_view body, error e, std::string_view says) {
+        problem.clear();
+        auto r = phone_api::parse_call_request(body, &problem);
+        BOOST_TEST(!r);
+        BOOST_TEST((r.error() == e), body);
+        BOOST_TEST(problem.find(says) != std::string::npos, problem << " should say " << says);
+    };
+    refused("nope", error::malformed_json, "not valid JSON");
+    refused("[1]", error::malformed_json, "JSON object");
+    refused(R"({"message":"x"})", error::missing_parameter, "to is required");
+    refused(R"({"to":"+14155551212"})", error::missing_parameter, "message is required");
+    refused(R"({"to":"4155551212","message":"x"})", error::invalid_parameter, "E.164");
+    refused(R"({"to":"+14155551212","message":"x","extra":1})", error::invalid_parameter, "unknown field 'extra'");
+    refused(R"({"to":"+14155551212","message":"x","voice":"Polly.<x>"})", error::invalid_parameter, "voice");
+    refused(R"({"to":"+14155551212","message":"x","language":"EN"})", error::invalid_parameter, "language");
+    refused(R"({"to":"+14155551212","message":"x","record":1})", error::invalid_parameter, "record");
+    refused(R"({"to":"+14155551212","message":"\u00ff\u00fe\u00fd","agent_name":5})", error::invalid_parameter,
+        "agent_name must be a string");
+}
+
+BOOST_AUTO_TEST_CASE(sms_length_counts_characters)
+{
+    std::string body = R"({"to":"+14155551212","message":")";
+    for (int i = 0; i < 1600; ++i) {
+        body += "\xc3\xa9"; // é: two bytes, one character
+    }
+    BOOST_TEST(static_cast<bool>(phone_api::parse_sms_request(body + "\"}", nullptr)));
+    BOOST_TEST(!phone_api::parse_sms_request(body + "x\"}", nullptr));
+}
+
+BOOST_AUTO_TEST_CASE(queries)
+{
+    std::string problem;
+    auto s = phone_api::parse_number_search("area_code=415&contains=55*&sms_enabled=true&limit=5", &problem);
+    BOOST_REQUIRE(s);
+    BOOST_TEST(phone_api::search_query(*s) == "AreaCode=415&Contains=55%2A&SmsEnabled=true&PageSize=5");
+    BOOST_TEST(!phone_api::parse_number_search("limit=51", &problem));
+    BOOST_TEST(!phone_api::parse_number_search("country=us", &problem));
+
+    const std::string sid = "CA" + std::string(32, 'f');
+    auto h = phone_api::parse_history_query(
+        "limit=2&status=in-progress&direction=outbound&cursor=" + phone_api::history_cursor(1234, sid), &problem);
+    BOOST_REQUIRE(h);
+    BOOST_TEST(*h->before_started_at_ms == 1234);
+    BOOST_TEST(h->before_call_sid == sid);
+    BOOST_TEST(!phone_api::parse_history_query("cursor=1234." + sid.substr(1), &problem));
+    BOOST_TEST(!phone_api::parse_history_query("cursor=-1." + sid, &problem));
+    BOOST_TEST(!phone_api::parse_history_query("status=other", &problem));
+}
+
+BOOST_AUTO_TEST_CASE(twilio_forms_and_errors)
+{
+    phone_api::call_request c;
+    c.to = "+14155551212";
+    c.record = true;
+    const auto twiml = phone_api::call_twiml("Tom & Jerry <3", "alice", "en-US");
+    BOOST_TEST(twiml
+        == R"(<?xml version="1.0" encoding="UTF-8"?><Response><Say voice="alice" language="en-US">Tom &amp; Jerry &lt;3</Say></Response>)");
+    const auto form = phone_api::create_call_form(c, "+14155550100", "<Response/>", "https://x.example/s?a=1");
+    BOOST_TEST(form
+        == "To=%2B14155551212&From=%2B14155550100&Twiml=%3CResponse%2F%3E&StatusCallback=https%3A%2F%2Fx.example%2Fs%"
+           "3Fa%3D1&StatusCallbackMethod=POST&StatusCallbackEvent=initiated&StatusCallbackEvent=ringing&"
+           "StatusCallbackEvent=answered&StatusCallbackEvent=completed&Record=true");
+
+    const auto e = phone_api::parse_twilio_error(
+        R"({"code":21211,"message":"Invalid 'To'","more_info":"https://www.twilio.com/docs/errors/21211","status":400})");
+    BOOST_TEST(*e.code == 21211);
+    BOOST_TEST(e.message == "Invalid 'To'");
+    BOOST_TEST(e.more_info == "https://www.twilio.com/docs/errors/21211");
+    const auto problem = phone_api::parse_twilio_error(R"({"type":"x","title":"Invalid request","status":422})");
+    BOOST_TEST(!problem.code);
+    BOOST_TEST(problem.message == "Invalid request");
+    BOOST_TEST(phone_api::parse_twilio_error("<html>").message.empty());
+}
+
+BOOST_AUTO_TEST_CASE(costs)
+{
+    BOOST_TEST(phone_api::billed_minutes(0) == 0);
+    BOOST_TEST(phone_api::billed_minutes(1) == 1);
+    BOOST_TEST(phone_api::billed_minutes(60) == 1);
+    BOOST_TEST(phone_api::billed_minutes(61) == 2);
+    const auto c = phone_api::estimate_cost({7, 3, 2}, {});
+    BOOST_TEST(phone_api::money(c.voice) == "0.0595");
+    BOOST_TEST(phone_api::money(c.sms) == "0.0225");
+    BOOST_TEST(phone_api::money(c.numbers) == "2.0000");
+    BOOST_TEST(phone_api::money(c.total) == "2.0820");
+    BOOST_TEST(phone_api::money(-0.5) == "-0.5000");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
