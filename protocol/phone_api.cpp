@@ -268,6 +268,9 @@ parsed<number_search> parse_number_search(std::string_view query, std::string* p
     number_search s;
     for (std::size_t i = 0; i < q.size(); ++i) {
         const auto [name, value] = q[i];
+        if (value.empty()) {
+            continue; // a blank field of a form: not given
+        }
         if (name == "country") {
             if (value.size() != 2
                 || !std::all_of(value.begin(), value.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
@@ -317,6 +320,9 @@ parsed<history_query> parse_history_query(std::string_view query, std::string* p
     history_query h;
     for (std::size_t i = 0; i < q.size(); ++i) {
         const auto [name, value] = q[i];
+        if (value.empty()) {
+            continue; // a blank field of a form: not given
+        }
         if (name == "limit") {
             const auto n = small_int(value);
             if (!n || *n < 1 || *n > 200) {
