@@ -10,13 +10,12 @@ import {
 } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import {
-  BIN, TOKEN, scrape, sendStop, signedPost, sleep, spawnServer, startServer, stopServer, twilio, waitFor,
+  BIN, freePort, scrape, sendStop, signedPost, sleep, spawnServer, startServer, stopServer, TOKEN, twilio, waitFor,
 } from './harness.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -32,16 +31,6 @@ const messageSid = () => 'SM' + randomBytes(16).toString('hex');
 const newSecret = () => 'whsec_' + randomBytes(32).toString('base64');
 const isTwoXX = (s) => s >= 200 && s < 300;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function makeTempDir(prefix) {
   return mkdtempSync(path.join(tmpdir(), `switchboard-events-${prefix}-`));

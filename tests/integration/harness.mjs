@@ -112,6 +112,18 @@ export function sendStop(server, signal = 'SIGTERM') {
   server.child.kill(signal);
 }
 
+// A TCP port free on 127.0.0.1 right now (for servers the tests start themselves).
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -8,7 +8,6 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +16,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose';
 import * as yaml from 'js-yaml';
-import { scrape, signedPost, sleep, startServer, stopServer, twilio } from './harness.mjs';
+import { freePort, scrape, signedPost, sleep, startServer, stopServer, twilio } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -29,16 +28,6 @@ const ISSUER = 'https://auth.example.com';
 const AUDIENCE = 'switchboard-phone';
 const ALL = ['phone:view', 'phone:call', 'phone:sms', 'phone:admin'];
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // The OpenAPI description of this API: every response below is checked against it.
@@ -730,6 +719,24 @@ describe('Twilio errors and retries (stub)', () => {
     stub.reply(404, twilioError(404, 20404, 'The requested resource was not found'));
     const unknown = await api(failing, 'GET', `/api/phone/calls/${sid}`, { token });
     assert.equal(unknown.status, 404);
+  });
+
+  test('an API key authenticates REST calls instead of the auth token', async () => {
+    const keySid = 'SK' + 'e'.repeat(32);
+    const server = await startServer({
+      env: phoneEnv(stub.url, { TWILIO_API_KEY_SID: keySid, TWILIO_API_KEY_SECRET: 'key-secret-value' }),
+    });
+    try {
+      stub.reset();
+      stub.reply(200, { account_sid: ACCOUNT_SID, balance: '1.00', currency: 'USD' });
+      const r = await api(server, 'GET', '/api/phone/balance', { token: await mint('HS256') });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(stub.requests[0].headers.authorization,
+        'Basic ' + Buffer.from(`${keySid}:key-secret-value`).toString('base64'));
+      assert.equal(stub.requests[0].url, `/2010-04-01/Accounts/${ACCOUNT_SID}/Balance.json`, 'the path names the account');
+    } finally {
+      await stopServer(server);
+    }
   });
 
   test('listing follows next_page_uri up to the page cap', async () => {
