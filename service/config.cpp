@@ -7,11 +7,11 @@
 #include "protocol/phone_api.hpp"
 #include "protocol/webhook_signature.hpp"
 #include "protocol/webhook_url.hpp"
+#include "service/http_client.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -386,23 +386,16 @@ std::optional<subscriber_config> parse_subscriber(
         return std::nullopt;
     };
     s.url = *url;
-    const auto parsed = boost::urls::parse_absolute_uri(s.url);
-    if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") || parsed->encoded_host().empty()
-        || parsed->has_userinfo()) {
+    const auto parsed = parse_http_url(s.url);
+    if (!parsed) {
         return fail_named("url must be an absolute http:// or https:// URL without credentials, got '" + s.url + "'");
     }
-    s.https = parsed->scheme() == "https";
-    s.host = std::string(parsed->encoded_host());
-    if (s.host.size() > 2 && s.host.front() == '[') {
-        s.host = s.host.substr(1, s.host.size() - 2);
-    }
-    s.port = parsed->has_port() ? std::string(parsed->port()) : (s.https ? "443" : "80");
-    s.target = std::string(parsed->encoded_path());
-    if (s.target.empty()) {
-        s.target = "/";
-    }
-    if (parsed->has_query()) {
-        s.target += "?" + std::string(parsed->encoded_query());
+    s.https = parsed->origin.https;
+    s.host = parsed->origin.host;
+    s.port = parsed->origin.port;
+    s.target = parsed->path.empty() ? "/" : parsed->path;
+    if (parsed->has_query) {
+        s.target += "?" + parsed->query;
     }
     s.secret = *secret;
     if (s.secret.empty()) {
@@ -517,9 +510,8 @@ void load_phone(loader& l, phone_config& p)
     while (!p.api_base_url.empty() && p.api_base_url.back() == '/') {
         p.api_base_url.pop_back();
     }
-    const auto base = boost::urls::parse_absolute_uri(p.api_base_url);
-    if (!base || (base->scheme() != "http" && base->scheme() != "https") || base->encoded_host().empty()
-        || base->has_userinfo() || base->has_query() || base->has_fragment()) {
+    const auto base = parse_http_url(p.api_base_url);
+    if (!base || base->has_query || base->has_fragment) {
         l.fail("TWILIO_API_BASE_URL", "expected http(s)://host[:port][/prefix], got '" + p.api_base_url + "'");
     }
     p.api_ca_file = l.text("TWILIO_API_CA_FILE", "");

@@ -11,6 +11,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/url/parse.hpp>
 
 #include <openssl/ssl.h>
 #include <sys/socket.h>
@@ -42,6 +43,27 @@ struct http_client::connection {
         return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && buffer.size() == 0;
     }
 };
+
+std::optional<http_url> parse_http_url(std::string_view url)
+{
+    const auto parsed = boost::urls::parse_absolute_uri(url);
+    if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") || parsed->encoded_host().empty()
+        || parsed->has_userinfo()) {
+        return std::nullopt;
+    }
+    http_url u;
+    u.origin.https = parsed->scheme() == "https";
+    u.origin.host = std::string(parsed->encoded_host());
+    if (u.origin.host.size() > 2 && u.origin.host.front() == '[') {
+        u.origin.host = u.origin.host.substr(1, u.origin.host.size() - 2);
+    }
+    u.origin.port = parsed->has_port() ? std::string(parsed->port()) : (u.origin.https ? "443" : "80");
+    u.path = std::string(parsed->encoded_path());
+    u.has_query = parsed->has_query();
+    u.query = std::string(parsed->encoded_query());
+    u.has_fragment = parsed->has_fragment();
+    return u;
+}
 
 std::string_view status_kind(unsigned status) noexcept
 {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,17 @@ struct http_origin {
     std::string port; // explicit or the scheme's default
     std::string ca_file; // extra trusted CA bundle (PEM) for https; the system store otherwise
 };
+
+// An absolute http:// or https:// URL without credentials, split for the client (the one
+// parser for subscriber URLs and the Twilio API base URL).
+struct http_url {
+    http_origin origin; // ca_file left empty
+    std::string path; // encoded, as given; may be empty
+    std::string query; // encoded, without the '?'
+    bool has_query = false;
+    bool has_fragment = false;
+};
+std::optional<http_url> parse_http_url(std::string_view url);
 
 // What one exchange produced.
 struct http_result {

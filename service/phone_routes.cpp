@@ -96,14 +96,20 @@ std::string text(const json::value& v, std::string_view key)
     return f != nullptr && f->is_string() ? std::string(f->get_string()) : std::string();
 }
 
-// Twilio's own fields, by name (null when absent).
+// One of Twilio's own fields, as sent (null when absent).
+json::value field(const json::value& v, std::string_view key)
+{
+    const auto* o = v.if_object();
+    const auto* f = o != nullptr ? o->if_contains(key) : nullptr;
+    return f != nullptr ? *f : json::value(nullptr);
+}
+
+// Several of them, by name.
 json::object pick(const json::value& v, std::initializer_list<std::string_view> keys)
 {
     json::object out;
-    const auto* o = v.if_object();
     for (const auto key : keys) {
-        const auto* f = o != nullptr ? o->if_contains(key) : nullptr;
-        out[key] = f != nullptr ? *f : json::value(nullptr);
+        out[key] = field(v, key);
     }
     return out;
 }
@@ -154,8 +160,8 @@ json::object twilio_call_json(const json::value& c)
     o["started_at"] = start.empty() ? json::value(nullptr) : json::value(start);
     const std::string stop = text(c, "end_time");
     o["ended_at"] = stop.empty() ? json::value(nullptr) : json::value(stop);
-    o["price"] = pick(c, {"price"})["price"];
-    o["price_unit"] = pick(c, {"price_unit"})["price_unit"];
+    o["price"] = field(c, "price");
+    o["price_unit"] = field(c, "price_unit");
     return o;
 }
 
@@ -348,7 +354,7 @@ struct phone_api_impl {
         body["to"] = m->to;
         body["from"] = cfg().phone_number;
         body["agent_name"] = m->agent_name;
-        body["segments"] = pick(r.body, {"num_segments"})["num_segments"];
+        body["segments"] = field(r.body, "num_segments");
         body["status_callback"] = webhook("status");
         body["recorded"] = recorded;
         co_return json_ok(http::status::created, body);

@@ -14,7 +14,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/url/parse.hpp>
 
 #include <stdexcept>
 
@@ -26,26 +25,18 @@ constexpr int max_attempts = 3;
 
 http_origin parse_origin(const std::string& url, const std::string& ca_file, std::string& base_path)
 {
-    const auto parsed = boost::urls::parse_absolute_uri(url);
-    if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") || parsed->encoded_host().empty()
-        || parsed->has_userinfo() || parsed->has_query()) {
+    auto u = parse_http_url(url);
+    if (!u || u->has_query) {
         throw std::runtime_error("TWILIO_API_BASE_URL must be an absolute http:// or https:// URL without credentials "
                                  "or query, got '"
             + url + "'");
     }
-    http_origin o;
-    o.https = parsed->scheme() == "https";
-    o.host = std::string(parsed->encoded_host());
-    if (o.host.size() > 2 && o.host.front() == '[') {
-        o.host = o.host.substr(1, o.host.size() - 2);
-    }
-    o.port = parsed->has_port() ? std::string(parsed->port()) : (o.https ? "443" : "80");
-    o.ca_file = ca_file;
-    base_path = std::string(parsed->encoded_path());
+    u->origin.ca_file = ca_file;
+    base_path = std::move(u->path);
     while (!base_path.empty() && base_path.back() == '/') {
         base_path.pop_back();
     }
-    return o;
+    return std::move(u->origin);
 }
 
 } // namespace
