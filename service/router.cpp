@@ -116,6 +116,19 @@ std::string router::public_url(const request_context& ctx) const
     return url;
 }
 
+std::optional<http_response> router::spend_budget(request_context& ctx) const
+{
+    if (guards_.limiter == nullptr) {
+        return std::nullopt;
+    }
+    const auto d = guards_.limiter->take(ctx.client, rate_limiter::clock::now());
+    if (d.allowed) {
+        return std::nullopt;
+    }
+    guards_.stats.rate_limited.Increment();
+    return too_many(d.retry_after);
+}
+
 http_response router::refuse_signature(request_context& ctx, boost::system::error_code ec) const
 {
     const std::string_view reason = reason_label(ec);
@@ -127,12 +140,8 @@ http_response router::refuse_signature(request_context& ctx, boost::system::erro
         .str("reason", reason)
         .emit();
     // A failed signature spends the client's budget: guessing is throttled.
-    if (guards_.limiter != nullptr) {
-        const auto d = guards_.limiter->take(ctx.client, rate_limiter::clock::now());
-        if (!d.allowed) {
-            guards_.stats.rate_limited.Increment();
-            return too_many(d.retry_after);
-        }
+    if (auto refused = spend_budget(ctx)) {
+        return std::move(*refused);
     }
     return error_response(ec, "the X-Twilio-Signature header is missing or does not match this request");
 }
@@ -221,11 +230,9 @@ task<http_response> router::dispatch(request_context& ctx) const
         }
         ctx.params = std::move(verdict.params);
     } else {
-        if (policy.rate_limited && guards_.limiter != nullptr) {
-            const auto d = guards_.limiter->take(ctx.client, rate_limiter::clock::now());
-            if (!d.allowed) {
-                guards_.stats.rate_limited.Increment();
-                co_return too_many(d.retry_after);
+        if (policy.rate_limited) {
+            if (auto refused = spend_budget(ctx)) {
+                co_return std::move(*refused);
             }
         }
         if (!policy.permission.empty()) {
