@@ -7,6 +7,7 @@ build_pkgs=(
   g++ cmake ninja-build pkg-config git ca-certificates openssl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev
   libssl-dev prometheus-cpp-dev libhiredis-dev libsqlite3-dev libjwt-dev libbenchmark-dev
+  libhowardhinnant-date-dev
 )
 test_pkgs=(prometheus redis-server nginx-light wrk yamllint curl clang-format)
 

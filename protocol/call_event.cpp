@@ -8,17 +8,19 @@
 #include <boost/json/serialize.hpp>
 
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 
 namespace switchboard {
 namespace {
 
-constexpr std::array<std::pair<event_type, std::string_view>, 4> names = {{
+constexpr std::array<std::pair<event_type, std::string_view>, 5> names = {{
     {event_type::call_status_changed, "call.status_changed"},
     {event_type::call_menu_selected, "call.menu_selected"},
     {event_type::sms_received, "sms.received"},
     {event_type::sms_status_changed, "sms.status_changed"},
+    {event_type::call_voicemail, "call.voicemail"},
 }};
 
 void put(boost::json::object& o, std::string_view key, const std::string& value)
@@ -117,18 +119,48 @@ call_event status_changed_event(const call_status_update& u)
     return e;
 }
 
-call_event menu_selected_event(const form_params& params, std::string_view digits, int attempt)
+namespace {
+
+call_event call_webhook_event(event_type type, const form_params& params)
 {
     call_event e;
-    e.type = event_type::call_menu_selected;
+    e.type = type;
     e.call_sid = params.get("CallSid");
     e.account_sid = params.get("AccountSid");
     e.from = params.get("From");
     e.to = params.get("To");
     e.direction = params.get("Direction");
     e.status = params.get("CallStatus");
-    e.digits = digits;
+    return e;
+}
+
+} // namespace
+
+call_event menu_selected_event(const form_params& params, std::string_view menu, std::string_view choice, int attempt)
+{
+    call_event e = call_webhook_event(event_type::call_menu_selected, params);
+    e.digits = params.get("Digits");
+    if (e.digits.empty()) {
+        e.speech = params.get("SpeechResult");
+    }
+    e.menu = menu;
+    e.choice = choice;
     e.attempt = attempt;
+    return e;
+}
+
+call_event voicemail_event(const form_params& params, std::string_view menu)
+{
+    call_event e = call_webhook_event(event_type::call_voicemail, params);
+    e.menu = menu;
+    e.recording_url = params.get("RecordingUrl");
+    e.recording_sid = params.get("RecordingSid");
+    std::int64_t seconds = 0;
+    const std::string_view d = params.get("RecordingDuration");
+    const auto [end, ec] = std::from_chars(d.data(), d.data() + d.size(), seconds);
+    if (ec == std::errc{} && end == d.data() + d.size() && seconds >= 0) {
+        e.duration_seconds = seconds;
+    }
     return e;
 }
 
@@ -191,7 +223,12 @@ std::string to_json(const call_event& e)
     put(data, "sequence_number", e.sequence_number);
     put(data, "duration_seconds", e.duration_seconds);
     put(data, "digits", e.digits);
+    put(data, "speech", e.speech);
+    put(data, "menu", e.menu);
+    put(data, "choice", e.choice);
     put(data, "attempt", e.attempt);
+    put(data, "recording_url", e.recording_url);
+    put(data, "recording_sid", e.recording_sid);
     put(data, "body", e.body);
     put(data, "num_media", e.num_media);
     put(data, "error_code", e.error_code);
@@ -238,7 +275,12 @@ boost::system::result<call_event> from_json(std::string_view json)
     e.sequence_number = number(d, "sequence_number");
     e.duration_seconds = number(d, "duration_seconds");
     e.digits = text(d, "digits");
+    e.speech = text(d, "speech");
+    e.menu = text(d, "menu");
+    e.choice = text(d, "choice");
     e.attempt = number(d, "attempt");
+    e.recording_url = text(d, "recording_url");
+    e.recording_sid = text(d, "recording_sid");
     e.body = text(d, "body");
     e.num_media = number(d, "num_media");
     e.error_code = text(d, "error_code");

@@ -14,9 +14,12 @@
 
 namespace switchboard {
 
-enum class event_type { call_status_changed, call_menu_selected, sms_received, sms_status_changed };
+// New types go last: metrics enumerate them in order.
+enum class event_type { call_status_changed, call_menu_selected, sms_received, sms_status_changed, call_voicemail };
+inline constexpr event_type last_event_type = event_type::call_voicemail;
 
-// "call.status_changed", "call.menu_selected", "sms.received", "sms.status_changed".
+// "call.status_changed", "call.menu_selected", "sms.received", "sms.status_changed",
+// "call.voicemail".
 std::string_view to_string(event_type t) noexcept;
 std::optional<event_type> parse_event_type(std::string_view s) noexcept;
 
@@ -41,7 +44,12 @@ struct call_event {
     std::optional<std::int64_t> sequence_number;
     std::optional<std::int64_t> duration_seconds;
     std::string digits; // call.menu_selected
+    std::string speech; // call.menu_selected by voice: what Twilio heard
+    std::string menu; // call.menu_selected, call.voicemail: the menu id
+    std::string choice; // call.menu_selected: the option's label
     std::optional<std::int64_t> attempt;
+    std::string recording_url; // call.voicemail (duration_seconds: its length)
+    std::string recording_sid;
     std::string body; // sms.received
     std::optional<std::int64_t> num_media;
     std::string error_code; // sms.status_changed on failure
@@ -58,7 +66,10 @@ boost::system::result<call_event> from_json(std::string_view json);
 
 // Events from parsed webhooks; id, occurred_at_ms and the recorded statuses are the caller's.
 call_event status_changed_event(const call_status_update& u);
-call_event menu_selected_event(const form_params& params, std::string_view digits, int attempt);
+// From a Gather result (Digits or SpeechResult) that matched an option of `menu`.
+call_event menu_selected_event(const form_params& params, std::string_view menu, std::string_view choice, int attempt);
+// From a Record action callback (RecordingUrl, RecordingSid, RecordingDuration).
+call_event voicemail_event(const form_params& params, std::string_view menu);
 call_event sms_received_event(const sms_message& m);
 call_event sms_status_changed_event(const sms_message& m);
 

@@ -87,17 +87,60 @@ response::response()
     out_ += R"(<?xml version="1.0" encoding="UTF-8"?><Response>)";
 }
 
+void response::write_attribute(std::string_view name, std::string_view value)
+{
+    out_ += ' ';
+    out_ += name;
+    out_ += "=\"";
+    out_ += escape_attribute(value);
+    out_ += '"';
+}
+
 void response::write_start(std::string_view verb, attributes attrs)
 {
     out_ += '<';
     out_ += verb;
     for (const auto& a : attrs) {
-        out_ += ' ';
-        out_ += a.name;
-        out_ += "=\"";
-        out_ += escape_attribute(a.value);
-        out_ += '"';
+        write_attribute(a.name, a.value);
     }
+}
+
+void response::write_start(std::string_view verb, const attribute_list& attrs)
+{
+    out_ += '<';
+    out_ += verb;
+    for (const auto& [name, value] : attrs.items()) {
+        write_attribute(name, value);
+    }
+}
+
+response& response::open(std::string_view verb, const attribute_list& attrs)
+{
+    write_start(verb, attrs);
+    out_ += '>';
+    open_.push_back(verb);
+    return *this;
+}
+
+response& response::element(std::string_view verb, const attribute_list& attrs, std::string_view text)
+{
+    if (text.empty()) {
+        return empty(verb, attrs);
+    }
+    write_start(verb, attrs);
+    out_ += '>';
+    out_ += escape_text(text);
+    out_ += "</";
+    out_ += verb;
+    out_ += '>';
+    return *this;
+}
+
+response& response::empty(std::string_view verb, const attribute_list& attrs)
+{
+    write_start(verb, attrs);
+    out_ += "/>";
+    return *this;
 }
 
 response& response::open(std::string_view verb, attributes attrs)

@@ -16,6 +16,20 @@ struct attribute {
 };
 using attributes = std::initializer_list<attribute>;
 
+// Attributes decided at run time: only the ones that are set, in the order added.
+class attribute_list {
+public:
+    attribute_list& add(std::string_view name, std::string value)
+    {
+        items_.emplace_back(name, std::move(value));
+        return *this;
+    }
+    const std::vector<std::pair<std::string_view, std::string>>& items() const noexcept { return items_; }
+
+private:
+    std::vector<std::pair<std::string_view, std::string>> items_; // names are literals
+};
+
 // XML 1.0 text/attribute escaping; characters XML 1.0 forbids are dropped.
 std::string escape_text(std::string_view in);
 std::string escape_attribute(std::string_view in);
@@ -29,6 +43,9 @@ public:
     response& close();
     response& element(std::string_view verb, attributes attrs, std::string_view text);
     response& empty(std::string_view verb, attributes attrs = {});
+    response& open(std::string_view verb, const attribute_list& attrs);
+    response& element(std::string_view verb, const attribute_list& attrs, std::string_view text);
+    response& empty(std::string_view verb, const attribute_list& attrs);
 
     // The verbs the IVR uses.
     response& say(std::string_view text, std::string_view voice = {}, std::string_view language = {});
@@ -41,6 +58,8 @@ public:
 
 private:
     void write_start(std::string_view verb, attributes attrs);
+    void write_start(std::string_view verb, const attribute_list& attrs);
+    void write_attribute(std::string_view name, std::string_view value);
 
     std::string out_;
     std::vector<std::string_view> open_;

@@ -7,6 +7,7 @@
 #include "service/jwt_auth.hpp"
 #include "service/listener.hpp"
 #include "service/log.hpp"
+#include "service/menu_catalog.hpp"
 #include "service/metrics.hpp"
 #include "service/phone_routes.hpp"
 #include "service/rate_limiter.hpp"
@@ -66,6 +67,7 @@ const log::on_failure log_exception{"background task failed"};
 struct application::impl {
     config cfg;
     metrics stats;
+    menu_catalog menus; // before the store: a bad menu file stops start-up before anything opens
     std::unique_ptr<sqlite_store> store;
     event_publisher events;
     std::unique_ptr<rate_limiter> limiter;
@@ -91,6 +93,7 @@ struct application::impl {
 
     explicit impl(config c)
         : cfg(std::move(c))
+        , menus(cfg.menu_file, stats)
         , store(open_store(cfg))
         , events(*store, stats)
         , limiter(cfg.rate_limit_per_minute > 0 ? std::make_unique<rate_limiter>(cfg.rate_limit_per_minute) : nullptr)
@@ -115,9 +118,10 @@ struct application::impl {
         });
         store->complete_on([this](std::function<void()> fn) { net::post(ioc, std::move(fn)); });
         events.deliver_with(deliveries.get());
-        add_voice_routes(public_routes, {stats, events, started});
+        const voice_deps voice{cfg, stats, events, *store, menus, twilio.get(), started};
+        add_voice_routes(public_routes, voice);
         add_admin_routes(admin_routes, {stats, ready, *store, *deliveries, cfg.subscribers});
-        add_phone_routes(public_routes, {cfg, stats, *store, events, twilio.get(), tokens.key_count()});
+        add_phone_routes(public_routes, {cfg, stats, *store, events, twilio.get(), tokens.key_count(), voice});
     }
 
     static std::unique_ptr<twilio_client> make_twilio(net::io_context& ioc, const config& c, metrics& m)
@@ -180,6 +184,7 @@ struct application::impl {
                 co_return;
             }
             if (sig == SIGHUP) {
+                menus.reload();
                 reload_tls();
             } else if (!draining) {
                 net::co_spawn(control, drain(sig), log_exception);
@@ -187,6 +192,22 @@ struct application::impl {
                 // A second SIGTERM/SIGINT while draining: stop waiting for in-flight requests.
                 log::line(log::level::warn, "second stop signal: cutting in-flight requests now").emit();
                 cut_now = true;
+            }
+        }
+    }
+
+    // SWITCHBOARD_MENU_WATCH_SECONDS: reload the menu file when it changes (a ConfigMap update).
+    net::awaitable<void> watch_menus()
+    {
+        net::steady_timer t(ioc);
+        for (;;) {
+            t.expires_after(cfg.menu_watch);
+            auto [ec] = co_await t.async_wait(use_tuple);
+            if (ec || draining) {
+                co_return;
+            }
+            if (menus.file_changed()) {
+                menus.reload();
             }
         }
     }
@@ -276,6 +297,9 @@ struct application::impl {
         admin_acceptor = open_acceptor(control, cfg.admin_listen, "admin");
         net::co_spawn(control, handle_signals(signals), log_exception);
         net::co_spawn(ioc, flush_logs(), log_exception);
+        if (cfg.menu_watch.count() > 0) {
+            net::co_spawn(control, watch_menus(), log_exception);
+        }
         net::co_spawn(control,
             accept_loop(
                 admin_acceptor, {"admin", admin_routes, stats, cfg, admin_connections, admin_draining, nullptr}),

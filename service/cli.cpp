@@ -8,6 +8,8 @@
 #include "service/application.hpp"
 #include "service/config.hpp"
 #include "service/log.hpp"
+#include "service/menu_catalog.hpp"
+#include "service/simulator.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -32,6 +34,10 @@ void usage(std::ostream& out)
            "  switchboard sign --url URL [--token T] [--body-file F] [NAME=VALUE ...]\n"
            "                                          print the X-Twilio-Signature for a request\n"
            "  switchboard secret                      print a new subscriber signing secret (whsec_...)\n"
+           "  switchboard menu check FILE             check an IVR menu definition; one line per problem\n"
+           "  switchboard menu graph FILE             print the menu as a Graphviz DOT graph\n"
+           "  switchboard simulate --url URL [--from N] [--to N] [--token T] [--input X ...]\n"
+           "                                          play one inbound call against a running instance\n"
            "  switchboard --version | --help\n\n"
            "  --config FILE  JSON object of settings (the names below) applied over the environment\n"
            "  --dev          without TWILIO_AUTH_TOKEN, generate a development token (printed, and\n"
@@ -39,6 +45,12 @@ void usage(std::ostream& out)
            "sign: NAME=VALUE pairs are the decoded form parameters of a POST (repeat a name for several\n"
            "values); --body-file signs a JSON body (the URL must carry bodySHA256, which is added when\n"
            "missing); the token defaults to $TWILIO_AUTH_TOKEN.\n\n"
+           "simulate: sends the signed webhooks Twilio would (to --path, default /api/voice/incoming),\n"
+           "prints what the caller hears, and answers each prompt from the --input list in order, or\n"
+           "from standard input: keys (1, 12#), say:words (speech), - (silence), answered, no-answer,\n"
+           "busy, failed (a Dial), record:N (an N-second voicemail), hangup. --public-url: the base URL\n"
+           "signatures cover when the instance has SWITCHBOARD_PUBLIC_URL. The token defaults to\n"
+           "$TWILIO_AUTH_TOKEN, then a --dev instance's $SWITCHBOARD_DATA_DIR/dev-auth-token.\n\n"
            "Settings (environment variables):\n";
     for (const auto& s : settings()) {
         out << "  " << s.name << " (default: " << (*s.default_value != 0 ? s.default_value : "none") << ")\n      "
@@ -88,6 +100,28 @@ int sign(const std::vector<std::string>& args)
         params = form_params{};
     }
     std::cout << twilio_signature::compute(token, url, params) << "\n";
+    return 0;
+}
+
+int menu_command(const std::vector<std::string>& args)
+{
+    if (args.size() != 2 || (args[0] != "check" && args[0] != "graph")) {
+        std::cerr << "usage: switchboard menu check FILE | switchboard menu graph FILE\n";
+        return 2;
+    }
+    const auto r = load_menu_file(args[1]);
+    if (!r.def) {
+        for (const auto& p : r.problems) {
+            std::cerr << args[1] << ": " << p.path << ": " << p.message << "\n";
+        }
+        std::cerr << args[1] << ": " << r.problems.size() << " problem(s)\n";
+        return 1;
+    }
+    if (args[0] == "graph") {
+        std::cout << ivr::to_dot(*r.def);
+    } else {
+        std::cout << args[1] << ": ok (" << r.def->lines.size() << " line(s), " << r.def->menus.size() << " menu(s))\n";
+    }
     return 0;
 }
 
@@ -150,6 +184,12 @@ int run_cli(int argc, char** argv)
     }
     if (!args.empty() && args[0] == "sign") {
         return sign({args.begin() + 1, args.end()});
+    }
+    if (!args.empty() && args[0] == "menu") {
+        return menu_command({args.begin() + 1, args.end()});
+    }
+    if (!args.empty() && args[0] == "simulate") {
+        return simulate_command({args.begin() + 1, args.end()});
     }
     if (!args.empty() && args[0] == "secret") {
         std::cout << webhook_signature::generate_secret(crypto::random_bytes(32)) << "\n";

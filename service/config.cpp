@@ -57,6 +57,11 @@ const std::vector<setting_doc> all_settings = {
     {"SWITCHBOARD_DRAIN_TIMEOUT_SECONDS", "20",
         "On SIGTERM/SIGINT, how long in-flight requests may take before they are cut."},
     {"SWITCHBOARD_LOG_LEVEL", "info", "debug, info, warn or error."},
+    {"SWITCHBOARD_MENU_FILE", "",
+        "IVR menu definition (JSON, see docs/menus.md); empty: the built-in JobMatch line. Re-read on SIGHUP: an "
+        "invalid file is refused and the previous menu stays live."},
+    {"SWITCHBOARD_MENU_WATCH_SECONDS", "0",
+        "Also reload SWITCHBOARD_MENU_FILE when it changes, checking this often; 0: only on SIGHUP."},
     {"SWITCHBOARD_SUBSCRIBERS", "[]",
         "Event subscribers, a JSON array of {name, url, secret, events, timeout_seconds, concurrency, max_attempts, "
         "max_age_seconds, initial_delay_seconds, max_delay_seconds, ca_file} (see the README). Secrets inside: "
@@ -656,6 +661,14 @@ load_result load_config(const env_lookup& env, const load_options& opts)
     c.log_level = l.text("SWITCHBOARD_LOG_LEVEL", c.log_level);
     if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error") {
         l.fail("SWITCHBOARD_LOG_LEVEL", "expected debug, info, warn or error, got '" + c.log_level + "'");
+    }
+    c.menu_file = l.text("SWITCHBOARD_MENU_FILE", "");
+    if (!c.menu_file.empty() && !std::ifstream(c.menu_file)) {
+        l.fail("SWITCHBOARD_MENU_FILE", "cannot read '" + c.menu_file + "'");
+    }
+    c.menu_watch = std::chrono::seconds(l.integer<unsigned>("SWITCHBOARD_MENU_WATCH_SECONDS", 0, 0, 3600));
+    if (c.menu_watch.count() > 0 && c.menu_file.empty()) {
+        l.fail("SWITCHBOARD_MENU_WATCH_SECONDS", "needs SWITCHBOARD_MENU_FILE");
     }
     c.subscribers = parse_subscribers(l.secret("SWITCHBOARD_SUBSCRIBERS"), errors);
     load_phone(l, c.phone);

@@ -83,6 +83,8 @@ struct config {
     std::chrono::milliseconds idle_timeout{60'000};
     std::chrono::milliseconds drain_timeout{20'000};
     std::string log_level = "info";
+    std::string menu_file; // empty: the built-in JobMatch menu
+    std::chrono::seconds menu_watch{0}; // 0: reload on SIGHUP only
     std::vector<subscriber_config> subscribers;
     phone_config phone;
 

@@ -3,7 +3,7 @@
 
 #include "protocol/call_event.hpp"
 #include "protocol/call_status.hpp"
-#include "protocol/jobmatch_ivr.hpp"
+#include "protocol/ivr_menu.hpp"
 
 #include <prometheus/collectable.h>
 #include <prometheus/text_serializer.h>
@@ -146,7 +146,7 @@ std::vector<std::string_view> call_status_labels()
 std::vector<std::string_view> event_type_labels()
 {
     std::vector<std::string_view> out;
-    for (int t = 0; t <= static_cast<int>(event_type::sms_status_changed); ++t) {
+    for (int t = 0; t <= static_cast<int>(last_event_type); ++t) {
         out.push_back(to_string(static_cast<event_type>(t)));
     }
     return out;
@@ -165,11 +165,11 @@ const prometheus::Histogram::BucketBoundaries attempt_buckets
 const prometheus::Histogram::BucketBoundaries delivery_latency_buckets
     = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400};
 
-std::vector<std::string_view> ivr_choice_labels()
+std::vector<std::string_view> ivr_action_labels()
 {
     std::vector<std::string_view> out;
-    for (int c = 0; c <= static_cast<int>(jobmatch::choice::none); ++c) {
-        out.push_back(jobmatch::to_label(static_cast<jobmatch::choice>(c)));
+    for (int a = 0; a <= static_cast<int>(ivr::action_type::reject); ++a) {
+        out.push_back(ivr::to_string(static_cast<ivr::action_type>(a)));
     }
     return out;
 }
@@ -232,9 +232,21 @@ metrics::metrics()
     , signature_failures(counters(*registry_, "switchboard_twilio_signature_failures_total",
                              "Requests refused for a missing or wrong X-Twilio-Signature, by reason."),
           "reason", {"missing", "body_hash", "mismatch"})
-    , ivr_selections(counters(*registry_, "switchboard_ivr_menu_selections_total",
-                         "IVR menu choices by digit (invalid and none for the rest)."),
-          "digit", ivr_choice_labels())
+    , ivr_actions(counters(*registry_, "switchboard_ivr_actions_total", "IVR actions run, by action type."), "action",
+          ivr_action_labels())
+    , ivr_sms(counters(*registry_, "switchboard_ivr_sms_total",
+                  "Text messages the IVR's sms action sent to callers, by result (sent, failed)."),
+          "result", {"sent", "failed"})
+    , ivr_restarts(counters(*registry_, "switchboard_ivr_restarts_total",
+          "IVR callbacks whose menu state the live definition no longer has: the caller restarts at the line's "
+          "start menu.")
+                       .Add({}))
+    , menu_reloads(counters(*registry_, "switchboard_menu_reloads_total",
+                       "Menu definition loads after start-up (SIGHUP or file change), by result (ok, refused)."),
+          "result", {"ok", "refused"})
+    , menu_reload_ok(gauges(*registry_, "switchboard_menu_reload_ok",
+          "1 when the last menu definition load succeeded; 0 when it was refused and the previous one stays live.")
+                         .Add({}))
     , call_status_callbacks(counters(*registry_, "switchboard_call_status_callbacks_total",
                                 "Voice status callbacks received, by call status."),
           "status", call_status_labels())
@@ -295,6 +307,8 @@ metrics::metrics()
           "Deliveries by subscriber and state: pending, in_flight, dead (dead-lettered, awaiting replay)."))
     , oldest_pending_(gauges(*registry_, "switchboard_delivery_oldest_pending_age_seconds",
           "Age of the oldest event not yet delivered to the subscriber (0 when none)."))
+    , ivr_selections_(counters(*registry_, "switchboard_ivr_menu_selections_total",
+          "IVR menu choices by menu and option label (invalid: no option matched; none: no input)."))
 {
     prometheus::BuildGauge()
         .Name("switchboard_build_info")
@@ -376,6 +390,20 @@ void metrics::twilio_request(std::string_view operation, std::string_view result
     }
     counter->Increment();
     histogram->Observe(seconds);
+}
+
+prometheus::Counter& metrics::ivr_selection(std::string_view menu, std::string_view choice)
+{
+    const std::lock_guard lock(ivr_mutex_);
+    std::string key = std::string(menu) + ' ' + std::string(choice);
+    for (const auto& [k, c] : ivr_counters_) {
+        if (k == key) {
+            return *c;
+        }
+    }
+    auto& c = ivr_selections_.Add({{"menu", std::string(menu)}, {"choice", std::string(choice)}});
+    ivr_counters_.emplace_back(std::move(key), &c);
+    return c;
 }
 
 route_metrics& metrics::route(std::string_view name, std::string_view method)

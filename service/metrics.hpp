@@ -83,7 +83,13 @@ public:
     prometheus::Family<prometheus::Gauge>& connections_open;
     prometheus::Counter& tls_handshake_failures;
     counter_set signature_failures; // reason: missing, mismatch, body_hash
-    counter_set ivr_selections; // digit: 1, 2, 3, 9, invalid, none
+    // IVR: choices by menu and option label ("invalid", "none" for the rest).
+    prometheus::Counter& ivr_selection(std::string_view menu, std::string_view choice);
+    counter_set ivr_actions; // action: hangup, menu, back, repeat, dial, voicemail, sms, redirect, reject
+    counter_set ivr_sms; // result: sent, failed
+    prometheus::Counter& ivr_restarts; // callback state unknown to the live definition
+    counter_set menu_reloads; // result: ok, refused
+    prometheus::Gauge& menu_reload_ok; // 1: the last load succeeded; 0: refused (old definition live)
     counter_set call_status_callbacks; // status: queued ... failed, other
     prometheus::Counter& rate_limited;
     prometheus::Counter& tls_reloads;
@@ -124,6 +130,9 @@ private:
     std::mutex twilio_mutex_;
     std::vector<std::pair<std::string, prometheus::Counter*>> twilio_counters_;
     std::vector<std::pair<std::string, prometheus::Histogram*>> twilio_histograms_;
+    prometheus::Family<prometheus::Counter>& ivr_selections_;
+    std::mutex ivr_mutex_;
+    std::vector<std::pair<std::string, prometheus::Counter*>> ivr_counters_;
     std::mutex subscribers_mutex_;
     std::vector<std::pair<std::string, std::unique_ptr<subscriber_metrics>>> subscribers_;
 };

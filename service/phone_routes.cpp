@@ -4,7 +4,6 @@
 #include "protocol/call_event.hpp"
 #include "protocol/call_status.hpp"
 #include "protocol/error.hpp"
-#include "protocol/jobmatch_ivr.hpp"
 #include "protocol/phone_api.hpp"
 #include "protocol/twiml.hpp"
 #include "service/clock.hpp"
@@ -657,18 +656,15 @@ struct phone_api_impl {
 
     task<http_response> incoming_call(request_context& ctx)
     {
+        if (cfg().greeting.empty()) {
+            co_return co_await ivr_incoming_call(ctx, d.voice); // the line of the called number
+        }
         ctx.log.call_sid = ctx.params.get("CallSid");
         ctx.log.from = ctx.params.get("From");
         ctx.log.to = ctx.params.get("To");
-        std::string body;
-        if (cfg().greeting.empty()) {
-            body = jobmatch::incoming();
-        } else {
-            twiml::response r;
-            r.say(cfg().greeting, cfg().default_voice, cfg().default_language).hangup();
-            body = std::move(r).str();
-        }
-        co_return text_response(http::status::ok, std::move(body), twiml::content_type);
+        twiml::response r;
+        r.say(cfg().greeting, cfg().default_voice, cfg().default_language).hangup();
+        co_return text_response(http::status::ok, std::move(r).str(), twiml::content_type);
     }
 
     task<http_response> status_callback(request_context& ctx)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "service/router.hpp"
+#include "service/voice_routes.hpp"
 
 #include <chrono>
 
@@ -20,6 +21,7 @@ struct phone_deps {
     event_publisher& events;
     twilio_client* twilio; // null: TWILIO_ACCOUNT_SID not set (REST endpoints answer 503)
     std::size_t token_keys; // configured JWT keys, for /health
+    voice_deps voice; // the IVR, for /webhook/call without a greeting
 };
 
 void add_phone_routes(router& r, phone_deps deps);

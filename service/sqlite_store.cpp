@@ -373,13 +373,16 @@ void apply_call_update(database& db, const call_status_update& u, call_event& e,
         .run();
 }
 
+// Menu choices and voicemails: the call's row (created if this is its first event).
 void record_menu_choice(database& db, call_event& e, append_result& r)
 {
     db.sql("INSERT INTO calls (call_sid, account_sid, from_number, to_number, direction, started_at_ms, updated_at_ms, "
            "menu_selections) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) "
            "ON CONFLICT (call_sid) DO UPDATE SET updated_at_ms = ?6, "
-           "menu_selections = iif(menu_selections = '', ?7, menu_selections || ',' || ?7)")
-        .bind(e.call_sid, e.account_sid, e.from, e.to, e.direction, e.occurred_at_ms, e.digits)
+           "menu_selections = CASE WHEN ?7 = '' THEN menu_selections WHEN menu_selections = '' THEN ?7 "
+           "ELSE menu_selections || ',' || ?7 END")
+        .bind(e.call_sid, e.account_sid, e.from, e.to, e.direction, e.occurred_at_ms,
+            e.type != event_type::call_menu_selected ? std::string() : e.digits.empty() ? e.choice : e.digits)
         .run();
     auto& find = db.sql("SELECT status, agent_name, call_purpose, workflow_id FROM calls WHERE call_sid = ?1");
     find.bind(e.call_sid);
@@ -449,6 +452,7 @@ boost::system::result<append_result> do_append(database& db, append_request& req
         }
         break;
     case event_type::call_menu_selected:
+    case event_type::call_voicemail:
         record_menu_choice(db, e, r);
         break;
     case event_type::sms_received:

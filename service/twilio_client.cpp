@@ -60,26 +60,30 @@ void twilio_client::stop()
 
 task<twilio_result> twilio_client::get(std::string_view operation, std::string path)
 {
-    return request(operation, http::verb::get, std::move(path), {});
+    return request(operation, http::verb::get, std::move(path), {}, settings_.timeout);
 }
 
-task<twilio_result> twilio_client::post(std::string_view operation, std::string path, std::string form)
+task<twilio_result> twilio_client::post(
+    std::string_view operation, std::string path, std::string form, std::optional<std::chrono::milliseconds> timeout)
 {
-    return request(operation, http::verb::post, std::move(path), std::move(form));
+    return request(operation, http::verb::post, std::move(path), std::move(form),
+        timeout ? std::min(*timeout, settings_.timeout) : settings_.timeout);
 }
 
-task<twilio_result> twilio_client::request(
-    std::string_view operation, http::verb method, std::string path, std::string form)
+task<twilio_result> twilio_client::request(std::string_view operation, http::verb method, std::string path,
+    std::string form, std::chrono::milliseconds timeout)
 {
     // Every exchange runs on the client's strand, which owns the connection pool.
-    co_return co_await net::co_spawn(strand_, run(std::string(operation), method, std::move(path), std::move(form)),
+    co_return co_await net::co_spawn(strand_,
+        run(std::string(operation), method, std::move(path), std::move(form), timeout),
         net::use_awaitable_t<connection_executor>{});
 }
 
-task<twilio_result> twilio_client::run(std::string operation, http::verb method, std::string path, std::string form)
+task<twilio_result> twilio_client::run(
+    std::string operation, http::verb method, std::string path, std::string form, std::chrono::milliseconds timeout)
 {
     const bool idempotent = method == http::verb::get;
-    const auto deadline = std::chrono::steady_clock::now() + settings_.timeout;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     twilio_result out;
     for (int attempt = 1;; ++attempt) {
         http_request req{method, base_path_ + path, 11};

@@ -55,7 +55,9 @@ public:
     // `operation` labels the metrics (create_call, fetch_balance, ...); `path` is absolute
     // ("/2010-04-01/…json"), with its query for GETs.
     task<twilio_result> get(std::string_view operation, std::string path);
-    task<twilio_result> post(std::string_view operation, std::string path, std::string form);
+    // `timeout` shortens the deadline (e.g. inside a webhook Twilio waits on); never lengthens it.
+    task<twilio_result> post(std::string_view operation, std::string path, std::string form,
+        std::optional<std::chrono::milliseconds> timeout = std::nullopt);
     // GET that follows next_page_uri, concatenating the `list_key` arrays, up to `max_items`
     // items and settings().max_pages pages.
     task<twilio_result> get_all(
@@ -65,8 +67,10 @@ public:
     void stop();
 
 private:
-    task<twilio_result> request(std::string_view operation, http::verb method, std::string path, std::string form);
-    task<twilio_result> run(std::string operation, http::verb method, std::string path, std::string form);
+    task<twilio_result> request(std::string_view operation, http::verb method, std::string path, std::string form,
+        std::chrono::milliseconds timeout);
+    task<twilio_result> run(std::string operation, http::verb method, std::string path, std::string form,
+        std::chrono::milliseconds timeout);
 
     twilio_settings settings_;
     metrics& stats_;

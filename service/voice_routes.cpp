@@ -1,20 +1,31 @@
-// Handlers for /api/voice/* and /api/sms/*: parse input, call protocol/ logic, publish the
-// event, map the result to a response.
+// Handlers for /api/voice/* and /api/sms/*: parse input, call protocol/ logic (the IVR engine
+// on the live menu definition), publish the event, map the result to a response.
 #include "service/voice_routes.hpp"
 
 #include "protocol/call_event.hpp"
 #include "protocol/call_status.hpp"
 #include "protocol/error.hpp"
-#include "protocol/jobmatch_ivr.hpp"
+#include "protocol/ivr_engine.hpp"
+#include "protocol/phone.hpp"
+#include "protocol/phone_api.hpp"
 #include "protocol/sms.hpp"
 #include "protocol/twiml.hpp"
+#include "service/clock.hpp"
+#include "service/config.hpp"
 #include "service/event_publisher.hpp"
 #include "service/http_error.hpp"
 #include "service/log.hpp"
+#include "service/menu_catalog.hpp"
 #include "service/metrics.hpp"
+#include "service/store_await.hpp"
+#include "service/time_zone.hpp"
+#include "service/twilio_client.hpp"
 
 namespace switchboard {
 namespace {
+
+// Twilio gives up on a webhook after 15 s: an sms action must answer well before that.
+constexpr std::chrono::milliseconds sms_action_timeout{8'000};
 
 http_response twiml_response(std::string body)
 {
@@ -34,37 +45,177 @@ std::string_view idempotency_token(const request_context& ctx)
     return it == ctx.request.end() ? std::string_view() : std::string_view(it->value());
 }
 
-task<http_response> incoming(request_context& ctx)
+ivr::call_info call_of(const request_context& ctx)
 {
-    note_caller(ctx);
-    co_return twiml_response(jobmatch::incoming());
+    return {ctx.params.get("To"), ctx.params.get("From")};
 }
 
-task<http_response> menu(request_context& ctx, metrics& stats, event_publisher& events)
+// The same Gather answer retried by Twilio must be one event: its idempotency token, else
+// where the call was (menu, trail, attempt) and what the caller entered.
+std::string menu_dedupe_key(const request_context& ctx, const ivr::call_state& state, std::string_view menu)
 {
-    note_caller(ctx);
+    const std::string_view token = idempotency_token(ctx);
+    if (!token.empty()) {
+        return "token:" + std::string(token);
+    }
     const std::string_view digits = ctx.params.get("Digits");
-    const int attempt = jobmatch::parse_attempt(parse_form(ctx.query).get("attempt"));
-    ctx.log.digits = digits;
-    if (!digits.empty()) {
-        // A choice is an event: stored before the caller hears the answer.
-        if (ctx.log.call_sid.empty()) {
-            co_return error_response(error::missing_parameter, "menu: CallSid is required");
+    return "menu:" + ctx.log.call_sid + "#" + std::string(menu) + "/" + state.trail + "/"
+        + std::to_string(state.attempt) + "@" + std::string(digits.empty() ? ctx.params.get("SpeechResult") : digits);
+}
+
+class ivr_handlers {
+public:
+    explicit ivr_handlers(voice_deps d) : d_(d) { }
+
+    task<http_response> incoming(request_context& ctx)
+    {
+        note_caller(ctx);
+        const auto def = d_.menus.current();
+        const auto now = std::chrono::system_clock::now();
+        auto s = ivr::answer(*def, call_of(ctx), [now](std::string_view zone) { return local_time_in(zone, now); });
+        co_return co_await finish(ctx, std::move(s));
+    }
+
+    task<http_response> menu(request_context& ctx)
+    {
+        note_caller(ctx);
+        const auto def = d_.menus.current();
+        const auto state = ivr::parse_state(parse_form(ctx.query));
+        const std::string_view digits = ctx.params.get("Digits");
+        const std::string_view speech = ctx.params.get("SpeechResult");
+        ctx.log.digits = digits;
+        auto s = ivr::select(*def, call_of(ctx), state, digits, speech);
+        if (!s.restarted && (!digits.empty() || !speech.empty())) {
+            // A choice is an event: stored before the caller hears the answer.
+            if (ctx.log.call_sid.empty()) {
+                co_return error_response(error::missing_parameter, "menu: CallSid is required");
+            }
+            append_request req;
+            req.event = menu_selected_event(ctx.params, s.menu, s.choice, state.attempt);
+            req.dedupe_key = menu_dedupe_key(ctx, state, s.menu);
+            if (!co_await d_.events.publish(ctx, std::move(req))) {
+                co_return event_publisher::refused();
+            }
         }
+        if (!s.restarted) {
+            d_.stats.ivr_selection(s.menu, s.choice).Increment();
+        }
+        co_return co_await finish(ctx, std::move(s));
+    }
+
+    task<http_response> dial(request_context& ctx)
+    {
+        note_caller(ctx);
+        const auto def = d_.menus.current();
+        const std::string_view status = ctx.params.get("DialCallStatus");
+        ctx.log.call_status = status;
+        auto s = ivr::dial_result(*def, call_of(ctx), ivr::parse_state(parse_form(ctx.query)), status);
+        co_return co_await finish(ctx, std::move(s));
+    }
+
+    task<http_response> recording(request_context& ctx)
+    {
+        note_caller(ctx);
+        if (ctx.log.call_sid.empty() || ctx.params.get("RecordingUrl").empty()) {
+            co_return error_response(error::missing_parameter, "recording: CallSid and RecordingUrl are required");
+        }
+        const auto def = d_.menus.current();
+        const auto state = ivr::parse_state(parse_form(ctx.query));
+        auto s = ivr::recorded(*def, call_of(ctx), state);
+        // The voicemail is an event, stored before the caller hears goodbye; a stale menu
+        // state still keeps the message.
         append_request req;
-        req.event = menu_selected_event(ctx.params, digits, attempt);
-        const std::string token(idempotency_token(ctx));
-        req.dedupe_key = token.empty()
-            ? "menu:" + ctx.log.call_sid + "#" + std::to_string(attempt) + "@" + std::string(digits)
-            : "token:" + token;
-        if (!co_await events.publish(ctx, std::move(req))) {
+        req.event = voicemail_event(ctx.params, state.menu.empty() ? s.menu : state.menu);
+        const std::string_view token = idempotency_token(ctx);
+        const std::string_view recording = ctx.params.get("RecordingSid");
+        req.dedupe_key = !token.empty() ? "token:" + std::string(token)
+                                        : "voicemail:" + ctx.log.call_sid + "@"
+                + std::string(recording.empty() ? ctx.params.get("RecordingUrl") : recording);
+        if (!co_await d_.events.publish(ctx, std::move(req))) {
             co_return event_publisher::refused();
         }
+        co_return co_await finish(ctx, std::move(s));
     }
-    auto outcome = jobmatch::menu(digits, attempt);
-    stats.ivr_selections[jobmatch::to_label(outcome.chosen)].Increment();
-    co_return twiml_response(std::move(outcome.twiml));
-}
+
+private:
+    // Counts the step, runs its sms follow-up, answers its TwiML.
+    task<http_response> finish(request_context& ctx, ivr::step s)
+    {
+        if (!s.action.empty()) {
+            d_.stats.ivr_actions[s.action].Increment();
+        }
+        if (s.restarted) {
+            d_.stats.ivr_restarts.Increment();
+            log::line(log::level::warn, "menu state unknown to the live definition: restarting the caller")
+                .str("request_id", ctx.request_id)
+                .str("call_sid", ctx.log.call_sid)
+                .str("query", ctx.query)
+                .emit();
+        }
+        if (s.sms) {
+            const bool sent = co_await send(ctx, *s.sms);
+            d_.stats.ivr_sms[sent ? "sent" : "failed"].Increment();
+            if (!sent) {
+                s.twiml = std::move(s.sms->twiml_failed);
+            }
+        }
+        co_return twiml_response(std::move(s.twiml));
+    }
+
+    // The sms action: a text to the caller through Twilio's REST API, logged to the call log.
+    task<bool> send(request_context& ctx, const ivr::sms_followup& m)
+    {
+        const std::string from = phone::is_e164(m.from) ? m.from : d_.cfg.phone.phone_number;
+        std::string_view problem;
+        if (d_.twilio == nullptr) {
+            problem = "TWILIO_ACCOUNT_SID is not set";
+        } else if (!phone::is_e164(m.to)) {
+            problem = "the caller's number is not an E.164 number";
+        } else if (from.empty()) {
+            problem = "no E.164 number to send from (set SWITCHBOARD_TWILIO_PHONE_NUMBER)";
+        }
+        if (!problem.empty()) {
+            log::line(log::level::warn, "menu sms not sent")
+                .str("request_id", ctx.request_id)
+                .str("call_sid", ctx.log.call_sid)
+                .str("reason", problem)
+                .emit();
+            co_return false;
+        }
+        const std::string callback
+            = d_.cfg.public_url.empty() ? std::string() : d_.cfg.public_url + "/api/phone/webhook/status";
+        const auto& account = d_.twilio->settings().account_sid;
+        auto r = co_await d_.twilio->post("ivr_sms", phone_api::account_path(account, "Messages.json"),
+            phone_api::send_sms_form({m.to, m.body, "ivr"}, from, callback), sms_action_timeout);
+        if (r.ec) {
+            log::line(log::level::warn, "menu sms refused by Twilio")
+                .str("request_id", ctx.request_id)
+                .str("call_sid", ctx.log.call_sid)
+                .str("error", r.ec.message())
+                .num("twilio_code", r.error.code.value_or(0))
+                .str("detail", r.detail)
+                .emit();
+            co_return false;
+        }
+        const auto* sid = r.body.is_object() ? r.body.as_object().if_contains("sid") : nullptr;
+        outbound_message msg{sid != nullptr && sid->is_string() ? std::string(sid->as_string()) : std::string(),
+            account, from, m.to, "queued", m.body, "ivr", unix_ms_now()};
+        ctx.log.message_sid = msg.message_sid;
+        if (!msg.message_sid.empty()) {
+            auto rec = co_await store_call<bool>(
+                [&](event_store::callback<bool> done) { d_.store.record_message(msg, std::move(done)); });
+            if (!rec) {
+                log::line(log::level::error, "the call log could not record a menu sms")
+                    .str("message_sid", msg.message_sid)
+                    .str("error", rec.error().message())
+                    .emit();
+            }
+        }
+        co_return true; // sent: Twilio accepted it
+    }
+
+    voice_deps d_;
+};
 
 } // namespace
 
@@ -145,11 +296,16 @@ task<http_response> sms_incoming_webhook(request_context& ctx, event_publisher& 
 
 namespace {
 
-task<http_response> health(
-    request_context&, const event_publisher& events, std::chrono::steady_clock::time_point started)
+task<http_response> health(request_context&, const event_publisher& events, const menu_catalog& menus,
+    std::chrono::steady_clock::time_point started)
 {
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
-    std::string body = R"({"status":"ok","service":"voice","ivr":"jobmatch","uptime_seconds":)";
+    const auto def = menus.current();
+    std::string body = R"({"status":"ok","service":"voice","ivr":")";
+    body += def->line_for("").id; // the default line (ids are [A-Za-z0-9_-]: no escaping needed)
+    body += R"(","menus":)";
+    body += std::to_string(def->menus.size());
+    body += R"(,"uptime_seconds":)";
     body += std::to_string(uptime.count());
     body += R"(,"events_published":)";
     body += std::to_string(events.published());
@@ -159,13 +315,24 @@ task<http_response> health(
 
 } // namespace
 
+task<http_response> ivr_incoming_call(request_context& ctx, voice_deps deps)
+{
+    ivr_handlers h(deps);
+    co_return co_await h.incoming(ctx);
+}
+
 void add_voice_routes(router& r, voice_deps d)
 {
     const route_policy twilio{.twilio_signature = true, .rate_limited = true};
-    r.add({http::verb::post, "/api/voice/incoming", "voice_incoming", twilio, incoming});
-    r.add({http::verb::get, "/api/voice/incoming", "voice_incoming", twilio, incoming});
-    r.add({http::verb::post, "/api/voice/menu", "voice_menu", twilio,
-        [&stats = d.stats, &events = d.events](request_context& ctx) { return menu(ctx, stats, events); }});
+    auto ivr = std::make_shared<ivr_handlers>(d);
+    using member = task<http_response> (ivr_handlers::*)(request_context&);
+    const auto bind = [ivr](member fn) { return [ivr, fn](request_context& ctx) { return ((*ivr).*fn)(ctx); }; };
+    r.add({http::verb::post, "/api/voice/incoming", "voice_incoming", twilio, bind(&ivr_handlers::incoming)});
+    r.add({http::verb::get, "/api/voice/incoming", "voice_incoming", twilio, bind(&ivr_handlers::incoming)});
+    r.add({http::verb::post, std::string(ivr::menu_path), "voice_menu", twilio, bind(&ivr_handlers::menu)});
+    r.add({http::verb::post, std::string(ivr::dial_path), "voice_dial", twilio, bind(&ivr_handlers::dial)});
+    r.add({http::verb::post, std::string(ivr::recording_path), "voice_recording", twilio,
+        bind(&ivr_handlers::recording)});
     r.add({http::verb::post, "/api/voice/status", "voice_status", twilio,
         [&stats = d.stats, &events = d.events](
             request_context& ctx) { return call_status_webhook(ctx, stats, events); }});
@@ -175,7 +342,8 @@ void add_voice_routes(router& r, voice_deps d)
     r.add({http::verb::post, "/api/sms/status", "sms_status", twilio,
         [&events = d.events](request_context& ctx) { return sms_status_webhook(ctx, events); }});
     r.add({http::verb::get, "/api/voice/health", "voice_health", {.rate_limited = true},
-        [&events = d.events, started = d.started](request_context& ctx) { return health(ctx, events, started); }});
+        [&events = d.events, &menus = d.menus, started = d.started](
+            request_context& ctx) { return health(ctx, events, menus, started); }});
 }
 
 } // namespace switchboard

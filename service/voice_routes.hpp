@@ -1,6 +1,7 @@
-// The JobMatch voice webhooks (incoming call, menu choice, status callback, health) and the SMS
-// webhooks (incoming message, message status). Status callbacks, menu choices and messages are
-// published as events: answered 2xx only once the event is durable.
+// The voice webhooks (incoming call, menu choice, dial and recording results: the IVR of the live
+// menu definition; status callback; health) and the SMS webhooks (incoming message, message
+// status). Status callbacks, menu choices, voicemails and messages are published as events:
+// answered 2xx only once the event is durable.
 #pragma once
 
 #include "service/router.hpp"
@@ -10,16 +11,25 @@
 namespace switchboard {
 
 class event_publisher;
+class event_store;
+class menu_catalog;
+class twilio_client;
 
 struct voice_deps {
+    const config& cfg;
     metrics& stats;
     event_publisher& events;
+    event_store& store;
+    const menu_catalog& menus;
+    twilio_client* twilio; // null: the sms action cannot send (the caller hears its `failed` words)
     std::chrono::steady_clock::time_point started;
 };
 
 void add_voice_routes(router& r, voice_deps deps);
 
 // Shared with the phone API's webhooks (service/phone_routes.cpp).
+// An incoming call: the start of the IVR line chosen by the called number.
+task<http_response> ivr_incoming_call(request_context& ctx, voice_deps deps);
 // A voice status callback: parsed, published, answered 204.
 task<http_response> call_status_webhook(request_context& ctx, metrics& stats, event_publisher& events);
 // A message status callback: published, answered 204.

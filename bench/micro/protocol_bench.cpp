@@ -1,6 +1,6 @@
 // What one signed menu POST costs in protocol/: form parsing, signature check, TwiML rendering.
 #include "protocol/form.hpp"
-#include "protocol/jobmatch_ivr.hpp"
+#include "protocol/ivr_engine.hpp"
 #include "protocol/twilio_signature.hpp"
 
 #include <benchmark/benchmark.h>
@@ -56,10 +56,15 @@ void bm_refuse_signature(benchmark::State& state)
 }
 BENCHMARK(bm_refuse_signature);
 
+// The shipped JobMatch definition, as the service runs it.
+const auto jobmatch = ivr::parse(ivr::default_definition_json()).def;
+const ivr::call_info caller{"+18005550100", "+14155551212"};
+
 void bm_twiml_menu_choice(benchmark::State& state)
 {
+    const ivr::call_state at_start;
     for (auto _ : state) {
-        benchmark::DoNotOptimize(jobmatch::menu("1", 0));
+        benchmark::DoNotOptimize(ivr::select(*jobmatch, caller, at_start, "1", ""));
     }
 }
 BENCHMARK(bm_twiml_menu_choice);
@@ -67,7 +72,7 @@ BENCHMARK(bm_twiml_menu_choice);
 void bm_twiml_welcome(benchmark::State& state)
 {
     for (auto _ : state) {
-        benchmark::DoNotOptimize(jobmatch::incoming());
+        benchmark::DoNotOptimize(ivr::answer(*jobmatch, caller, {}));
     }
 }
 BENCHMARK(bm_twiml_welcome);

@@ -1,0 +1,424 @@
+// IVR menus as data: the shipped JobMatch definition byte for byte, every action's TwiML, state
+// in the callback URLs, business hours, and `menu check` messages for broken definitions.
+#include "protocol/ivr_engine.hpp"
+#include "protocol/ivr_menu.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <fstream>
+#include <sstream>
+
+using namespace switchboard;
+
+namespace {
+
+const std::string head = R"(<?xml version="1.0" encoding="UTF-8"?><Response>)";
+const ivr::call_info caller{"+18005550100", "+14155551212"};
+
+std::string say_hangup(std::string_view text)
+{
+    return head + R"(<Say voice="Polly.Joanna">)" + std::string(text) + "</Say><Hangup/></Response>";
+}
+
+std::shared_ptr<const ivr::definition> jobmatch()
+{
+    static const auto def = ivr::parse(ivr::default_definition_json()).def;
+    BOOST_REQUIRE(def);
+    return def;
+}
+
+ivr::call_state at(std::string menu, std::string trail = {}, std::string action = {}, int attempt = 0)
+{
+    return {std::move(menu), std::move(trail), std::move(action), attempt};
+}
+
+std::shared_ptr<const ivr::definition> sample()
+{
+    std::ifstream in(SWITCHBOARD_SOURCE_DIR "/deploy/menus/lines.example.json");
+    std::ostringstream s;
+    s << in.rdbuf();
+    auto r = ivr::parse(s.str());
+    for (const auto& p : r.problems) {
+        BOOST_TEST_MESSAGE(p.path << ": " << p.message);
+    }
+    BOOST_REQUIRE(r.def);
+    return r.def;
+}
+
+// A local time on a given weekday and minute (the date is only compared with holidays).
+ivr::clock_fn clock_at(unsigned weekday, unsigned minute, std::string date = "2026-11-23")
+{
+    return [=](std::string_view) {
+        hours::local_time t;
+        t.year = std::stoi(date.substr(0, 4));
+        t.month = static_cast<unsigned>(std::stoi(date.substr(5, 2)));
+        t.day = static_cast<unsigned>(std::stoi(date.substr(8, 2)));
+        t.weekday = weekday;
+        t.minute_of_day = minute;
+        return std::optional<hours::local_time>(t);
+    };
+}
+
+// The problems of a definition, as "path: message" lines.
+std::string problems_of(std::string_view json)
+{
+    const auto r = ivr::parse(json, {[](std::string_view z) { return z == "Europe/Paris"; }});
+    std::string out;
+    for (const auto& p : r.problems) {
+        out += p.path + ": " + p.message + "\n";
+    }
+    return out;
+}
+
+// A minimal valid definition with one menu whose body is spliced in.
+std::string one_menu(std::string_view menu_body, std::string_view extra_menus = "", std::string_view line = "")
+{
+    return R"({"version": 1, "lines": {"main": {"menu": "m")" + std::string(line) + R"(}}, "menus": {"m": )"
+        + std::string(menu_body) + std::string(extra_menus) + "}}";
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(jobmatch_definition)
+
+BOOST_AUTO_TEST_CASE(welcome_menu_is_the_foundation_document)
+{
+    BOOST_TEST(ivr::answer(*jobmatch(), caller, {}).twiml
+        == head
+            + R"(<Gather numDigits="1" action="/api/voice/menu" method="POST" timeout="10"><Say voice="Polly.Joanna">)"
+              "Welcome to Job Match dot zip, the AI-powered job matching platform for LLC owners. Press 1 to learn "
+              "about our services. Press 2 to speak with our AI assistant. Press 3 to schedule a callback. Press 9 "
+              "to end this call."
+              R"(</Say></Gather><Redirect method="POST">/api/voice/menu</Redirect></Response>)");
+}
+
+BOOST_AUTO_TEST_CASE(each_choice_says_its_seed_text_and_hangs_up)
+{
+    const std::pair<const char*, const char*> seed[] = {
+        {"1",
+            "Job Match helps LLC owners find perfect job matches using AI. We analyze your skills, experience, and "
+            "goals to match you with opportunities. Visit jobmatch dot zip to get started. Goodbye!"},
+        {"2",
+            "Our AI assistant is available on our website at jobmatch dot zip. You can chat with our intelligent "
+            "matching system 24/7. Visit us online to get started. Goodbye!"},
+        {"3",
+            "To schedule a callback, please visit jobmatch dot zip and fill out our contact form. Our team will "
+            "reach out within 24 hours. Goodbye!"},
+        {"9", "Thank you for calling Job Match. Goodbye!"},
+    };
+    for (const auto& [digit, text] : seed) {
+        const auto out = ivr::select(*jobmatch(), caller, {}, digit, "");
+        BOOST_TEST(out.matched);
+        BOOST_TEST(out.twiml == say_hangup(text));
+        BOOST_TEST(out.choice == digit);
+        BOOST_TEST(out.menu == "welcome");
+        BOOST_TEST(out.action == "hangup");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(retries_then_goodbye)
+{
+    const std::string options
+        = R"(<Say voice="Polly.Joanna">Press 1 to learn about our services. Press 2 to speak )"
+          "with our AI assistant. Press 3 to schedule a callback. Press 9 to end this call.</Say>";
+    const auto first = ivr::select(*jobmatch(), caller, {}, "7", "");
+    BOOST_TEST(!first.matched);
+    BOOST_TEST(first.choice == "invalid");
+    BOOST_TEST(first.twiml
+        == head + R"(<Say voice="Polly.Joanna">Sorry, that is not a valid option.</Say>)"
+            + R"(<Gather numDigits="1" action="/api/voice/menu?attempt=1" method="POST" timeout="10">)" + options
+            + R"(</Gather><Redirect method="POST">/api/voice/menu?attempt=1</Redirect></Response>)");
+
+    const auto second = ivr::select(*jobmatch(), caller, at("", "", "", 1), "", "");
+    BOOST_TEST(second.choice == "none");
+    BOOST_TEST(second.twiml.find("<Say voice=\"Polly.Joanna\">Sorry, we didn't receive your selection.</Say>")
+        != std::string::npos);
+    BOOST_TEST(second.twiml.find("action=\"/api/voice/menu?attempt=2\"") != std::string::npos);
+
+    const auto last = ivr::select(*jobmatch(), caller, at("", "", "", 2), "#", "");
+    BOOST_TEST(
+        last.twiml == say_hangup("We did not receive a valid selection. Thank you for calling Job Match. Goodbye!"));
+    BOOST_TEST(last.choice == "invalid");
+}
+
+BOOST_AUTO_TEST_CASE(the_state_in_the_url_is_parsed_robustly)
+{
+    BOOST_TEST(ivr::parse_state(parse_form("")).attempt == 0);
+    BOOST_TEST(ivr::parse_state(parse_form("attempt=1")).attempt == 1);
+    BOOST_TEST(ivr::parse_state(parse_form("attempt=-1")).attempt == 0);
+    BOOST_TEST(ivr::parse_state(parse_form("attempt=1x")).attempt == 0);
+    BOOST_TEST(ivr::parse_state(parse_form("attempt=99999999999")).attempt == 0);
+    const auto s = ivr::parse_state(parse_form("menu=sales&trail=a.b&at=o1.n&attempt=2"));
+    BOOST_TEST(s.menu == "sales");
+    BOOST_TEST(s.trail == "a.b");
+    BOOST_TEST(s.at == "o1.n");
+    // An attempt beyond the retries gives up rather than looping.
+    BOOST_TEST(ivr::select(*jobmatch(), caller, at("", "", "", 50), "", "").twiml.find("Hangup") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_menu_the_definition_no_longer_has_restarts_the_caller)
+{
+    const auto out = ivr::select(*jobmatch(), caller, at("gone"), "1", "");
+    BOOST_TEST(out.restarted);
+    BOOST_TEST(!out.matched);
+    BOOST_TEST(out.twiml == ivr::answer(*jobmatch(), caller, {}).twiml);
+    const auto dial = ivr::dial_result(*jobmatch(), caller, at("welcome", "", "o7"), "no-answer");
+    BOOST_TEST(dial.restarted);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(ivr_actions)
+
+BOOST_AUTO_TEST_CASE(lines_are_chosen_by_the_called_number)
+{
+    const auto d = sample();
+    BOOST_TEST(d->line_for("+18005550199").id == "samsaek");
+    BOOST_TEST(d->line_for("+18005550100").id == "jobmatch");
+    BOOST_TEST(d->line_for("+19995550000").id == "jobmatch"); // the default
+    BOOST_TEST(d->line_for("").id == "jobmatch");
+}
+
+BOOST_AUTO_TEST_CASE(business_hours_choose_the_closed_menu)
+{
+    const auto d = sample();
+    const ivr::call_info samsaek{"+18005550199", "+14155551212"};
+    const auto monday_10 = ivr::answer(*d, samsaek, clock_at(1, 600));
+    BOOST_TEST(monday_10.menu == "samsaek_main");
+    BOOST_TEST(monday_10.twiml.find(R"(action="/api/voice/menu")") != std::string::npos); // the start: implied
+    const auto monday_17 = ivr::answer(*d, samsaek, clock_at(1, 17 * 60)); // the end is exclusive
+    BOOST_TEST(monday_17.menu == "samsaek_closed");
+    BOOST_TEST(monday_17.twiml.find(R"(action="/api/voice/menu?menu=samsaek_closed")") != std::string::npos);
+    BOOST_TEST(ivr::answer(*d, samsaek, clock_at(5, 16 * 60 + 30)).menu == "samsaek_closed"); // Friday ends at 16:00
+    BOOST_TEST(ivr::answer(*d, samsaek, clock_at(0, 600)).menu == "samsaek_closed"); // Sunday
+    BOOST_TEST(ivr::answer(*d, samsaek, clock_at(5, 600, "2026-12-25")).menu == "samsaek_closed"); // holiday
+    BOOST_TEST(ivr::answer(*d, samsaek, {}).menu == "samsaek_main"); // no clock: open
+}
+
+BOOST_AUTO_TEST_CASE(speech_and_digits_select_options)
+{
+    const auto d = sample();
+    const ivr::call_info samsaek{"+18005550199", "+14155551212"};
+    const auto main = ivr::answer(*d, samsaek, clock_at(1, 600)).twiml;
+    BOOST_TEST(main
+        == head
+            + R"(<Gather input="dtmf speech" numDigits="1" action="/api/voice/menu" method="POST" timeout="6" )"
+              R"(speechTimeout="auto" hints="sales, support, message" language="en-US">)"
+              R"(<Say voice="Polly.Matthew">Welcome to Samsaek.</Say><Pause length="1"/><Say voice="Polly.Joanna">)"
+              "Say sales or press 1. Say support or press 2. Press 3 and we will text you our callback form. Press 0 "
+              "to leave a message.</Say></Gather>"
+              R"(<Redirect method="POST">/api/voice/menu</Redirect></Response>)");
+    const auto by_voice = ivr::select(*d, samsaek, {}, "", "I'd like to talk to SALES, please.");
+    BOOST_TEST(by_voice.choice == "sales");
+    BOOST_TEST(
+        by_voice.twiml.find(R"(action="/api/voice/menu?menu=sales&amp;trail=samsaek_main")") != std::string::npos);
+    BOOST_TEST(ivr::select(*d, samsaek, {}, "", "call back").choice == "callback_form");
+    BOOST_TEST(ivr::select(*d, samsaek, {}, "", "callback").choice == "callback_form");
+    BOOST_TEST(ivr::select(*d, samsaek, {}, "", "2").choice == "support"); // a spoken digit
+    BOOST_TEST(ivr::select(*d, samsaek, {}, "", "salesman").choice == "invalid"); // whole words only
+}
+
+BOOST_AUTO_TEST_CASE(submenu_back_and_repeat_carry_the_trail)
+{
+    const auto d = sample();
+    const ivr::call_info samsaek{"+18005550199", "+14155551212"};
+    const auto hours = ivr::select(*d, samsaek, at("sales", "samsaek_main"), "2", "");
+    BOOST_TEST(hours.action == "repeat");
+    BOOST_TEST(hours.twiml.find("<Say voice=\"Polly.Joanna\">We are open Monday") != std::string::npos);
+    BOOST_TEST(hours.twiml.find(R"(action="/api/voice/menu?menu=sales&amp;trail=samsaek_main")") != std::string::npos);
+    const auto back = ivr::select(*d, samsaek, at("sales", "samsaek_main"), "9", "");
+    BOOST_TEST(back.menu == "samsaek_main");
+    BOOST_TEST(back.twiml.find(R"(action="/api/voice/menu")") != std::string::npos);
+    // A give_up of `back` without a trail hears the same menu again rather than failing.
+    const auto lost = ivr::select(*d, samsaek, at("sales", "", "", 1), "7", "");
+    BOOST_TEST(lost.menu == "sales");
+}
+
+BOOST_AUTO_TEST_CASE(dial_falls_back_to_voicemail_and_records)
+{
+    const auto d = sample();
+    const ivr::call_info samsaek{"+18005550199", "+14155551212"};
+    const auto dial = ivr::select(*d, samsaek, at("sales", "samsaek_main"), "1", "");
+    BOOST_TEST(dial.twiml
+        == head + R"(<Say voice="Polly.Joanna">Connecting you to sales.</Say>)"
+            + R"(<Dial action="/api/voice/dial?menu=sales&amp;trail=samsaek_main&amp;at=o0" method="POST" )"
+              R"(timeout="20" callerId="+18005550199">+14155550100</Dial></Response>)");
+    const auto answered = ivr::dial_result(*d, samsaek, at("sales", "samsaek_main", "o0"), "completed");
+    BOOST_TEST(answered.twiml == head + "<Hangup/></Response>");
+    const auto busy = ivr::dial_result(*d, samsaek, at("sales", "samsaek_main", "o0"), "no-answer");
+    BOOST_TEST(busy.action == "voicemail");
+    BOOST_TEST(busy.twiml
+        == head + R"(<Say voice="Polly.Joanna">Our sales team is busy. Leave a message after the beep.</Say>)"
+            + R"(<Record action="/api/voice/recording?menu=sales&amp;trail=samsaek_main&amp;at=o0.n" )"
+              R"(method="POST" maxLength="120" playBeep="true" finishOnKey="#"/></Response>)");
+    const auto done = ivr::recorded(*d, samsaek, at("sales", "samsaek_main", "o0.n"));
+    BOOST_TEST(done.twiml
+        == head
+            + R"(<Say voice="Polly.Joanna">Thank you. Sales will call you back. Goodbye!</Say><Hangup/></Response>)");
+    // A stale address still ends the call politely (the recording is kept by the caller).
+    BOOST_TEST(ivr::recorded(*d, samsaek, at("sales", "", "o9.n")).twiml == head + "<Hangup/></Response>");
+}
+
+BOOST_AUTO_TEST_CASE(sms_action_has_sent_and_failed_documents)
+{
+    const auto d = sample();
+    const ivr::call_info samsaek{"+18005550199", "+14155551212"};
+    const auto out = ivr::select(*d, samsaek, {}, "3", "");
+    BOOST_REQUIRE(out.sms.has_value());
+    BOOST_TEST(out.sms->to == "+14155551212");
+    BOOST_TEST(out.sms->from == "+18005550199");
+    BOOST_TEST(out.sms->body == "Book a callback with Samsaek: https://jobmatch.zip/callback");
+    BOOST_TEST(out.twiml == say_hangup("We have texted you a link to our callback form. Goodbye!"));
+    BOOST_TEST(out.sms->twiml_failed
+        == say_hangup(
+            "Sorry, we could not send a text right now. Please visit jobmatch dot zip slash callback. Goodbye!"));
+}
+
+BOOST_AUTO_TEST_CASE(redirect_reject_and_hostile_text)
+{
+    const auto r = ivr::parse(one_menu(R"({"prompt": {"say": "<b>\"Tom\" & 'Jerry'</b>", "language": "fr-FR"},
+        "options": [{"digits": "1", "action": {"type": "redirect", "url": "https://example.com/next?a=1&b=2"}},
+                    {"digits": "2", "action": {"type": "reject", "reason": "busy"}},
+                    {"digits": "3", "action": {"type": "hangup"}},
+                    {"digits": "4", "action": {"type": "redirect", "url": "/api/voice/incoming", "method": "GET"}},
+                    {"digits": "5", "action": {"type": "menu", "menu": "m"}}]})"));
+    BOOST_REQUIRE(r.def);
+    const ivr::call_info c{"+1", "+2"};
+    BOOST_TEST(ivr::answer(*r.def, c, {}).twiml
+        == head
+            + R"(<Gather action="/api/voice/menu" method="POST"><Say language="fr-FR">&lt;b&gt;"Tom" &amp; 'Jerry'&lt;/b&gt;</Say></Gather>)"
+              R"(<Redirect method="POST">/api/voice/menu</Redirect></Response>)");
+    BOOST_TEST(ivr::select(*r.def, c, {}, "1", "").twiml
+        == head + R"(<Redirect method="POST">https://example.com/next?a=1&amp;b=2</Redirect></Response>)");
+    BOOST_TEST(ivr::select(*r.def, c, {}, "2", "").twiml == head + R"(<Reject reason="busy"/></Response>)");
+    BOOST_TEST(ivr::select(*r.def, c, {}, "3", "").twiml == head + "<Hangup/></Response>");
+    BOOST_TEST(ivr::select(*r.def, c, {}, "4", "").twiml
+        == head + R"(<Redirect method="GET">/api/voice/incoming</Redirect></Response>)");
+    // A menu leading to itself: the trail grows but stays bounded.
+    ivr::call_state s;
+    for (int i = 0; i < 30; ++i) {
+        const auto out = ivr::select(*r.def, c, s, "5", "");
+        const auto q = out.twiml.find("trail=");
+        BOOST_REQUIRE(q != std::string::npos);
+        s.trail = out.twiml.substr(q + 6, out.twiml.find('"', q) - q - 6);
+    }
+    BOOST_TEST(std::count(s.trail.begin(), s.trail.end(), '.') == 9);
+}
+
+BOOST_AUTO_TEST_CASE(graph_shows_lines_menus_and_options)
+{
+    const std::string dot = ivr::to_dot(*sample());
+    BOOST_TEST(dot.starts_with("digraph ivr {"));
+    BOOST_TEST(
+        dot.find(R"x(line_samsaek -> menu_samsaek_closed [label="closed (America/New_York)"];)x") != std::string::npos);
+    BOOST_TEST(dot.find(R"(menu_samsaek_main -> menu_sales [label="1 / \"sales\" / \"buy\""];)") != std::string::npos);
+    BOOST_TEST(dot.find("no answer") != std::string::npos);
+    BOOST_TEST(dot.find(R"x(label="9 (back)", style=dashed)x") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(menu_check)
+
+BOOST_AUTO_TEST_CASE(the_samples_are_valid)
+{
+    BOOST_TEST(problems_of(ivr::default_definition_json()) == "");
+    BOOST_TEST(sample()->menus.size() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(each_broken_definition_gets_its_message)
+{
+    const std::pair<std::string, std::string> cases[] = {
+        {"{", "$: not valid JSON"},
+        {"[]", "$: must be an object, got an array"},
+        {R"({"version": 2, "lines": {}, "menus": {}})", "$.version: unsupported version 2"},
+        {R"({"lines": {"a": {"menu": "m"}}, "menus": {"m": {"prompt": "x", "options": [{"digits": "1"}]}}})",
+            "$.version: is required"},
+        {one_menu(R"({"prompt": "x", "optoins": []})"),
+            "$.menus.m.optoins: unknown key (expected one of: prompt, reprompt"},
+        {one_menu(R"({"prompt": "x", "options": [{"digits": "1", "action": {"type": "menu", "menu": "nowhere"}}]})"),
+            "$.menus.m.options[0].action.menu: refers to menu \"nowhere\", which is not defined"},
+        {one_menu(R"({"prompt": "x", "options": [{"digits": "1", "action": {"type": "hangup"}}]})",
+             R"(, "orphan": {"prompt": "y", "options": [{"digits": "1", "action": {"type": "hangup"}}]})"),
+            "$.menus.orphan: is unreachable: no line or option leads to it"},
+        {one_menu(R"({"prompt": "x", "options": [{"digits": "1", "action": {"type": "hangup"}},
+                                                  {"digits": "1", "action": {"type": "repeat"}}]})"),
+            "$.menus.m.options[1].digits: duplicate key \"1\": options[0] has it"},
+        {one_menu(R"({"prompt": "x", "input": "dtmf speech", "options": [
+                {"digits": "1", "keywords": ["Sales"], "action": {"type": "hangup"}},
+                {"digits": "2", "keywords": ["sales!"], "action": {"type": "hangup"}}]})"),
+            "$.menus.m.options[1].keywords: duplicate keyword \"sales\": options[0] has it"},
+        {one_menu(R"({"prompt": "x", "options": [{"digits": "1", "action": {"type": "hangup"}}], "prompt": "y"})"),
+            "$.menus.m.prompt: duplicate key (only one value would be used)"},
+        {one_menu(R"({"prompt": {"say": "x", "voice": "Robot"}, "options": [{"digits": "1", "action": {}}]})"),
+            "$.menus.m.prompt.voice: voice must be alice, man, woman, Polly.<Name> or Google.<voice>, got \"Robot\""},
+        {one_menu(R"({"prompt": "x", "options": [{"digits": "1", "action": {"type": "dial", "number": "555-1234"}}]})"),
+            "$.menus.m.options[0].action.number: must be an E.164 number such as +14155550100, got \"555-1234\""},
+        {one_menu(R"({"prompt": "x", "options": [{"digits": "1", "action": {"type": "dial"}}]})"),
+            "$.menus.m.options[0].action.number: is required"},
+        {one_menu(R"({"prompt": "x", "options": [{"digits": "1", "action": {"type": "transfer"}}]})"),
+            "$.menus.m.options[0].action.type: unknown action \"transfer\""},
+        {one_menu(R"({"prompt": "x", "num_digits": 1, "options": [{"digits": "12", "action": {}}]})"),
+            "$.menus.m.options[0].digits: never matches: the menu reads at most 1 digit(s)"},
+        {one_menu(R"({"prompt": "x", "options": [{"keywords": ["sales"], "action": {}}]})"),
+            "$.menus.m.options[0]: has only keywords but the menu's input does not include speech"},
+        {one_menu(R"({"prompt": "x", "options": [{"digits": "1#", "action": {}}]})"),
+            "$.menus.m.options[0].digits: contains the finish key"},
+        {one_menu(R"({"prompt": "x", "timeout": 0, "options": [{"digits": "1", "action": {}}]})"),
+            "$.menus.m.timeout: must be from 1 to 60, got 0"},
+        {one_menu(R"({"prompt": "x", "retries": "2", "options": [{"digits": "1", "action": {}}]})"),
+            "$.menus.m.retries: must be a whole number from 0 to 10, got a string"},
+        {one_menu(R"({"prompt": "", "options": [{"digits": "1", "action": {}}]})"), "$.menus.m.prompt: is empty"},
+        {one_menu(R"({"prompt": {"play": "ftp://x"}, "options": [{"digits": "1", "action": {}}]})"),
+            "$.menus.m.prompt.play: must be an http(s) URL or an absolute path"},
+        {one_menu(R"({"prompt": "x", "options": [{"digits": "1", "action": {"type": "sms", "body": "b",
+                "then": {"type": "sms", "body": "c"}}}]})"),
+            "$.menus.m.options[0].action.then: an sms cannot be followed by another sms"},
+        {one_menu(R"({"prompt": "x", "options": [{"digits": "1", "action": {}}]})", "",
+             R"(, "hours": {"time_zone": "Mars/Olympus", "weekly": {"mon": ["9:00-17:00"]}, "closed_menu": "m"})"),
+            "$.lines.main.hours.time_zone: unknown time zone \"Mars/Olympus\""},
+        {one_menu(R"({"prompt": "x", "options": [{"digits": "1", "action": {}}]})", "",
+             R"(, "hours": {"time_zone": "Europe/Paris", "weekly": {"mon": ["9:00-17:00"]}, "closed_menu": "m"})"),
+            "$.lines.main.hours.weekly.mon[0]: must be \"HH:MM-HH:MM\" with the start before the end, got "
+            "\"9:00-17:00\""},
+        {one_menu(R"({"prompt": "x", "options": [{"digits": "1", "action": {}}]})", "",
+             R"(, "hours": {"time_zone": "Europe/Paris", "weekly": {"monday": []}, "closed_menu": "m"})"),
+            "$.lines.main.hours.weekly.monday: unknown day; use sun, mon, tue, wed, thu, fri, sat"},
+        {one_menu(R"({"prompt": "x", "options": [{"digits": "1", "action": {}}]})", "",
+             R"(, "hours": {"time_zone": "Europe/Paris", "weekly": {}, "holidays": ["2026-02-29"], "closed_menu": "m"})"),
+            "$.lines.main.hours.holidays[0]: must be a date YYYY-MM-DD, got \"2026-02-29\""},
+        {one_menu(R"({"prompt": "x", "options": [{"digits": "1", "action": {}}]})", "",
+             R"(, "numbers": ["+1 415 555 0100"])"),
+            "$.lines.main.numbers[0]: must be an E.164 number"},
+        {R"({"version": 1, "lines": {"a": {"menu": "m", "numbers": ["+14155550100"]},
+              "b": {"menu": "m", "numbers": ["+14155550100"]}},
+             "menus": {"m": {"prompt": "x", "options": [{"digits": "1", "action": {}}]}}})",
+            "$.lines.b.numbers: number +14155550100 is already answered by line \"a\""},
+        {R"({"version": 1, "lines": {"a": {"menu": "m", "numbers": ["+14155550100"]},
+              "b": {"menu": "m", "numbers": ["+14155550101"]}},
+             "menus": {"m": {"prompt": "x", "options": [{"digits": "1", "action": {}}]}}})",
+            "$.lines: no line is marked \"default\": true"},
+        {R"({"version": 1, "lines": {"a": {"menu": "m"}}, "menus": {"bad id": {"prompt": "x", "options": []}}})",
+            "$.menus[\"bad id\"]: menu id must be 1 to 64 letters, digits, '_' or '-'"},
+    };
+    for (const auto& [json, expected] : cases) {
+        const std::string got = problems_of(json);
+        BOOST_TEST_CONTEXT(json)
+        {
+            BOOST_TEST(got.find(expected) != std::string::npos, "expected \"" << expected << "\" in:\n" << got);
+            BOOST_TEST(!ivr::parse(json).def);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(every_problem_is_reported_in_one_run)
+{
+    const std::string got = problems_of(
+        one_menu(R"({"prompt": "x", "colour": 1, "options": [{"digits": "1", "action": {"type": "dial", "number": "1"}},
+                                                           {"digits": "x", "action": {"type": "menu", "menu": "no"}}]})"));
+    BOOST_TEST(got.find("$.menus.m.colour") != std::string::npos);
+    BOOST_TEST(got.find("$.menus.m.options[0].action.number") != std::string::npos);
+    BOOST_TEST(got.find("$.menus.m.options[1].digits") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
