@@ -215,6 +215,13 @@ private:
             return std::nullopt;
         }
         next_request next{method_of(g), std::string(g.attribute("action")), {}};
+        const bool keys = input.find("dtmf") != std::string_view::npos;
+        const bool speech = input.find("speech") != std::string_view::npos;
+        if ((answer->starts_with("say:") && !speech) || (is_keys(*answer) && !keys)) {
+            out_ << "caller " << (speech ? "presses keys" : "speaks") << ", but this gather listens for "
+                 << (speech ? "speech" : "keys") << " only\n";
+            return std::nullopt; // as silence: Twilio goes on with the next verb
+        }
         if (answer->starts_with("say:")) {
             out_ << "caller says \"" << answer->substr(4) << "\"\n";
             next.extra.add("SpeechResult", answer->substr(4));

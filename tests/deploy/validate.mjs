@@ -443,6 +443,25 @@ describe('example configuration', () => {
   });
 });
 
+describe('IVR menu', () => {
+  test('the ConfigMap\'s menu is deploy/menus/lines.example.json, and menu check accepts it', () => {
+    assert.equal(readText('k8s/base/menus.json'), readText('deploy/menus/lines.example.json'));
+    const r = spawnSync(BIN, ['menu', 'check', file('k8s/base/menus.json')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /ok \(2 line\(s\), 4 menu\(s\)\)/);
+  });
+
+  test('the rendered graph in the docs is the example\'s current graph', () => {
+    const dot = spawnSync(BIN, ['menu', 'graph', file('deploy/menus/lines.example.json')], { encoding: 'utf8' });
+    assert.equal(dot.status, 0, dot.stderr);
+    const svg = readText('deploy/menus/lines.example.svg');
+    // Every option edge label of the current graph appears in the committed SVG.
+    for (const [, label] of dot.stdout.matchAll(/-> \S+ \[label="([^"\\]*)"/g)) {
+      assert.ok(svg.includes(`>${label}</text>`), `${label} is missing from lines.example.svg: re-render it (README)`);
+    }
+  });
+});
+
 describe('Dockerfile', () => {
   const text = readText('deploy/Dockerfile');
   // Instructions with their continuation lines joined.
@@ -812,6 +831,12 @@ describe(`live: Switchboard configured like the ${DEPLOYABLE} pod, scraped by Pr
         for (const item of volume.secret.items ?? Object.keys(data).map((k) => ({ key: k, path: k }))) {
           writeFileSync(path.join(local, item.path), data[item.key]);
           chmodSync(path.join(local, item.path), 0o440);
+        }
+      }
+      if (volume.configMap) {
+        const map = only(objects, 'ConfigMap', volume.configMap.name);
+        for (const [key, value] of Object.entries(map.data ?? {})) {
+          writeFileSync(path.join(local, key), value);
         }
       }
       remap[m.mountPath] = local;

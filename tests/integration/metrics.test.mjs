@@ -73,7 +73,7 @@ describe('metrics', () => {
         return body.data.result.length > 0 ? body.data.result : undefined;
       }, 15000, 'a switchboard series');
       assert.equal(series[0].value[1], '1');
-      const selections = await (await fetch(`${api}/query?query=${encodeURIComponent('switchboard_ivr_menu_selections_total{digit="1"}')}`)).json();
+      const selections = await (await fetch(`${api}/query?query=${encodeURIComponent('switchboard_ivr_menu_selections_total{menu="welcome",choice="1"}')}`)).json();
       assert.equal(selections.data.result[0].value[1], '1');
     } finally {
       prom.kill('SIGTERM');

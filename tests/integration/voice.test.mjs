@@ -77,7 +77,7 @@ describe('JobMatch IVR', () => {
       assert.equal(res.status, 200);
       assert.equal(await res.text(), sayAndHangUp(SEED[digit]));
       const after = await scrape(server);
-      const key = `switchboard_ivr_menu_selections_total{digit="${digit}"}`;
+      const key = `switchboard_ivr_menu_selections_total{choice="${digit}",menu="welcome"}`;
       assert.equal((after[key] ?? 0) - (before[key] ?? 0), 1);
     });
   }
@@ -96,7 +96,7 @@ describe('JobMatch IVR', () => {
     assert.equal(res.status, 200);
     assert.equal(await res.text(), gatherPrompt(OPTIONS, '/api/voice/menu?attempt=1', "Sorry, we didn't receive your selection."));
     const m = await scrape(server);
-    assert.ok(m['switchboard_ivr_menu_selections_total{digit="none"}'] >= 1);
+    assert.ok(m['switchboard_ivr_menu_selections_total{choice="none",menu="welcome"}'] >= 1);
   });
 
   test('a correct choice after a retry still works', async () => {
@@ -176,7 +176,7 @@ describe('signature enforcement', () => {
     const healthAfter = await (await fetch(`${server.base}/api/voice/health`)).json();
     assert.equal(healthAfter.events_published, healthBefore.events_published);
     for (const digit of ['1', '2']) {
-      const key = `switchboard_ivr_menu_selections_total{digit="${digit}"}`;
+      const key = `switchboard_ivr_menu_selections_total{choice="${digit}",menu="welcome"}`;
       assert.equal(after[key] ?? 0, before[key] ?? 0, `selection ${digit} was counted for a refused request`);
     }
     const mismatch = 'switchboard_twilio_signature_failures_total{reason="mismatch"}';
