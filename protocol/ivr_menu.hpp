@@ -1,5 +1,5 @@
 // IVR menus as data: the model of a menu definition file (format version 1, documented in
-// docs/menus.md), its parser with one JSON-path message per problem, and the Graphviz view.
+// deploy/menus/README.md), its parser with one JSON-path message per problem, and the Graphviz view.
 #pragma once
 
 #include "protocol/business_hours.hpp"
