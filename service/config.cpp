@@ -58,7 +58,8 @@ const std::vector<setting_doc> all_settings = {
         "On SIGTERM/SIGINT, how long in-flight requests may take before they are cut."},
     {"SWITCHBOARD_LOG_LEVEL", "info", "debug, info, warn or error."},
     {"SWITCHBOARD_MENU_FILE", "",
-        "IVR menu definition (JSON, see deploy/menus/README.md); empty: the built-in JobMatch line. Re-read on SIGHUP: an "
+        "IVR menu definition (JSON, see deploy/menus/README.md); empty: the built-in JobMatch line. Re-read on SIGHUP: "
+        "an "
         "invalid file is refused and the previous menu stays live."},
     {"SWITCHBOARD_MENU_WATCH_SECONDS", "0",
         "Also reload SWITCHBOARD_MENU_FILE when it changes, checking this often; 0: only on SIGHUP."},

@@ -382,7 +382,9 @@ void record_menu_choice(database& db, call_event& e, append_result& r)
            "menu_selections = CASE WHEN ?7 = '' THEN menu_selections WHEN menu_selections = '' THEN ?7 "
            "ELSE menu_selections || ',' || ?7 END")
         .bind(e.call_sid, e.account_sid, e.from, e.to, e.direction, e.occurred_at_ms,
-            e.type != event_type::call_menu_selected ? std::string() : e.digits.empty() ? e.choice : e.digits)
+            e.type != event_type::call_menu_selected ? std::string()
+                : e.digits.empty()                   ? e.choice
+                                                     : e.digits)
         .run();
     auto& find = db.sql("SELECT status, agent_name, call_purpose, workflow_id FROM calls WHERE call_sid = ?1");
     find.bind(e.call_sid);
