@@ -103,7 +103,9 @@ public:
         write(r, words);
         r.close();
         r.redirect(action, "POST");
-        out_.menu = m.id;
+        if (out_.menu.empty()) {
+            out_.menu = m.id; // a selection keeps the menu it was made in
+        }
     }
 
     void start(twiml::response& r, const menu& m) { gather(r, m, {}, 0, m.greeting); }

@@ -47,7 +47,7 @@ struct sms_followup {
 struct step {
     std::string twiml;
     std::string line; // the line's id
-    std::string menu; // the menu that was answered (selections) or entered
+    std::string menu; // selections: the menu the choice was made in; otherwise the menu entered
     std::string choice; // the option's label, "invalid" or "none"; empty: not a selection
     bool matched = false; // an option matched (a call.menu_selected event)
     std::string action; // the action run, for metrics ("" when none)

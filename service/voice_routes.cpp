@@ -185,8 +185,11 @@ private:
         const std::string callback
             = d_.cfg.public_url.empty() ? std::string() : d_.cfg.public_url + "/api/phone/webhook/status";
         const auto& account = d_.twilio->settings().account_sid;
-        auto r = co_await d_.twilio->post("ivr_sms", phone_api::account_path(account, "Messages.json"),
-            phone_api::send_sms_form({m.to, m.body, "ivr"}, from, callback), sms_action_timeout);
+        // Named, not temporaries inside the co_await: GCC 12 destroys such temporaries wrongly.
+        const phone_api::sms_request request{m.to, m.body, "ivr"};
+        std::string path = phone_api::account_path(account, "Messages.json");
+        std::string form = phone_api::send_sms_form(request, from, callback);
+        auto r = co_await d_.twilio->post("ivr_sms", std::move(path), std::move(form), sms_action_timeout);
         if (r.ec) {
             log::line(log::level::warn, "menu sms refused by Twilio")
                 .str("request_id", ctx.request_id)
