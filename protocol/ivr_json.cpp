@@ -212,17 +212,21 @@ std::optional<int> json_reader::integer(const json::value& v, const std::string&
     return static_cast<int>(n);
 }
 
+const json::value* json_reader::member(
+    const json::object& o, const std::string& path, std::string_view key, bool required)
+{
+    const auto* v = o.if_contains(key);
+    if (v == nullptr && required) {
+        fail(json_path(path, key), "is required");
+    }
+    return v;
+}
+
 std::optional<std::string> json_reader::text(
     const json::object& o, const std::string& path, std::string_view key, std::size_t max, bool required)
 {
-    const auto* v = o.if_contains(key);
-    if (v == nullptr) {
-        if (required) {
-            fail(json_path(path, key), "is required");
-        }
-        return std::nullopt;
-    }
-    return string(*v, json_path(path, key), max);
+    const auto* v = member(o, path, key, required);
+    return v == nullptr ? std::nullopt : string(*v, json_path(path, key), max);
 }
 
 std::optional<bool> json_reader::boolean(const json::object& o, const std::string& path, std::string_view key)
@@ -248,27 +252,15 @@ std::optional<int> json_reader::member_integer(
 const json::object* json_reader::member_object(
     const json::object& o, const std::string& path, std::string_view key, bool required)
 {
-    const auto* v = o.if_contains(key);
-    if (v == nullptr) {
-        if (required) {
-            fail(json_path(path, key), "is required");
-        }
-        return nullptr;
-    }
-    return object(*v, json_path(path, key));
+    const auto* v = member(o, path, key, required);
+    return v == nullptr ? nullptr : object(*v, json_path(path, key));
 }
 
 const json::array* json_reader::member_array(
     const json::object& o, const std::string& path, std::string_view key, bool required)
 {
-    const auto* v = o.if_contains(key);
-    if (v == nullptr) {
-        if (required) {
-            fail(json_path(path, key), "is required");
-        }
-        return nullptr;
-    }
-    return array(*v, json_path(path, key));
+    const auto* v = member(o, path, key, required);
+    return v == nullptr ? nullptr : array(*v, json_path(path, key));
 }
 
 } // namespace switchboard::ivr

@@ -47,6 +47,10 @@ public:
         const boost::json::object& o, const std::string& path, std::string_view key, bool required = false);
 
 private:
+    // The member, or null (a problem when `required`).
+    const boost::json::value* member(
+        const boost::json::object& o, const std::string& path, std::string_view key, bool required);
+
     std::vector<problem>& out_;
 };
 
