@@ -273,9 +273,9 @@ private:
     step& out_;
 };
 
-bool heard(const option& o, std::string_view speech)
+// `said`: the normalised speech with a space on each side, so keywords match whole words.
+bool heard(const option& o, std::string_view said)
 {
-    const std::string said = " " + normalise_speech(speech) + " ";
     if (!o.digits.empty() && said == " " + o.digits + " ") {
         return true; // "1" spoken and transcribed as a digit
     }
@@ -346,10 +346,11 @@ step select(
         return restart(run, d, out);
     }
     out.menu = m->id;
+    const std::string said = " " + normalise_speech(speech) + " "; // once, not per option
     for (std::size_t i = 0; i < m->options.size(); ++i) {
         const option& o = m->options[i];
         const bool by_digits = m->dtmf && !digits.empty() && o.digits == digits;
-        const bool by_speech = m->speech && digits.empty() && !speech.empty() && heard(o, speech);
+        const bool by_speech = m->speech && digits.empty() && !speech.empty() && heard(o, said);
         if (by_digits || by_speech) {
             out.choice = o.label;
             out.matched = true;

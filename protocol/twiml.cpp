@@ -87,34 +87,20 @@ response::response()
     out_ += R"(<?xml version="1.0" encoding="UTF-8"?><Response>)";
 }
 
-void response::write_attribute(std::string_view name, std::string_view value)
-{
-    out_ += ' ';
-    out_ += name;
-    out_ += "=\"";
-    out_ += escape_attribute(value);
-    out_ += '"';
-}
-
-void response::write_start(std::string_view verb, attributes attrs)
+template <class Attrs> void response::write_start(std::string_view verb, const Attrs& attrs)
 {
     out_ += '<';
     out_ += verb;
     for (const auto& a : attrs) {
-        write_attribute(a.name, a.value);
+        out_ += ' ';
+        out_ += a.name;
+        out_ += "=\"";
+        out_ += escape_attribute(a.value);
+        out_ += '"';
     }
 }
 
-void response::write_start(std::string_view verb, const attribute_list& attrs)
-{
-    out_ += '<';
-    out_ += verb;
-    for (const auto& [name, value] : attrs.items()) {
-        write_attribute(name, value);
-    }
-}
-
-response& response::open(std::string_view verb, const attribute_list& attrs)
+template <class Attrs> response& response::open_element(std::string_view verb, const Attrs& attrs)
 {
     write_start(verb, attrs);
     out_ += '>';
@@ -122,10 +108,11 @@ response& response::open(std::string_view verb, const attribute_list& attrs)
     return *this;
 }
 
-response& response::element(std::string_view verb, const attribute_list& attrs, std::string_view text)
+template <class Attrs>
+response& response::text_element(std::string_view verb, const Attrs& attrs, std::string_view text)
 {
     if (text.empty()) {
-        return empty(verb, attrs);
+        return empty_element(verb, attrs);
     }
     write_start(verb, attrs);
     out_ += '>';
@@ -136,7 +123,7 @@ response& response::element(std::string_view verb, const attribute_list& attrs, 
     return *this;
 }
 
-response& response::empty(std::string_view verb, const attribute_list& attrs)
+template <class Attrs> response& response::empty_element(std::string_view verb, const Attrs& attrs)
 {
     write_start(verb, attrs);
     out_ += "/>";
@@ -145,10 +132,32 @@ response& response::empty(std::string_view verb, const attribute_list& attrs)
 
 response& response::open(std::string_view verb, attributes attrs)
 {
-    write_start(verb, attrs);
-    out_ += '>';
-    open_.push_back(verb);
-    return *this;
+    return open_element(verb, attrs);
+}
+
+response& response::open(std::string_view verb, const attribute_list& attrs)
+{
+    return open_element(verb, attrs);
+}
+
+response& response::element(std::string_view verb, attributes attrs, std::string_view text)
+{
+    return text_element(verb, attrs, text);
+}
+
+response& response::element(std::string_view verb, const attribute_list& attrs, std::string_view text)
+{
+    return text_element(verb, attrs, text);
+}
+
+response& response::empty(std::string_view verb, attributes attrs)
+{
+    return empty_element(verb, attrs);
+}
+
+response& response::empty(std::string_view verb, const attribute_list& attrs)
+{
+    return empty_element(verb, attrs);
 }
 
 response& response::close()
@@ -158,27 +167,6 @@ response& response::close()
     out_ += open_.back();
     out_ += '>';
     open_.pop_back();
-    return *this;
-}
-
-response& response::element(std::string_view verb, attributes attrs, std::string_view text)
-{
-    if (text.empty()) {
-        return empty(verb, attrs);
-    }
-    write_start(verb, attrs);
-    out_ += '>';
-    out_ += escape_text(text);
-    out_ += "</";
-    out_ += verb;
-    out_ += '>';
-    return *this;
-}
-
-response& response::empty(std::string_view verb, attributes attrs)
-{
-    write_start(verb, attrs);
-    out_ += "/>";
     return *this;
 }
 

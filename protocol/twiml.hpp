@@ -19,15 +19,20 @@ using attributes = std::initializer_list<attribute>;
 // Attributes decided at run time: only the ones that are set, in the order added.
 class attribute_list {
 public:
+    struct item {
+        std::string_view name; // a literal
+        std::string value;
+    };
     attribute_list& add(std::string_view name, std::string value)
     {
-        items_.emplace_back(name, std::move(value));
+        items_.push_back({name, std::move(value)});
         return *this;
     }
-    const std::vector<std::pair<std::string_view, std::string>>& items() const noexcept { return items_; }
+    auto begin() const noexcept { return items_.begin(); }
+    auto end() const noexcept { return items_.end(); }
 
 private:
-    std::vector<std::pair<std::string_view, std::string>> items_; // names are literals
+    std::vector<item> items_;
 };
 
 // XML 1.0 text/attribute escaping; characters XML 1.0 forbids are dropped.
@@ -57,9 +62,11 @@ public:
     std::string str() &&;
 
 private:
-    void write_start(std::string_view verb, attributes attrs);
-    void write_start(std::string_view verb, const attribute_list& attrs);
-    void write_attribute(std::string_view name, std::string_view value);
+    // One implementation for both attribute kinds (each element has .name and .value).
+    template <class Attrs> void write_start(std::string_view verb, const Attrs& attrs);
+    template <class Attrs> response& open_element(std::string_view verb, const Attrs& attrs);
+    template <class Attrs> response& text_element(std::string_view verb, const Attrs& attrs, std::string_view text);
+    template <class Attrs> response& empty_element(std::string_view verb, const Attrs& attrs);
 
     std::string out_;
     std::vector<std::string_view> open_;
