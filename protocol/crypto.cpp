@@ -146,6 +146,13 @@ sha256_digest sha256(std::string_view data)
     return out;
 }
 
+sha1_digest sha1(std::string_view data)
+{
+    sha1_digest out{};
+    SHA1(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
+    return out;
+}
+
 std::string hex_lower(const unsigned char* data, std::size_t size)
 {
     static constexpr char digits[] = "0123456789abcdef";

@@ -14,6 +14,7 @@ using sha256_digest = std::array<unsigned char, 32>;
 sha1_digest hmac_sha1(std::string_view key, std::string_view data);
 sha256_digest hmac_sha256(std::string_view key, std::string_view data);
 sha256_digest sha256(std::string_view data);
+sha1_digest sha1(std::string_view data); // names a Lua script in Redis (EVALSHA)
 
 std::string hex_lower(const unsigned char* data, std::size_t size);
 std::string base64_encode(const unsigned char* data, std::size_t size);

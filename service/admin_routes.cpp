@@ -165,12 +165,19 @@ void add_admin_routes(router& r, admin_deps d)
     r.add({http::verb::get, "/healthz", "healthz", {}, [](request_context&) -> task<http_response> {
                co_return json_response(http::status::ok, R"({"status":"ok"})");
            }});
-    r.add({http::verb::get, "/readyz", "readyz", {}, [&ready = d.ready](request_context&) -> task<http_response> {
-               if (ready.load()) {
-                   co_return json_response(http::status::ok, R"({"status":"ready"})");
-               }
-               co_return json_response(http::status::service_unavailable, R"({"status":"not ready"})");
-           }});
+    // Not ready while starting, draining, or while the store cannot take writes (Redis down):
+    // the Service then sends Twilio to replicas that can accept events.
+    r.add({http::verb::get, "/readyz", "readyz", {},
+        [&ready = d.ready, &store = d.store](request_context&) -> task<http_response> {
+            if (!ready.load()) {
+                co_return json_response(http::status::service_unavailable, R"({"status":"not ready"})");
+            }
+            if (!store.available()) {
+                co_return json_response(
+                    http::status::service_unavailable, R"({"status":"not ready","store":"unavailable"})");
+            }
+            co_return json_response(http::status::ok, R"({"status":"ready"})");
+        }});
     r.add({http::verb::get, "/admin/subscribers", "admin_subscribers", {},
         [d](request_context&) { return subscribers(d); }});
     r.add({http::verb::get, "/admin/subscribers/{name}/deliveries", "admin_deliveries", {},

@@ -11,6 +11,8 @@
 #include "service/metrics.hpp"
 #include "service/phone_routes.hpp"
 #include "service/rate_limiter.hpp"
+#include "service/redis_store.hpp"
+#include "service/shared_rate_limiter.hpp"
 #include "service/router.hpp"
 #include "service/sqlite_store.hpp"
 #include "service/tls.hpp"
@@ -68,9 +70,12 @@ struct application::impl {
     config cfg;
     metrics stats;
     menu_catalog menus; // before the store: a bad menu file stops start-up before anything opens
-    std::unique_ptr<sqlite_store> store;
+    sqlite_store* sqlite = nullptr; // the one of these that SWITCHBOARD_STORE names
+    redis_store* redis = nullptr;
+    std::unique_ptr<event_store> store;
     event_publisher events;
     std::unique_ptr<rate_limiter> limiter;
+    std::unique_ptr<shared_rate_limiter> shared_limiter; // Redis: one budget for all replicas
     std::unique_ptr<tls_context_store> tls;
     jwt_verifier tokens;
     std::atomic<bool> ready{false};
@@ -97,11 +102,14 @@ struct application::impl {
         , store(open_store(cfg))
         , events(*store, stats)
         , limiter(cfg.rate_limit_per_minute > 0 ? std::make_unique<rate_limiter>(cfg.rate_limit_per_minute) : nullptr)
+        , shared_limiter(redis != nullptr && limiter ? std::make_unique<shared_rate_limiter>(
+                             redis->client(), cfg.store.key_prefix, cfg.rate_limit_per_minute)
+                                                     : nullptr)
         , tls(cfg.tls_enabled() ? std::make_unique<tls_context_store>(cfg.tls_cert_file, cfg.tls_key_file) : nullptr)
         , tokens(jwt_settings{cfg.phone.jwt_secret, cfg.phone.jwt_jwks_file,
               {cfg.phone.jwt_issuer, cfg.phone.jwt_audience, cfg.phone.jwt_leeway}})
-        , public_routes({cfg, stats, limiter.get(), &tokens})
-        , admin_routes({cfg, stats, nullptr})
+        , public_routes({cfg, stats, limiter.get(), shared_limiter.get(), &tokens})
+        , admin_routes({cfg, stats, nullptr, nullptr})
         , ioc(static_cast<int>(threads()))
         , control(net::make_strand(ioc))
         , public_acceptor(control)
@@ -116,7 +124,25 @@ struct application::impl {
                 stats.store_commit_failures.Increment();
             }
         });
-        store->complete_on([this](std::function<void()> fn) { net::post(ioc, std::move(fn)); });
+        if (sqlite != nullptr) {
+            sqlite->complete_on([this](std::function<void()> fn) { net::post(ioc, std::move(fn)); });
+            stats.store_up.Set(1);
+        }
+        if (redis != nullptr) {
+            redis->client().on_state([this](bool up, const std::string&) {
+                stats.store_up.Set(up ? 1 : 0);
+                if (!up) {
+                    stats.store_disconnects.Increment();
+                } else if (deliveries) {
+                    // Deliveries due while Redis was away: look now, not at the next poll.
+                    std::vector<std::string> all;
+                    for (const auto& s : cfg.subscribers) {
+                        all.push_back(s.name);
+                    }
+                    deliveries->notify(all);
+                }
+            });
+        }
         events.deliver_with(deliveries.get());
         const voice_deps voice{cfg, stats, events, *store, menus, twilio.get(), started};
         add_voice_routes(public_routes, voice);
@@ -140,13 +166,33 @@ struct application::impl {
         return std::make_unique<twilio_client>(ioc, std::move(s), m);
     }
 
-    static std::unique_ptr<sqlite_store> open_store(const config& c)
+    std::unique_ptr<event_store> open_store(const config& c)
     {
         std::vector<subscription> subs;
         for (const auto& s : c.subscribers) {
             subs.push_back({s.name, s.events});
         }
-        return std::make_unique<sqlite_store>(c.data_dir, std::move(subs));
+        if (c.store.redis) {
+            redis_store_settings rs;
+            rs.connection.endpoint = c.store.endpoint;
+            rs.connection.connect_timeout = c.store.timeout;
+            rs.connection.command_timeout = c.store.timeout;
+            rs.prefix = c.store.key_prefix;
+            rs.reclaim_idle = c.store.reclaim_idle;
+            rs.consumer = c.store.replica_name;
+            auto r = std::make_unique<redis_store>(std::move(rs), std::move(subs));
+            redis = r.get();
+            return r;
+        }
+        auto s = std::make_unique<sqlite_store>(c.data_dir, std::move(subs));
+        sqlite = s.get();
+        return s;
+    }
+
+    std::string store_name() const
+    {
+        return redis != nullptr ? redacted(cfg.store.endpoint) + " prefix " + cfg.store.key_prefix
+                                : cfg.data_dir + "/" + sqlite_store::file_name;
     }
 
     unsigned threads() const
@@ -292,6 +338,15 @@ struct application::impl {
     {
         // Signals first, so a SIGTERM during start-up drains instead of killing the process.
         net::signal_set signals(ioc, SIGTERM, SIGINT, SIGHUP);
+        if (redis != nullptr) {
+            // Connects in the background and keeps reconnecting; /readyz says when it can take
+            // writes. Give the first connection a moment, so "ready" usually means ready.
+            redis->start();
+            const auto until = std::chrono::steady_clock::now() + cfg.store.timeout;
+            while (!redis->available() && std::chrono::steady_clock::now() < until) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+        }
         // Listen late: everything above is ready before the first connection is accepted.
         public_acceptor = open_acceptor(control, cfg.listen, "public");
         admin_acceptor = open_acceptor(control, cfg.admin_listen, "admin");
@@ -318,7 +373,7 @@ struct application::impl {
         stats.ready.Set(1);
         log::line(log::level::info, "ready")
             .num("threads", threads())
-            .str("store", cfg.data_dir + "/" + sqlite_store::file_name)
+            .str("store", store_name())
             .num("subscribers", static_cast<std::int64_t>(cfg.subscribers.size()))
             .emit();
 
@@ -330,7 +385,12 @@ struct application::impl {
         for (auto& t : pool) {
             t.join();
         }
-        store->close();
+        if (sqlite != nullptr) {
+            sqlite->close();
+        }
+        if (redis != nullptr) {
+            redis->close();
+        }
         // We are exiting cleanly: a late stop signal must not turn exit code 0 into a kill.
         signals.clear();
         std::signal(SIGTERM, SIG_IGN);

@@ -18,6 +18,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <unistd.h>
 #include <map>
 #include <sstream>
 
@@ -48,6 +49,21 @@ const std::vector<setting_doc> all_settings = {
         "Requests per minute per client IP on the public routes; 0 disables. Validly signed Twilio requests are never "
         "throttled."},
     {"SWITCHBOARD_DATA_DIR", "./data", "Directory for the embedded store; created if missing."},
+    {"SWITCHBOARD_STORE", "sqlite",
+        "Event store: sqlite (embedded, in SWITCHBOARD_DATA_DIR, one replica) or redis://[[user]:password@]host[:port][/db] "
+        "(shared by every replica: queue, call log, rate limit). Plain TCP only: see the README on Redis TLS."},
+    {"SWITCHBOARD_REDIS_PASSWORD", "",
+        "Redis password (secret; with the URL's user name, an ACL user), instead of one in SWITCHBOARD_STORE."},
+    {"SWITCHBOARD_REDIS_PASSWORD_FILE", "", "File holding SWITCHBOARD_REDIS_PASSWORD."},
+    {"SWITCHBOARD_REDIS_KEY_PREFIX", "switchboard:",
+        "Prefix of every Redis key: deployments sharing one Redis need different prefixes."},
+    {"SWITCHBOARD_REDIS_RECLAIM_SECONDS", "60",
+        "A delivery another replica took and has not finished after this long is taken over (the replica died). "
+        "Must exceed every subscriber's timeout_seconds."},
+    {"SWITCHBOARD_REDIS_TIMEOUT_SECONDS", "5",
+        "Connect and reply deadline for Redis; past it the connection is dropped and re-made."},
+    {"SWITCHBOARD_REPLICA_NAME", "",
+        "This replica's name in the delivery consumer group; empty: the host name (the pod name) and the process id."},
     {"SWITCHBOARD_HEADER_LIMIT_BYTES", "8192", "Largest request header block; larger gets 431."},
     {"SWITCHBOARD_BODY_LIMIT_BYTES", "65536", "Largest request body; larger gets 413."},
     {"SWITCHBOARD_HANDSHAKE_TIMEOUT_SECONDS", "10", "TLS handshake deadline."},
@@ -567,6 +583,46 @@ const std::vector<setting_doc>& settings()
     return all_settings;
 }
 
+void load_store(loader& l, config& c)
+{
+    auto& st = c.store;
+    const std::string store = l.text("SWITCHBOARD_STORE", "sqlite");
+    const std::string password = l.secret("SWITCHBOARD_REDIS_PASSWORD");
+    if (store.empty() || store == "sqlite") {
+        st.redis = false;
+        if (!password.empty()) {
+            l.fail("SWITCHBOARD_REDIS_PASSWORD", "set, but SWITCHBOARD_STORE is not a redis:// URL");
+        }
+        return;
+    }
+    st.redis = true;
+    std::string problem;
+    if (auto e = parse_redis_url(store, &problem)) {
+        st.endpoint = std::move(*e);
+    } else {
+        l.fail("SWITCHBOARD_STORE", "expected sqlite or redis://[[user]:password@]host[:port][/db]: " + problem);
+    }
+    if (!password.empty()) {
+        if (!st.endpoint.password.empty()) {
+            l.fail("SWITCHBOARD_REDIS_PASSWORD", "the SWITCHBOARD_STORE URL has a password already; keep one");
+        }
+        st.endpoint.password = password;
+    }
+    st.key_prefix = l.text("SWITCHBOARD_REDIS_KEY_PREFIX", st.key_prefix);
+    if (st.key_prefix.empty() || st.key_prefix.size() > 64
+        || st.key_prefix.find_first_of(" \t\r\n") != std::string::npos) {
+        l.fail("SWITCHBOARD_REDIS_KEY_PREFIX", "expected 1 to 64 characters without spaces");
+    }
+    st.reclaim_idle = l.seconds("SWITCHBOARD_REDIS_RECLAIM_SECONDS", st.reclaim_idle);
+    st.timeout = l.seconds("SWITCHBOARD_REDIS_TIMEOUT_SECONDS", st.timeout);
+    st.replica_name = l.text("SWITCHBOARD_REPLICA_NAME", "");
+    if (st.replica_name.empty()) {
+        char host[256] = {};
+        ::gethostname(host, sizeof host - 1); // in a pod: the pod's name
+        st.replica_name = std::string(host) + "-" + std::to_string(::getpid());
+    }
+}
+
 load_result load_config(const env_lookup& env, const load_options& opts)
 {
     load_result out;
@@ -652,6 +708,7 @@ load_result load_config(const env_lookup& env, const load_options& opts)
     if (c.data_dir.empty()) {
         l.fail("SWITCHBOARD_DATA_DIR", "must not be empty");
     }
+    load_store(l, c);
     c.header_limit = l.integer<std::size_t>("SWITCHBOARD_HEADER_LIMIT_BYTES", c.header_limit, 1024, 1024 * 1024);
     c.body_limit = l.integer<std::size_t>("SWITCHBOARD_BODY_LIMIT_BYTES", c.body_limit, 1024, 64 * 1024 * 1024);
     c.handshake_timeout = l.seconds("SWITCHBOARD_HANDSHAKE_TIMEOUT_SECONDS", c.handshake_timeout);
@@ -672,6 +729,15 @@ load_result load_config(const env_lookup& env, const load_options& opts)
         l.fail("SWITCHBOARD_MENU_WATCH_SECONDS", "needs SWITCHBOARD_MENU_FILE");
     }
     c.subscribers = parse_subscribers(l.secret("SWITCHBOARD_SUBSCRIBERS"), errors);
+    if (c.store.redis) {
+        for (const auto& sub : c.subscribers) {
+            // A delivery still being attempted must not look abandoned to the other replicas.
+            if (sub.timeout + std::chrono::seconds(5) > c.store.reclaim_idle) {
+                l.fail("SWITCHBOARD_REDIS_RECLAIM_SECONDS",
+                    "must exceed subscriber " + sub.name + "'s timeout_seconds by at least 5 seconds");
+            }
+        }
+    }
     load_phone(l, c.phone);
     return out;
 }

@@ -4,6 +4,7 @@
 
 #include "protocol/delivery_policy.hpp"
 #include "protocol/forwarded.hpp"
+#include "protocol/redis_url.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -62,6 +63,16 @@ struct phone_config {
     bool twilio_configured() const noexcept { return !account_sid.empty(); }
 };
 
+// Where events, deliveries, the call log and rate-limit budgets live (SWITCHBOARD_STORE).
+struct store_config {
+    bool redis = false; // false: the embedded SQLite store in data_dir
+    redis_endpoint endpoint; // redis: where, and how to authenticate
+    std::string key_prefix = "switchboard:";
+    std::chrono::milliseconds reclaim_idle{60'000};
+    std::chrono::milliseconds timeout{5'000};
+    std::string replica_name; // the delivery consumer's name
+};
+
 struct config {
     endpoint_config listen{"0.0.0.0", 8080};
     endpoint_config admin_listen{"0.0.0.0", 9090};
@@ -75,6 +86,7 @@ struct config {
     unsigned threads = 0; // 0: one per core
     unsigned rate_limit_per_minute = 60; // 0 disables the limit
     std::string data_dir = "./data";
+    store_config store;
     std::size_t header_limit = 8 * 1024;
     std::size_t body_limit = 64 * 1024;
     std::chrono::milliseconds handshake_timeout{10'000};

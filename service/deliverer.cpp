@@ -140,6 +140,7 @@ struct delivery_service::worker {
 
         delivery_outcome o;
         o.seq = d.seq;
+        o.claim = d.claim;
         o.attempts = d.attempts + 1;
         o.attempted_at_ms = attempted_at;
         o.last_status = static_cast<int>(a.status);

@@ -53,6 +53,7 @@ struct claimed_delivery {
     std::int64_t occurred_at_ms = 0;
     int attempts = 0; // failed attempts so far
     std::optional<std::int64_t> first_attempt_at_ms;
+    std::string claim; // the store's token for this claim (Redis: the stream entry); empty for SQLite
 };
 
 struct claim_result {
@@ -72,6 +73,7 @@ struct delivery_outcome {
     std::int64_t next_attempt_at_ms = 0; // pending only
     int last_status = 0; // HTTP status of this attempt; 0 for transport errors
     std::string last_error; // why it failed; empty when delivered
+    std::string claim; // claimed_delivery::claim: a claim that was taken over is not completed
 };
 
 // A row as the admin API lists it.
@@ -217,6 +219,9 @@ public:
 
     // Observes every commit (batch size, duration, success), from the store's thread.
     virtual void on_commit(std::function<void(const store_timing&)> observer) = 0;
+
+    // false while the store cannot take writes (Redis unreachable): readiness reports it.
+    virtual bool available() const { return true; }
 };
 
 } // namespace switchboard

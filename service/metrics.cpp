@@ -280,6 +280,12 @@ metrics::metrics()
     , store_commit_failures(counters(*registry_, "switchboard_store_commit_failures_total",
           "Batches the store could not commit (disk full, I/O error).")
                                 .Add({}))
+    , store_up(gauges(*registry_, "switchboard_store_up",
+          "1 while the event store takes writes; 0 while Redis is unreachable (webhooks needing it answer 503).")
+                   .Add({}))
+    , store_disconnects(counters(*registry_, "switchboard_store_disconnects_total",
+          "Redis connections lost, or connection attempts that failed.")
+                            .Add({}))
     , api_auth_failures(counters(*registry_, "switchboard_api_auth_failures_total",
                             "Operator API requests refused: 401 by token problem, 403 for a missing permission."),
           "reason",

@@ -103,6 +103,8 @@ public:
     prometheus::Histogram& store_commit_duration;
     prometheus::Histogram& store_batch_size;
     prometheus::Counter& store_commit_failures;
+    prometheus::Gauge& store_up; // 1 while the store takes writes (Redis connected)
+    prometheus::Counter& store_disconnects; // Redis connections lost or refused
     // Created for each configured subscriber at start-up; the same object for the same name.
     subscriber_metrics& subscriber(const std::string& name);
 

@@ -12,6 +12,8 @@
 #include "service/log.hpp"
 #include "service/metrics.hpp"
 #include "service/rate_limiter.hpp"
+#include "service/shared_rate_limiter.hpp"
+#include "service/store_await.hpp"
 
 #include <boost/beast/http/field.hpp>
 
@@ -116,20 +118,30 @@ std::string router::public_url(const request_context& ctx) const
     return url;
 }
 
-std::optional<http_response> router::spend_budget(request_context& ctx) const
+task<std::optional<http_response>> router::spend_budget(request_context& ctx) const
 {
     if (guards_.limiter == nullptr) {
-        return std::nullopt;
+        co_return std::nullopt;
     }
-    const auto d = guards_.limiter->take(ctx.client, rate_limiter::clock::now());
-    if (d.allowed) {
-        return std::nullopt;
+    std::optional<rate_limiter::decision> d;
+    if (guards_.shared_limiter != nullptr && guards_.shared_limiter->available()) {
+        auto shared = co_await store_call<rate_limiter::decision>(
+            [&](event_store::callback<rate_limiter::decision> done) { guards_.shared_limiter->take(ctx.client, done); });
+        if (shared) {
+            d = *shared;
+        }
+    }
+    if (!d) {
+        d = guards_.limiter->take(ctx.client, rate_limiter::clock::now());
+    }
+    if (d->allowed) {
+        co_return std::nullopt;
     }
     guards_.stats.rate_limited.Increment();
-    return too_many(d.retry_after);
+    co_return too_many(d->retry_after);
 }
 
-http_response router::refuse_signature(request_context& ctx, boost::system::error_code ec) const
+task<http_response> router::refuse_signature(request_context& ctx, boost::system::error_code ec) const
 {
     const std::string_view reason = reason_label(ec);
     guards_.stats.signature_failures[reason].Increment();
@@ -140,10 +152,11 @@ http_response router::refuse_signature(request_context& ctx, boost::system::erro
         .str("reason", reason)
         .emit();
     // A failed signature spends the client's budget: guessing is throttled.
-    if (auto refused = spend_budget(ctx)) {
-        return std::move(*refused);
+    auto refused = co_await spend_budget(ctx);
+    if (refused) {
+        co_return std::move(*refused);
     }
-    return error_response(ec, "the X-Twilio-Signature header is missing or does not match this request");
+    co_return error_response(ec, "the X-Twilio-Signature header is missing or does not match this request");
 }
 
 std::optional<http_response> router::authorize(request_context& ctx, std::string_view permission) const
@@ -226,12 +239,14 @@ task<http_response> router::dispatch(request_context& ctx) const
             url, ctx.request["X-Twilio-Signature"], ctx.request[http::field::content_type], ctx.request.body(), post};
         auto verdict = twilio_signature::verify(guards_.cfg.auth_tokens, wr);
         if (verdict.ec) {
-            co_return refuse_signature(ctx, verdict.ec);
+            auto refused = co_await refuse_signature(ctx, verdict.ec);
+            co_return refused;
         }
         ctx.params = std::move(verdict.params);
     } else {
         if (policy.rate_limited) {
-            if (auto refused = spend_budget(ctx)) {
+            auto refused = co_await spend_budget(ctx);
+            if (refused) {
                 co_return std::move(*refused);
             }
         }

@@ -17,6 +17,7 @@ namespace switchboard {
 class jwt_verifier;
 class metrics;
 class rate_limiter;
+class shared_rate_limiter;
 struct config;
 
 using handler = std::function<task<http_response>(request_context&)>;
@@ -40,6 +41,7 @@ struct route_guards {
     const config& cfg;
     metrics& stats;
     rate_limiter* limiter = nullptr; // null: no rate limit
+    shared_rate_limiter* shared_limiter = nullptr; // Redis: one budget across replicas (limiter while it is down)
     const jwt_verifier* tokens = nullptr; // null or without keys: bearer routes answer 503
 };
 
@@ -62,9 +64,9 @@ private:
     };
     static bool match(
         const compiled_route& c, std::string_view path, std::vector<std::pair<std::string, std::string>>* captures);
-    http_response refuse_signature(request_context& ctx, boost::system::error_code ec) const;
+    task<http_response> refuse_signature(request_context& ctx, boost::system::error_code ec) const;
     // Takes one request from the client's rate budget; the 429 when it is spent.
-    std::optional<http_response> spend_budget(request_context& ctx) const;
+    task<std::optional<http_response>> spend_budget(request_context& ctx) const;
     // nullopt: the bearer token verifies and grants `permission`; otherwise the 401/403/503.
     std::optional<http_response> authorize(request_context& ctx, std::string_view permission) const;
 

@@ -1,6 +1,6 @@
 // Starts the real switchboard binary on port 0 and talks to it over real sockets.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,103 @@ if (!BIN) {
 }
 
 export const TOKEN = 'test-auth-token-0123456789abcdef';
+
+// One suite, two stores: with SWITCHBOARD_TEST_STORE=redis every server a test starts uses a
+// redis-server that this process starts on 127.0.0.1 (each server under its own key prefix,
+// unless the test shares one); otherwise the embedded SQLite store.
+export const STORE = process.env.SWITCHBOARD_TEST_STORE === 'redis' ? 'redis' : 'sqlite';
+
+// Starts redis-server on a free port in a temporary directory (append-only file on, fsync every
+// second: what the README recommends). Resolves once it answers PING. `stop()` and `kill()` end
+// it; `restart()` starts it again on the same port and directory (the AOF is replayed).
+export async function startRedis({ password, extra = [] } = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'switchboard-redis-'));
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes',
+    '--appendfsync', 'everysec', '--save', '', '--protected-mode', 'no', '--loglevel', 'warning',
+    ...(password ? ['--requirepass', password] : []), ...extra];
+  const redis = {
+    port, dir, password, child: null, exited: null,
+    url: password ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}/0` : `redis://127.0.0.1:${port}/0`,
+    cli(...cmd) {
+      return execFileSync('redis-cli', ['-p', String(port), ...(password ? ['--no-auth-warning', '-a', password] : []),
+        ...cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    },
+    async start() {
+      // Output to a file, and unref'd: a test process ends when its tests do, Redis or not.
+      const logFile = path.join(dir, 'redis.log');
+      const fd = openSync(logFile, 'a');
+      this.child = spawn('redis-server', args, { stdio: ['ignore', fd, fd] });
+      closeSync(fd);
+      this.child.unref();
+      this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+      const output = () => readFileSync(logFile, 'utf8');
+      const deadline = Date.now() + 10000;
+      while (Date.now() < deadline) {
+        try {
+          const pong = this.cli('PING');
+          if (pong === 'PONG') {
+            // Loaded: the AOF replay of a restart is over once PING answers (LOADING before).
+            return this;
+          }
+        } catch {
+          // not listening yet
+        }
+        if (this.child.exitCode !== null) {
+          break;
+        }
+        await sleep(50);
+      }
+      throw new Error(`redis-server did not start: ${output()}`);
+    },
+    async stop() {
+      if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+        this.child.kill('SIGTERM');
+        await this.exited;
+      }
+    },
+    async kill() {
+      if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+        this.child.kill('SIGKILL');
+        await this.exited;
+      }
+    },
+    async restart() {
+      await this.stop();
+      return this.start();
+    },
+    async remove() {
+      await this.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await redis.start();
+  process.once('exit', () => {
+    try {
+      redis.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // gone already
+    }
+  });
+  return redis;
+}
+
+let sharedRedis;
+let prefixes = 0;
+
+// The store settings for a new server: {} for SQLite; for Redis the shared test redis-server
+// and a fresh key prefix (pass one to make several servers share a store).
+export async function storeEnv(prefix) {
+  if (STORE !== 'redis') {
+    return {};
+  }
+  sharedRedis ??= await startRedis();
+  return {
+    SWITCHBOARD_STORE: sharedRedis.url,
+    SWITCHBOARD_REDIS_KEY_PREFIX: prefix ?? `t${process.pid}-${++prefixes}:`,
+  };
+}
 
 // Starts the binary with exactly `env` (plus PATH and the sanitizer options); resolves once it
 // has announced both listeners and is ready. The result knows its ports, logs and stderr.
@@ -81,6 +178,7 @@ export async function startServer({ env = {}, args = [] } = {}) {
       SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0',
       SWITCHBOARD_DATA_DIR: dataDir,
       TWILIO_AUTH_TOKEN: TOKEN,
+      ...(env.SWITCHBOARD_STORE ? {} : await storeEnv()),
       ...env,
     }, args);
     server.dataDir = dataDir;

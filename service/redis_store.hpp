@@ -1,0 +1,76 @@
+// The shared event store: Redis, for several replicas behind one Service. Events go to Redis
+// Streams (one per subscriber) in the same Lua script that de-duplicates them and updates the
+// call record, before the webhook answers; each subscriber's stream is consumed through one
+// consumer group, so each delivery is made by one replica, acknowledged after the outcome is
+// recorded, and taken over (XAUTOCLAIM) from a replica that stopped answering for
+// `reclaim_idle`. Per-call state is updated with optimistic concurrency (the record's version
+// is checked inside the write script), so Twilio retries and out-of-order callbacks landing on
+// different replicas give the same result as on one. Keys: service/redis_scripts.cpp.
+#pragma once
+
+#include "service/event_store.hpp"
+#include "service/redis_client.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace switchboard {
+
+struct redis_store_settings {
+    redis_settings connection;
+    std::string prefix = "switchboard:"; // every key starts with it: several deployments, one Redis
+    std::chrono::milliseconds reclaim_idle{60'000}; // a delivery in flight this long is taken over
+    std::string consumer; // this replica's consumer name (host name and pid)
+};
+
+class redis_store final : public event_store {
+public:
+    redis_store(redis_store_settings settings, std::vector<subscription> subscriptions);
+    ~redis_store() override;
+
+    // Connects in the background (and reconnects whenever the connection is lost).
+    void start();
+    // Fails what is waiting and closes the connection. Idempotent.
+    void close();
+    // The connection, shared with the rate limiter.
+    redis_client& client() noexcept { return *client_; }
+    const redis_store_settings& settings() const noexcept { return settings_; }
+
+    static constexpr const char* group = "deliverers";
+
+    void append(append_request req, callback<append_result> done) override;
+    void claim(std::string subscriber, std::size_t limit, std::int64_t now_ms, callback<claim_result> done) override;
+    void complete(std::string subscriber, delivery_outcome outcome, callback<bool> done) override;
+    void list(std::string subscriber, delivery_state state, std::size_t limit, std::int64_t after_seq,
+        callback<std::vector<delivery_row>> done) override;
+    void replay(
+        std::string subscriber, std::string event_id, std::int64_t now_ms, callback<std::int64_t> done) override;
+    void stats(callback<std::vector<queue_stats>> done) override;
+    void record_call(outbound_call call, callback<bool> done) override;
+    void record_message(outbound_message message, callback<bool> done) override;
+    void record_number(purchased_number number, callback<bool> done) override;
+    void calls(call_filter filter, callback<std::vector<call_row>> done) override;
+    void call(std::string call_sid, callback<call_detail> done) override;
+    void totals(std::string also_number, callback<phone_totals> done) override;
+    void on_commit(std::function<void(const store_timing&)> observer) override;
+    bool available() const override;
+
+    struct scripts;
+    struct append_op;
+    struct upsert_op;
+
+private:
+    bool knows(const std::string& subscriber) const;
+    void read_then_write(std::shared_ptr<append_op> op);
+    void upsert(std::shared_ptr<upsert_op> op);
+
+    redis_store_settings settings_;
+    std::vector<subscription> subs_;
+    std::unique_ptr<redis_client> client_;
+    std::unique_ptr<scripts> scripts_;
+    std::function<void(const store_timing&)> observer_;
+    std::atomic<std::int64_t> last_reclaim_ms_{0};
+};
+
+} // namespace switchboard

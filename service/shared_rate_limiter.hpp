@@ -1,0 +1,32 @@
+// The rate limit shared by every replica (Redis): the same token bucket as rate_limiter, kept
+// in Redis and refilled by Redis' clock, so N replicas allow a client N requests per minute in
+// total, not N times that. While Redis is unreachable the caller falls back to its own
+// per-replica limiter.
+#pragma once
+
+#include "service/event_store.hpp"
+#include "service/rate_limiter.hpp"
+#include "service/redis_client.hpp"
+
+#include <string>
+
+namespace switchboard {
+
+class shared_rate_limiter {
+public:
+    // Registers its script with the client: construct before the client starts.
+    shared_rate_limiter(redis_client& client, std::string prefix, unsigned per_minute);
+
+    bool available() const noexcept { return client_.connected(); }
+    // The decision, or error store_unavailable. The callback runs on the client's thread.
+    void take(const std::string& client, event_store::callback<rate_limiter::decision> done);
+
+private:
+    redis_client& client_;
+    std::string prefix_;
+    std::string capacity_;
+    std::string per_second_;
+    std::size_t script_;
+};
+
+} // namespace switchboard
