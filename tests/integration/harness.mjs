@@ -63,12 +63,14 @@ export async function startRedis({ password, extra = [] } = {}) {
     },
     async stop() {
       if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+        this.child.ref(); // waited for: keep the event loop alive until it exits
         this.child.kill('SIGTERM');
         await this.exited;
       }
     },
     async kill() {
       if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+        this.child.ref();
         this.child.kill('SIGKILL');
         await this.exited;
       }
