@@ -32,7 +32,7 @@ boost::system::result<redis_endpoint> parse_redis_url(std::string_view url, std:
     }
     redis_endpoint e;
     e.host = u.host_address();
-    if (u.host_type() == boost::urls::host_type::ipv6) {
+    if (e.host.size() >= 2 && e.host.front() == '[' && e.host.back() == ']') {
         e.host = e.host.substr(1, e.host.size() - 2); // without the brackets
     }
     if (e.host.empty()) {

@@ -18,9 +18,9 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
-#include <unistd.h>
 #include <map>
 #include <sstream>
+#include <unistd.h>
 
 extern char** environ;
 
@@ -50,13 +50,14 @@ const std::vector<setting_doc> all_settings = {
         "throttled."},
     {"SWITCHBOARD_DATA_DIR", "./data", "Directory for the embedded store; created if missing."},
     {"SWITCHBOARD_STORE", "sqlite",
-        "Event store: sqlite (embedded, in SWITCHBOARD_DATA_DIR, one replica) or redis://[[user]:password@]host[:port][/db] "
+        "Event store: sqlite (embedded, in SWITCHBOARD_DATA_DIR, one replica) or "
+        "redis://[[user]:password@]host[:port][/db] "
         "(shared by every replica: queue, call log, rate limit). Plain TCP only: see the README on Redis TLS."},
     {"SWITCHBOARD_REDIS_PASSWORD", "",
         "Redis password (secret; with the URL's user name, an ACL user), instead of one in SWITCHBOARD_STORE."},
     {"SWITCHBOARD_REDIS_PASSWORD_FILE", "", "File holding SWITCHBOARD_REDIS_PASSWORD."},
-    {"SWITCHBOARD_REDIS_KEY_PREFIX", "switchboard:",
-        "Prefix of every Redis key: deployments sharing one Redis need different prefixes."},
+    {"SWITCHBOARD_REDIS_KEY_PREFIX",
+        "switchboard:", "Prefix of every Redis key: deployments sharing one Redis need different prefixes."},
     {"SWITCHBOARD_REDIS_RECLAIM_SECONDS", "60",
         "A delivery another replica took and has not finished after this long is taken over (the replica died). "
         "Must exceed every subscriber's timeout_seconds."},

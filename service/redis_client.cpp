@@ -164,8 +164,8 @@ struct redis_client::impl {
         writing = true;
         auto buffer = std::make_shared<std::string>();
         buffer->swap(outbox);
-        net::async_write(socket, net::buffer(*buffer),
-            [this, buffer, gen = generation](boost::system::error_code ec, std::size_t) {
+        net::async_write(
+            socket, net::buffer(*buffer), [this, buffer, gen = generation](boost::system::error_code ec, std::size_t) {
                 if (gen != generation) {
                     return;
                 }
@@ -198,7 +198,8 @@ struct redis_client::impl {
             w.done(unavailable());
         }
         if (was_up) {
-            log::line(log::level::error, "Redis connection lost; webhooks that need the store answer 503 until it is back")
+            log::line(
+                log::level::error, "Redis connection lost; webhooks that need the store answer 503 until it is back")
                 .str("redis", redacted(settings.endpoint))
                 .str("error", why)
                 .emit();
@@ -266,8 +267,8 @@ struct redis_client::impl {
             }
         });
         tcp::resolver resolver(ioc);
-        auto [rec, endpoints]
-            = co_await resolver.async_resolve(settings.endpoint.host, std::to_string(settings.endpoint.port), use_tuple);
+        auto [rec, endpoints] = co_await resolver.async_resolve(
+            settings.endpoint.host, std::to_string(settings.endpoint.port), use_tuple);
         if (gen != generation) {
             co_return;
         }
@@ -292,8 +293,8 @@ struct redis_client::impl {
         std::vector<std::vector<std::string>> hello;
         const auto& e = settings.endpoint;
         if (!e.password.empty()) {
-            hello.push_back(
-                e.username.empty() ? std::vector<std::string>{"AUTH", e.password} : std::vector<std::string>{"AUTH", e.username, e.password});
+            hello.push_back(e.username.empty() ? std::vector<std::string>{"AUTH", e.password}
+                                               : std::vector<std::string>{"AUTH", e.username, e.password});
         }
         if (e.db != 0) {
             hello.push_back({"SELECT", std::to_string(e.db)});
@@ -345,7 +346,8 @@ struct redis_client::impl {
                 co_return;
             }
             if (ec) {
-                drop(ec == net::error::eof ? std::string("Redis closed the connection") : "read failed: " + ec.message());
+                drop(ec == net::error::eof ? std::string("Redis closed the connection")
+                                           : "read failed: " + ec.message());
                 co_return;
             }
             if (redisReaderFeed(reader.get(), buffer.data(), n) != REDIS_OK) {
@@ -385,7 +387,8 @@ struct redis_client::impl {
             if (ec || state == phase::stopping) {
                 return;
             }
-            if (state == phase::up && !replies.empty() && clock::now() - replies.front().sent > settings.command_timeout) {
+            if (state == phase::up && !replies.empty()
+                && clock::now() - replies.front().sent > settings.command_timeout) {
                 drop("no reply within " + std::to_string(settings.command_timeout.count()) + " ms");
             }
             watch();

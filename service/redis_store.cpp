@@ -140,8 +140,8 @@ fields menu_choice_change(const record& rec, call_event& e, append_result& r)
     e.call_purpose = get(rec, "purpose");
     e.workflow_id = get(rec, "workflow");
     if (!exists) {
-        return {{"account", e.account_sid}, {"from", e.from}, {"to", e.to}, {"direction", e.direction},
-            {"status", ""}, {"started", at}, {"updated", at}, {"menu", choice}};
+        return {{"account", e.account_sid}, {"from", e.from}, {"to", e.to}, {"direction", e.direction}, {"status", ""},
+            {"started", at}, {"updated", at}, {"menu", choice}};
     }
     fields f{{"updated", at}};
     if (!choice.empty()) {
@@ -411,8 +411,8 @@ void redis_store::upsert(std::shared_ptr<upsert_op> op)
         }
         const record rec = to_record(r->elements, 1);
         fields change = op->change(rec);
-        std::vector<std::string> args{
-            settings_.prefix, op->kind, op->sid, rec.count("ver") ? get(rec, "ver") : "0", std::to_string(change.size())};
+        std::vector<std::string> args{settings_.prefix, op->kind, op->sid, rec.count("ver") ? get(rec, "ver") : "0",
+            std::to_string(change.size())};
         for (auto& [name, value] : change) {
             args.push_back(std::move(name));
             args.push_back(std::move(value));
@@ -658,28 +658,29 @@ void redis_store::calls(call_filter f, callback<std::vector<call_row>> done)
 
 void redis_store::call(std::string call_sid, callback<call_detail> done)
 {
-    client_->eval(scripts_->call, {settings_.prefix, std::move(call_sid)}, [done = std::move(done)](result<redis_reply> r) {
-        if (!usable(r, "call")) {
-            done(failure<call_detail>());
-            return;
-        }
-        if (r->elements.empty()) {
-            done(failure<call_detail>(error::not_found));
-            return;
-        }
-        call_detail d;
-        d.call = to_call_row(to_record(r->elements.front().elements, 0));
-        for (std::size_t i = 1; i < r->elements.size(); ++i) {
-            d.events.push_back(r->elements[i].text());
-        }
-        done(std::move(d));
-    });
+    client_->eval(
+        scripts_->call, {settings_.prefix, std::move(call_sid)}, [done = std::move(done)](result<redis_reply> r) {
+            if (!usable(r, "call")) {
+                done(failure<call_detail>());
+                return;
+            }
+            if (r->elements.empty()) {
+                done(failure<call_detail>(error::not_found));
+                return;
+            }
+            call_detail d;
+            d.call = to_call_row(to_record(r->elements.front().elements, 0));
+            for (std::size_t i = 1; i < r->elements.size(); ++i) {
+                d.events.push_back(r->elements[i].text());
+            }
+            done(std::move(d));
+        });
 }
 
 void redis_store::totals(std::string also_number, callback<phone_totals> done)
 {
-    client_->eval(scripts_->totals, {settings_.prefix, std::move(also_number)},
-        [done = std::move(done)](result<redis_reply> r) {
+    client_->eval(
+        scripts_->totals, {settings_.prefix, std::move(also_number)}, [done = std::move(done)](result<redis_reply> r) {
             if (!usable(r, "totals") || r->elements.size() != 2) {
                 done(failure<phone_totals>());
                 return;

@@ -125,8 +125,10 @@ task<std::optional<http_response>> router::spend_budget(request_context& ctx) co
     }
     std::optional<rate_limiter::decision> d;
     if (guards_.shared_limiter != nullptr && guards_.shared_limiter->available()) {
-        auto shared = co_await store_call<rate_limiter::decision>(
-            [&](event_store::callback<rate_limiter::decision> done) { guards_.shared_limiter->take(ctx.client, done); });
+        auto shared
+            = co_await store_call<rate_limiter::decision>([&](event_store::callback<rate_limiter::decision> done) {
+                  guards_.shared_limiter->take(ctx.client, done);
+              });
         if (shared) {
             d = *shared;
         }

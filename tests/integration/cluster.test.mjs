@@ -394,7 +394,9 @@ describe('Redis authentication', () => {
   test('password, ACL user, and a wrong password (not ready, a clear log line, recovers when fixed)', { timeout: 30000 }, async () => {
     const secured = await startRedis({ password: 'pa ss:w@rd/1' });
     try {
-      secured.cli('ACL', 'SETUSER', 'switchboard', 'on', '>acl-secret', '~*', '+@all');
+      // The least the README says an ACL user needs.
+      secured.cli('ACL', 'SETUSER', 'switchboard', 'on', '>acl-secret', '~auth:*', '+@read', '+@write', '+@stream',
+        '+@scripting', '+@connection', '+info', '+client|setname', '+select');
       const good = [
         { SWITCHBOARD_STORE: secured.url },
         { SWITCHBOARD_STORE: `redis://127.0.0.1:${secured.port}/0`, SWITCHBOARD_REDIS_PASSWORD: 'pa ss:w@rd/1' },
@@ -414,7 +416,11 @@ describe('Redis authentication', () => {
         }
       }
       const wrong = await startServer({
-        env: { SWITCHBOARD_STORE: `redis://switchboard:nope@127.0.0.1:${secured.port}/0`, SWITCHBOARD_REDIS_TIMEOUT_SECONDS: '1' },
+        env: {
+          SWITCHBOARD_STORE: `redis://switchboard:nope@127.0.0.1:${secured.port}/0`,
+          SWITCHBOARD_REDIS_KEY_PREFIX: 'auth:',
+          SWITCHBOARD_REDIS_TIMEOUT_SECONDS: '1',
+        },
       });
       try {
         assert.equal((await readyz(wrong)).status, 503);
