@@ -4,11 +4,13 @@
 // their required fields; promtool on the rules and the scrape config; the example configuration
 // and the pod's environment accepted by the binary; probes, ports and the drain budget against
 // what the binary serves; then a real Prometheus loads the rules, scrapes a running Switchboard
-// configured like the pod, and answers every dashboard query.
+// configured like the pod, and answers every dashboard query; the scaled overlay's replicas run
+// on a redis-server configured like its Redis StatefulSet.
 //   SWITCHBOARD_BIN=build/release/service/switchboard node --test tests/deploy/validate.mjs
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,8 +25,10 @@ if (!process.env.SWITCHBOARD_BIN) {
   throw new Error('SWITCHBOARD_BIN must name the switchboard executable');
 }
 const BIN = path.resolve(process.env.SWITCHBOARD_BIN);
-const KUSTOMIZATIONS = ['k8s/base', 'k8s/overlays/single'];
+const KUSTOMIZATIONS = ['k8s/base', 'k8s/overlays/single', 'k8s/overlays/scaled'];
 const DEPLOYABLE = 'k8s/overlays/single';
+// Several replicas on Redis (README: Several replicas on Redis).
+const SCALED = 'k8s/overlays/scaled';
 const ADMIN_ROUTES = ['metrics', 'healthz', 'readyz'];
 
 const file = (rel) => path.join(ROOT, rel);
@@ -171,6 +175,39 @@ function selects(selector, labels) {
   return Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
 }
 
+// A LabelSelector (matchLabels only: what `selects` can evaluate) that is not empty.
+function matchLabels(selector, what) {
+  assert.ok(selector && !selector.matchExpressions, `${what}: matchLabels only`);
+  assert.ok(Object.keys(selector.matchLabels ?? {}).length > 0, `${what}: not empty`);
+  return selector.matchLabels;
+}
+
+// A Secret's values, decoded.
+function secretData(secret) {
+  return {
+    ...Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()])),
+    ...secret.stringData,
+  };
+}
+
+// The file `filePath` of a container: on a read-only mount of a Secret volume that has it.
+// Returns the Secret and the key and value the file holds.
+function secretFile(objects, pod, container, filePath, what) {
+  const mount = container.volumeMounts.find((m) => filePath.startsWith(`${m.mountPath}/`));
+  assert.ok(mount, `${what}: ${filePath} is on a volume mount`);
+  assert.equal(mount.readOnly, true, `${what}: ${filePath} is on a read-only mount`);
+  const volume = pod.volumes.find((v) => v.name === mount.name);
+  assert.ok(volume?.secret?.secretName, `${what}: ${filePath} is on a Secret volume`);
+  const secret = only(objects, 'Secret', volume.secret.secretName);
+  const rel = path.posix.relative(mount.mountPath, filePath);
+  const items = volume.secret.items;
+  const key = items ? items.find((i) => i.path === rel)?.key : rel;
+  assert.ok(key, `${what}: the Secret volume projects ${rel}`);
+  const data = secretData(secret);
+  assert.ok(key in data, `${what}: Secret ${secret.metadata.name} has ${key}`);
+  return { secret, key, value: data[key], mount, volume };
+}
+
 // The Switchboard Deployment, its container, and what the container's environment becomes.
 function workload(objects) {
   const deployment = only(objects, 'Deployment', 'switchboard');
@@ -203,6 +240,54 @@ function preStopSeconds(container) {
   return Number(cmd[1]);
 }
 
+// The Redis of the scaled overlay: its StatefulSet, container, Service, and redis-server's
+// command line as options (`--name value...`; the last occurrence wins, as in redis-server).
+function redisWorkload(objects) {
+  const statefulSet = only(objects, 'StatefulSet');
+  const pod = statefulSet.spec.template.spec;
+  assert.equal(pod.containers.length, 1, 'one Redis container');
+  const container = pod.containers[0];
+  const argv = [...(container.command ?? []), ...(container.args ?? [])];
+  assert.match(argv[0] ?? '', /(^|\/)redis-server$/, 'runs redis-server itself');
+  const options = {};
+  let current;
+  for (const a of argv.slice(1)) {
+    if (a.startsWith('--')) {
+      current = a.slice(2).toLowerCase();
+      options[current] = [];
+    } else {
+      assert.ok(current, `redis-server: ${a}: options only, no configuration file`);
+      options[current].push(a);
+    }
+  }
+  const option = (name) => options[name]?.join(' ');
+  const portByName = Object.fromEntries(container.ports.map((p) => [p.name, p.containerPort]));
+  const resolvePort = (port) => (typeof port === 'number' ? port : portByName[port]);
+  const port = Number(option('port') ?? 6379);
+  assert.ok(Object.values(portByName).includes(port), `the container port is redis-server's ${port}`);
+  const service = only(objects, 'Service', statefulSet.spec.serviceName);
+  return { statefulSet, pod, container, argv, option, port, portByName, resolvePort, service };
+}
+
+// A redis-server memory size (redis.conf units: 1k = 1000, 1kb = 1024) and a Kubernetes
+// quantity, in bytes.
+function redisBytes(v) {
+  const m = /^(\d+)(k|kb|m|mb|g|gb)?$/i.exec(v);
+  assert.ok(m, `redis size ${v}`);
+  const unit = { k: 1e3, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 }[m[2]?.toLowerCase()] ?? 1;
+  return Number(m[1]) * unit;
+}
+function quantityBytes(q) {
+  const m = /^(\d+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(String(q));
+  assert.ok(m, `quantity ${q}`);
+  const unit = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2]] ?? 1;
+  return Number(m[1]) * unit;
+}
+
+// The rights the README says Switchboard's ACL user needs (besides its keys, ~<prefix>*).
+const REDIS_ACL_RIGHTS = ['+@read', '+@write', '+@stream', '+@scripting', '+@connection', '+info', '+client|setname',
+  '+select'];
+
 // Kubernetes' own schema for a built-in object.
 async function validateBuiltIn(obj) {
   const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : [undefined, obj.apiVersion];
@@ -215,8 +300,13 @@ async function validateBuiltIn(obj) {
   }
   const Model = mod[obj.kind];
   assert.ok(Model, `${spec} exports ${obj.kind}`);
+  // kustomize's generators wrap long base64 values over several lines; the API server's decoder
+  // skips the line breaks, the schema's "byte" format does not.
+  const unwrapped = (map) => map && Object.fromEntries(Object.entries(map).map(([k, v]) => [k, v.replace(/\s/g, '')]));
+  const checked = obj.kind === 'Secret' ? { ...obj, data: unwrapped(obj.data) }
+    : obj.kind === 'ConfigMap' ? { ...obj, binaryData: unwrapped(obj.binaryData) } : obj;
   try {
-    new Model(obj).validate();
+    new Model(checked).validate();
   } catch (e) {
     assert.fail(`${obj.kind} ${obj.metadata?.name}: ${e.message}`);
   }
@@ -734,18 +824,12 @@ for (const dir of KUSTOMIZATIONS) {
       }
       const configMap = only(objects, 'ConfigMap', container.envFrom[0].configMapRef.name);
       for (const name of Object.keys(configMap.data)) {
-        assert.ok(!/^TWILIO_AUTH_TOKEN(_SECONDARY)?$|TLS_KEY$/.test(name), `${name}: no secret in the ConfigMap`);
+        assert.ok(!/^TWILIO_AUTH_TOKEN(_SECONDARY)?$|TLS_KEY$|^SWITCHBOARD_REDIS_PASSWORD$/.test(name),
+          `${name}: no secret in the ConfigMap`);
       }
       assert.ok(env.TWILIO_AUTH_TOKEN_FILE && !env.TWILIO_AUTH_TOKEN, 'the token comes from a file');
-      const mount = container.volumeMounts.find((m) => env.TWILIO_AUTH_TOKEN_FILE.startsWith(`${m.mountPath}/`));
-      assert.ok(mount?.readOnly, 'the token file is on a read-only mount');
-      const volume = pod.volumes.find((v) => v.name === mount.name);
-      const secret = only(objects, 'Secret', volume.secret?.secretName);
-      const key = path.relative(mount.mountPath, env.TWILIO_AUTH_TOKEN_FILE);
-      const item = volume.secret.items?.find((i) => i.path === key);
-      const secretKey = item ? item.key : key;
-      assert.ok(secretKey in (secret.stringData ?? {}) || secretKey in (secret.data ?? {}), `Secret has ${secretKey}`);
-      for (const value of Object.values(secret.stringData ?? {})) {
+      const { secret } = secretFile(objects, pod, container, env.TWILIO_AUTH_TOKEN_FILE, 'TWILIO_AUTH_TOKEN_FILE');
+      for (const value of Object.values(secretData(secret))) {
         assert.match(value, /^REPLACE_/, 'the Secret only holds placeholders');
       }
       const dataMount = container.volumeMounts.find((m) => m.mountPath === env.SWITCHBOARD_DATA_DIR);
@@ -774,7 +858,7 @@ for (const dir of KUSTOMIZATIONS) {
       assert.ok(!paths.some((p) => service.spec.ports.find((sp) => sp.name === p.backend.service.port.name)?.name === 'admin'),
         'the admin port is not exposed');
 
-      const policy = only(objects, 'NetworkPolicy');
+      const policy = only(objects, 'NetworkPolicy', 'switchboard');
       assert.ok(selects(policy.spec.podSelector.matchLabels, deployment.spec.template.metadata.labels));
       const rules = policy.spec.ingress.map((r) => ({ ports: r.ports.map((p) => resolvePort(p.port)), from: r.from }));
       const httpRule = rules.find((r) => r.ports.includes(portByName.http));
@@ -799,12 +883,284 @@ for (const dir of KUSTOMIZATIONS) {
         const pvc = only(objects, 'PersistentVolumeClaim', volume.persistentVolumeClaim.claimName);
         assert.deepEqual(pvc.spec.accessModes, ['ReadWriteOnce']);
       });
+    } else if (dir === SCALED) {
+      test('replicas sized by a CPU HorizontalPodAutoscaler on the Deployment, rolling without unavailability', () => {
+        const { deployment, container } = workload(objects);
+        assert.equal(deployment.spec.strategy?.type, 'RollingUpdate', 'two versions may share the Redis store');
+        assert.equal(deployment.spec.strategy.rollingUpdate?.maxUnavailable, 0);
+        assert.equal(deployment.spec.strategy.rollingUpdate?.maxSurge, 1);
+        const hpa = only(objects, 'HorizontalPodAutoscaler');
+        assert.equal(hpa.apiVersion, 'autoscaling/v2');
+        assert.deepEqual(hpa.spec.scaleTargetRef,
+          { apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name },
+          'the HPA scales the Switchboard Deployment');
+        const { minReplicas, maxReplicas } = hpa.spec;
+        assert.ok(Number.isInteger(minReplicas) && minReplicas >= 2,
+          `minReplicas ${minReplicas} >= 2: one pod lost keeps one`);
+        assert.ok(minReplicas <= maxReplicas, `minReplicas ${minReplicas} <= maxReplicas ${maxReplicas}`);
+        assert.ok(deployment.spec.replicas >= minReplicas && deployment.spec.replicas <= maxReplicas,
+          `the initial ${deployment.spec.replicas} replicas are within the HPA's range`);
+        const cpu = hpa.spec.metrics.filter((m) => m.type === 'Resource' && m.resource.name === 'cpu');
+        assert.equal(cpu.length, 1, 'scales on CPU');
+        assert.equal(cpu[0].resource.target.type, 'Utilization');
+        const target = cpu[0].resource.target.averageUtilization;
+        assert.ok(target > 0 && target <= 100, `averageUtilization ${target}`);
+        assert.ok(container.resources.requests.cpu, 'utilisation is relative to the CPU request');
+        assert.ok(hpa.spec.behavior?.scaleDown?.stabilizationWindowSeconds > 0, 'scale-down is stabilised');
+      });
+
+      test('the PodDisruptionBudget selects the Switchboard pods and lets a drain through', () => {
+        const { deployment } = workload(objects);
+        const labels = deployment.spec.template.metadata.labels;
+        const pdb = only(objects, 'PodDisruptionBudget');
+        assert.equal(pdb.apiVersion, 'policy/v1');
+        const selector = matchLabels(pdb.spec.selector, 'PodDisruptionBudget selector');
+        assert.ok(selects(selector, labels), 'selects the Switchboard pods');
+        assert.ok(!selects(selector, redisWorkload(objects).statefulSet.spec.template.metadata.labels), 'not Redis');
+        const { minAvailable, maxUnavailable } = pdb.spec;
+        assert.ok((minAvailable === undefined) !== (maxUnavailable === undefined), 'minAvailable or maxUnavailable');
+        const { minReplicas } = only(objects, 'HorizontalPodAutoscaler').spec;
+        if (maxUnavailable !== undefined) {
+          assert.ok(Number.isInteger(maxUnavailable) ? maxUnavailable >= 1 : /^[1-9]\d*%$/.test(maxUnavailable),
+            `maxUnavailable ${maxUnavailable} allows an eviction`);
+        } else {
+          assert.ok(Number.isInteger(minAvailable) && minAvailable >= 1 && minAvailable < minReplicas,
+            `minAvailable ${minAvailable} below minReplicas ${minReplicas}: a drain can proceed`);
+        }
+      });
+
+      test('topology spread over nodes (and zones, best effort) counts the Switchboard pods', () => {
+        const { deployment, pod } = workload(objects);
+        const labels = deployment.spec.template.metadata.labels;
+        const redisLabels = redisWorkload(objects).statefulSet.spec.template.metadata.labels;
+        const constraints = pod.topologySpreadConstraints ?? [];
+        const byKey = Object.fromEntries(constraints.map((c) => [c.topologyKey, c]));
+        assert.ok(byKey['kubernetes.io/hostname'], 'spread over nodes');
+        assert.equal(byKey['topology.kubernetes.io/zone']?.whenUnsatisfiable, 'ScheduleAnyway',
+          'spread over zones where there are zones');
+        for (const c of constraints) {
+          const selector = matchLabels(c.labelSelector, `${c.topologyKey} labelSelector`);
+          assert.ok(selects(selector, labels), `${c.topologyKey}: the selector matches the pod labels`);
+          assert.ok(!selects(selector, redisLabels), `${c.topologyKey}: and not Redis`);
+          assert.ok(c.maxSkew >= 1);
+          for (const key of c.matchLabelKeys ?? []) {
+            assert.equal(key, 'pod-template-hash', `${c.topologyKey}: matchLabelKeys`);
+          }
+        }
+      });
+
+      test('Redis: its Service, StatefulSet and NetworkPolicy select only the Redis pods, and Switchboard\'s objects '
+        + 'never select them', () => {
+        const { deployment } = workload(objects);
+        const sbLabels = deployment.spec.template.metadata.labels;
+        const redis = redisWorkload(objects);
+        const redisLabels = redis.statefulSet.spec.template.metadata.labels;
+        assert.equal(redis.statefulSet.spec.replicas, 1, 'one Redis process');
+        const ssSelector = matchLabels(redis.statefulSet.spec.selector, 'StatefulSet selector');
+        assert.ok(selects(ssSelector, redisLabels) && !selects(ssSelector, sbLabels), 'StatefulSet selector');
+        assert.ok(selects(redis.service.spec.selector, redisLabels), 'the Redis Service selects the Redis pods');
+        assert.ok(!selects(redis.service.spec.selector, sbLabels), 'and not the Switchboard pods');
+        const servicePort = redis.service.spec.ports
+          .find((p) => redis.resolvePort(p.targetPort ?? p.port) === redis.port);
+        assert.ok(servicePort, `the Redis Service reaches port ${redis.port}`);
+
+        const sbSelectors = {
+          'Deployment selector': deployment.spec.selector.matchLabels,
+          'Service switchboard': only(objects, 'Service', 'switchboard').spec.selector,
+          'NetworkPolicy switchboard': only(objects, 'NetworkPolicy', 'switchboard').spec.podSelector.matchLabels,
+          'ServiceMonitor': only(objects, 'ServiceMonitor').spec.selector.matchLabels,
+        };
+        for (const [what, selector] of Object.entries(sbSelectors)) {
+          assert.ok(!selects(selector, redisLabels), `${what} does not select the Redis pods`);
+          assert.ok(!selects(selector, redis.service.metadata.labels), `${what} does not select the Redis Service`);
+        }
+
+        const policy = only(objects, 'NetworkPolicy', redis.service.metadata.name);
+        const podSelector = matchLabels(policy.spec.podSelector, 'Redis NetworkPolicy podSelector');
+        assert.ok(selects(podSelector, redisLabels) && !selects(podSelector, sbLabels), 'the policy applies to Redis');
+        assert.ok(policy.spec.policyTypes.includes('Ingress'));
+        assert.ok(policy.spec.ingress?.length > 0, 'some ingress is admitted');
+        for (const rule of policy.spec.ingress) {
+          assert.ok(rule.from?.length > 0, 'only from listed peers');
+          for (const peer of rule.from) {
+            assert.deepEqual(Object.keys(peer), ['podSelector'], 'peers are pods of this namespace');
+            const peerSelector = matchLabels(peer.podSelector, 'Redis NetworkPolicy peer');
+            assert.ok(selects(peerSelector, sbLabels) && !selects(peerSelector, redisLabels),
+              'the peers are the Switchboard pods');
+          }
+          assert.deepEqual(rule.ports.map((p) => redis.resolvePort(p.port)), [redis.port], `only port ${redis.port}`);
+        }
+        // Switchboard's own policy: if it restricts egress, it must let the pods reach Redis.
+        const sbPolicy = only(objects, 'NetworkPolicy', 'switchboard');
+        if ((sbPolicy.spec.policyTypes ?? []).includes('Egress')) {
+          const toRedis = (r) => (r.to ?? []).some((t) => selects(t.podSelector?.matchLabels, redisLabels))
+            && (r.ports ?? []).some((p) => redis.resolvePort(p.port) === redis.port);
+          assert.ok((sbPolicy.spec.egress ?? []).some(toRedis), 'Switchboard may reach Redis');
+        }
+      });
+
+      test('SWITCHBOARD_STORE is a redis:// URL naming the Redis Service and port, as an ACL user of users.acl', () => {
+        const { pod, container, env } = workload(objects);
+        const redis = redisWorkload(objects);
+        const url = new URL(env.SWITCHBOARD_STORE);
+        assert.equal(url.protocol, 'redis:');
+        const name = redis.service.metadata.name;
+        assert.ok(url.hostname === name || url.hostname.startsWith(`${name}.`),
+          `${url.hostname} is the Service ${name}`);
+        const servicePort = redis.service.spec.ports.find((p) => p.port === Number(url.port || 6379));
+        assert.ok(servicePort, `the Service has port ${url.port || 6379}`);
+        assert.equal(redis.resolvePort(servicePort.targetPort ?? servicePort.port), redis.port,
+          'which reaches redis-server');
+        assert.match(url.pathname, /^(\/\d+)?$/, 'a database number');
+        assert.equal(url.password, '', 'no password in the URL');
+        // The binary reads a lone field before the @ as the default user's password (as redis-cli
+        // does), and then refuses SWITCHBOARD_REDIS_PASSWORD_FILE: a user name needs its colon.
+        const userinfo = /^redis:\/\/([^@/]*)@/.exec(env.SWITCHBOARD_STORE)?.[1];
+        if (userinfo !== undefined) {
+          assert.match(userinfo, /^[^:]+:$/, `redis://${userinfo}@: a user name, then a colon and no password`);
+        }
+        const user = url.username || 'default';
+
+        assert.ok(env.SWITCHBOARD_REDIS_PASSWORD_FILE && !env.SWITCHBOARD_REDIS_PASSWORD,
+          'the password comes from a file');
+        const password = secretFile(objects, pod, container, env.SWITCHBOARD_REDIS_PASSWORD_FILE,
+          'SWITCHBOARD_REDIS_PASSWORD_FILE');
+        assert.match(password.value, /^REPLACE_/, 'the Secret only holds a placeholder');
+
+        // Redis reads its users from the same Secret; the user exists with that password and
+        // may touch the key prefix, with the rights the README lists.
+        const aclPath = redis.option('aclfile');
+        assert.ok(aclPath, 'redis-server --aclfile');
+        const acl = secretFile(objects, redis.pod, redis.container, aclPath, 'redis-server --aclfile');
+        assert.equal(acl.secret.metadata.name, password.secret.metadata.name, 'one Secret for both');
+        const users = Object.fromEntries(acl.value.split('\n').filter((l) => l.trim()).map((l) => {
+          const [keyword, userName, ...rules] = l.trim().split(/ +/);
+          assert.equal(keyword, 'user', `users.acl: ${l}`);
+          return [userName, rules];
+        }));
+        assert.ok(users.default, 'users.acl sets the default user (else it would have every right, without password)');
+        if (user !== 'default') {
+          assert.ok(users.default.includes('off'), 'the default user is off');
+        }
+        const rules = users[user];
+        assert.ok(rules?.includes('on'), `users.acl has the user ${user}, on`);
+        const sha = createHash('sha256').update(password.value).digest('hex');
+        assert.ok(rules.includes(`>${password.value}`) || rules.includes(`#${sha}`),
+          `${user}'s password is the password file's`);
+        const prefix = env.SWITCHBOARD_REDIS_KEY_PREFIX ?? settings.get('SWITCHBOARD_REDIS_KEY_PREFIX');
+        assert.ok(rules.includes(`~${prefix}*`), `${user} may use the keys ${prefix}*`);
+        assert.ok(!rules.some((r) => r.startsWith('~') && r !== `~${prefix}*`) && !rules.includes('allkeys'),
+          'and no others');
+        for (const right of REDIS_ACL_RIGHTS) {
+          assert.ok(rules.includes(right), `${user} has ${right}`);
+        }
+      });
+
+      test('Redis: redis:7.0, append-only file fsynced every second, no eviction, data on a claim, locked down', () => {
+        const redis = redisWorkload(objects);
+        const { container, pod, statefulSet, option } = redis;
+        assert.match(container.image, /^redis:7\.0(\.\d+)?(@sha256:[0-9a-f]{64})?$/, 'a pinned Redis 7.0');
+        assert.equal(option('appendonly'), 'yes');
+        assert.equal(option('appendfsync'), 'everysec');
+        assert.equal(option('maxmemory-policy'), 'noeviction');
+        const limit = container.resources?.limits?.memory;
+        assert.ok(limit && container.resources.requests?.memory && container.resources.requests?.cpu, 'resources');
+        assert.ok(option('maxmemory') && redisBytes(option('maxmemory')) < quantityBytes(limit),
+          `maxmemory ${option('maxmemory')} below the memory limit ${limit}`);
+        const dir = option('dir');
+        const dataMount = container.volumeMounts.find((m) => m.mountPath === dir);
+        assert.ok(dataMount && !dataMount.readOnly, `--dir ${dir} is a writable mount`);
+        const claim = statefulSet.spec.volumeClaimTemplates?.find((t) => t.metadata.name === dataMount.name);
+        assert.ok(claim, 'from a volumeClaimTemplate');
+        assert.deepEqual(claim.spec.accessModes, ['ReadWriteOnce']);
+
+        const c = container.securityContext;
+        assert.equal(c.runAsNonRoot ?? pod.securityContext?.runAsNonRoot, true);
+        assert.ok((c.runAsUser ?? pod.securityContext?.runAsUser) > 0, 'a non-root uid');
+        assert.equal(c.readOnlyRootFilesystem, true);
+        assert.equal(c.allowPrivilegeEscalation, false);
+        assert.deepEqual(c.capabilities?.drop, ['ALL']);
+        assert.equal((c.seccompProfile ?? pod.securityContext?.seccompProfile)?.type, 'RuntimeDefault');
+        assert.equal(pod.automountServiceAccountToken, false);
+
+        const live = container.livenessProbe;
+        assert.ok(live?.tcpSocket || live?.exec, 'liveness probe');
+        if (live.tcpSocket) {
+          assert.equal(redis.resolvePort(live.tcpSocket.port), redis.port);
+        }
+        const ready = container.readinessProbe?.exec?.command?.join(' ') ?? '';
+        assert.match(ready, /redis-cli\b.*\bping\b/i, 'readiness: redis-cli ping');
+        assert.match(ready, /PONG/, 'readiness compares the reply (redis-cli exits 0 on an error reply)');
+      });
     } else {
       test('one replica', () => {
         assert.equal(workload(objects).deployment.spec.replicas, 1);
       });
     }
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running what the manifests describe on this host.
+
+// Each volume mount of `container` becomes a directory under `dir`, Secret and ConfigMap volumes
+// with their files. Returns the map from mount path to local directory.
+function podFiles(objects, pod, container, dir) {
+  const remap = {};
+  for (const m of container.volumeMounts) {
+    const local = path.join(dir, `mount-${m.name}`);
+    mkdirSync(local, { recursive: true });
+    const volume = pod.volumes?.find((v) => v.name === m.name);
+    if (volume?.secret) {
+      const data = secretData(only(objects, 'Secret', volume.secret.secretName));
+      for (const item of volume.secret.items ?? Object.keys(data).map((k) => ({ key: k, path: k }))) {
+        writeFileSync(path.join(local, item.path), data[item.key]);
+        chmodSync(path.join(local, item.path), 0o440);
+      }
+    }
+    if (volume?.configMap) {
+      const map = only(objects, 'ConfigMap', volume.configMap.name);
+      for (const [key, value] of Object.entries(map.data ?? {})) {
+        writeFileSync(path.join(local, key), value);
+      }
+    }
+    remap[m.mountPath] = local;
+  }
+  return remap;
+}
+
+// A path in the pod, as a path on this host.
+function localPath(value, remap) {
+  const mount = Object.keys(remap).find((p) => value === p || value.startsWith(`${p}/`));
+  return mount ? remap[mount] + value.slice(mount.length) : value;
+}
+
+// Every mounted path in a shell command, as a path on this host.
+function localPaths(text, remap) {
+  let out = text;
+  for (const [mountPath, local] of Object.entries(remap)) {
+    const escaped = mountPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    out = out.replace(new RegExp(`(?<![\\w./-])${escaped}(?=/|[\\s"')]|$)`, 'g'), local);
+  }
+  return out;
+}
+
+function localPodEnv(env, remap) {
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, localPath(v, remap)]));
+}
+
+// A webhook POST signed as Twilio signs it for the pod's public URL; resolves to the status.
+async function signedPost(server, podEnv, route, params) {
+  const token = readFileSync(podEnv.TWILIO_AUTH_TOKEN_FILE, 'utf8').trim();
+  const url = `${podEnv.SWITCHBOARD_PUBLIC_URL}${route}`;
+  const res = await fetch(`${server.base}${route}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded',
+      'X-Twilio-Signature': twilio.getExpectedTwilioSignature(token, url, params) },
+    body: new URLSearchParams(params).toString(),
+  });
+  await res.arrayBuffer();
+  return res.status;
 }
 
 describe(`live: Switchboard configured like the ${DEPLOYABLE} pod, scraped by Prometheus`, () => {
@@ -815,52 +1171,13 @@ describe(`live: Switchboard configured like the ${DEPLOYABLE} pod, scraped by Pr
   let work;
 
   before(async () => {
-    work = workload(render(DEPLOYABLE));
     const objects = render(DEPLOYABLE);
-    const dir = tempDir('live');
-    // Each volume mount becomes a directory; Secret volumes get their files.
-    const remap = {};
-    for (const m of work.container.volumeMounts) {
-      const local = path.join(dir, `mount-${m.name}`);
-      mkdirSync(local, { recursive: true });
-      const volume = work.pod.volumes.find((v) => v.name === m.name);
-      if (volume.secret) {
-        const secret = only(objects, 'Secret', volume.secret.secretName);
-        const data = { ...Object.fromEntries(Object.entries(secret.data ?? {})
-          .map(([k, v]) => [k, Buffer.from(v, 'base64').toString()])), ...secret.stringData };
-        for (const item of volume.secret.items ?? Object.keys(data).map((k) => ({ key: k, path: k }))) {
-          writeFileSync(path.join(local, item.path), data[item.key]);
-          chmodSync(path.join(local, item.path), 0o440);
-        }
-      }
-      if (volume.configMap) {
-        const map = only(objects, 'ConfigMap', volume.configMap.name);
-        for (const [key, value] of Object.entries(map.data ?? {})) {
-          writeFileSync(path.join(local, key), value);
-        }
-      }
-      remap[m.mountPath] = local;
-    }
-    podEnv = {};
-    for (const [k, v] of Object.entries(work.env)) {
-      const mount = Object.keys(remap).find((p) => v === p || v.startsWith(`${p}/`));
-      podEnv[k] = mount ? remap[mount] + v.slice(mount.length) : v;
-    }
+    work = workload(objects);
+    podEnv = localPodEnv(work.env, podFiles(objects, work.pod, work.container, tempDir('live')));
     server = await startSwitchboard({ ...podEnv, SWITCHBOARD_LISTEN: '127.0.0.1:0', SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0' });
 
     // Traffic on the main series: a signed menu choice and status callback, an unsigned POST, a 404.
-    const token = readFileSync(podEnv.TWILIO_AUTH_TOKEN_FILE, 'utf8').trim();
-    const signed = async (route, params) => {
-      const url = `${podEnv.SWITCHBOARD_PUBLIC_URL}${route}`;
-      const res = await fetch(`${server.base}${route}`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded',
-          'X-Twilio-Signature': twilio.getExpectedTwilioSignature(token, url, params) },
-        body: new URLSearchParams(params).toString(),
-      });
-      await res.arrayBuffer();
-      return res.status;
-    };
+    const signed = (route, params) => signedPost(server, podEnv, route, params);
     assert.equal(await signed('/api/voice/menu', { CallSid: 'CA1', Digits: '1' }), 200);
     assert.equal(await signed('/api/voice/status', { CallSid: 'CA' + 'e'.repeat(32), CallStatus: 'completed', CallDuration: '3' }), 204);
     assert.equal((await fetch(`${server.base}/api/voice/incoming`, { method: 'POST' })).status, 403);
@@ -990,5 +1307,108 @@ describe(`live: Switchboard configured like the ${DEPLOYABLE} pod, scraped by Pr
     for (const rule of alertsFile().groups.flatMap((g) => g.rules)) {
       await query(rule.expr);
     }
+  });
+});
+
+describe(`live: two replicas configured like the ${SCALED} pods, on a redis-server like its StatefulSet`, () => {
+  let redis;
+  let redisData;
+  let probe;
+  let prefix;
+  let redisCli;
+  const replicas = [];
+  const podEnvs = [];
+
+  before(async () => {
+    const objects = render(SCALED);
+    const r = redisWorkload(objects);
+    const redisFiles = podFiles(objects, r.pod, r.container, tempDir('redis'));
+    redisData = localPath(r.option('dir'), redisFiles);
+    const port = await freePort();
+    // The container's command line on local paths, then this host's port on loopback only
+    // (redis-server keeps the last value of an option).
+    const argv = [...r.argv.slice(1).map((a) => localPath(a, redisFiles)),
+      '--port', String(port), '--bind', '127.0.0.1'];
+    const child = spawn('redis-server', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    redis = { child, exited: track(child), stderr: '' };
+    const collect = (d) => {
+      redis.stderr = (redis.stderr + d.toString()).slice(-8000);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+
+    // The readiness probe, on local paths and this port.
+    const command = r.container.readinessProbe.exec.command.map((a) => localPaths(a, redisFiles));
+    assert.equal(command.join(' ').match(/\bredis-cli\b/g)?.length, 1, 'one redis-cli in the readiness probe');
+    const local = command.map((a) => a.replace(/\bredis-cli\b/, `redis-cli -p ${port}`));
+    probe = () => spawnSync(local[0], local.slice(1), { encoding: 'utf8', timeout: 5000 }).status;
+    await waitFor(() => probe() === 0, 20000, 'the Redis readiness probe to pass', redis);
+
+    // The replicas: each with its own volumes, SWITCHBOARD_STORE's host is this redis-server.
+    const work = workload(objects);
+    for (const i of [0, 1]) {
+      const env = localPodEnv(work.env, podFiles(objects, work.pod, work.container, tempDir(`replica-${i}`)));
+      env.SWITCHBOARD_STORE = env.SWITCHBOARD_STORE
+        .replace(/^(redis:\/\/(?:[^@/]*@)?)[^/]+/, (whole, scheme) => `${scheme}127.0.0.1:${port}`);
+      podEnvs.push(env);
+      replicas.push(await startSwitchboard({ ...env, SWITCHBOARD_LISTEN: '127.0.0.1:0',
+        SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0' }));
+    }
+    prefix = podEnvs[0].SWITCHBOARD_REDIS_KEY_PREFIX ?? helpSettings().get('SWITCHBOARD_REDIS_KEY_PREFIX');
+    // redis-cli as the pods' user with the pods' password file, or (auth false) as nobody.
+    const user = new URL(podEnvs[0].SWITCHBOARD_STORE).username || 'default';
+    const password = readFileSync(podEnvs[0].SWITCHBOARD_REDIS_PASSWORD_FILE, 'utf8');
+    redisCli = (auth, ...args) => {
+      const env = { ...process.env, REDISCLI_AUTH: password };
+      if (!auth) {
+        delete env.REDISCLI_AUTH;
+      }
+      const login = auth ? ['--user', user, '--no-auth-warning'] : [];
+      const res = spawnSync('redis-cli', ['-p', String(port), ...login, ...args],
+        { encoding: 'utf8', timeout: 5000, env });
+      assert.equal(res.status, 0, `redis-cli ${args.join(' ')}: ${res.stderr}`);
+      return res.stdout.trim();
+    };
+  });
+
+  after(async () => {
+    // The replicas first (they drain against a live Redis), then Redis.
+    const results = await Promise.allSettled(replicas.map((s, i) => stop(s, `switchboard replica ${i}`)));
+    if (redis) {
+      results.push(...await Promise.allSettled([stop(redis, 'redis-server')]));
+    }
+    const failed = results.find((res) => res.status === 'rejected');
+    if (failed) {
+      throw failed.reason;
+    }
+  });
+
+  test('Redis answers its readiness probe, keeps an append-only file in --dir, and refuses the default user', () => {
+    assert.equal(probe(), 0, 'readiness probe');
+    assert.ok(existsSync(path.join(redisData, 'appendonlydir')), 'the append-only file is in the data volume');
+    assert.match(redisCli(false, 'PING'), /NOAUTH/, 'no access without the password');
+  });
+
+  test('both replicas are ready on the shared store', async () => {
+    for (const s of replicas) {
+      assert.equal((await fetch(`${s.admin}/readyz`)).status, 200);
+      const metrics = await (await fetch(`${s.admin}/metrics`)).text();
+      assert.match(metrics, /^switchboard_store_up(\{[^}]*\})? 1$/m, 'switchboard_store_up 1');
+    }
+  });
+
+  test('webhooks through either replica are stored under the key prefix, which the ACL user cannot leave', async () => {
+    for (const [i, s] of replicas.entries()) {
+      const sid = `CA${String(i + 1).repeat(32)}`;
+      const params = { CallSid: sid, CallStatus: 'completed', CallDuration: '3' };
+      assert.equal(await signedPost(s, podEnvs[i], '/api/voice/status', params), 204,
+        `a status callback stored through replica ${i}`);
+    }
+    const keys = redisCli(true, '--scan').split('\n').filter(Boolean);
+    assert.ok(keys.length > 0, 'keys were written');
+    for (const key of keys) {
+      assert.ok(key.startsWith(prefix), `${key} is under ${prefix}`);
+    }
+    assert.match(redisCli(true, 'SET', 'outside-the-prefix', '1'), /NOPERM/, 'keys outside the prefix are refused');
   });
 });
