@@ -54,6 +54,7 @@ boost::system::result<redis_endpoint> parse_redis_url(std::string_view url, std:
             // redis://secret@host: one field is a password (the default user), as redis-cli reads it.
             e.password = std::move(e.username);
             e.username.clear();
+            e.lone_userinfo = true;
         }
     }
     std::string_view path = u.encoded_path();

@@ -15,6 +15,9 @@ struct redis_endpoint {
     std::string username; // ACL user; empty: the default user
     std::string password; // empty: no AUTH
     int db = 0; // SELECT index
+    // redis://name@host: one field before '@'. Alone it is the default user's password (as
+    // redis-cli reads it); with the password given separately it is the ACL user's name.
+    bool lone_userinfo = false;
 };
 
 // Errors: invalid_config, with `problem` (when given) naming what is wrong. A rediss:// URL is

@@ -603,6 +603,11 @@ void load_store(loader& l, config& c)
     } else {
         l.fail("SWITCHBOARD_STORE", "expected sqlite or redis://[[user]:password@]host[:port][/db]: " + problem);
     }
+    if (!password.empty() && st.endpoint.lone_userinfo) {
+        // redis://switchboard@redis with the password in a file: switchboard is the user.
+        st.endpoint.username = std::move(st.endpoint.password);
+        st.endpoint.password.clear();
+    }
     if (!password.empty()) {
         if (!st.endpoint.password.empty()) {
             l.fail("SWITCHBOARD_REDIS_PASSWORD", "the SWITCHBOARD_STORE URL has a password already; keep one");

@@ -401,6 +401,8 @@ describe('Redis authentication', () => {
         { SWITCHBOARD_STORE: secured.url },
         { SWITCHBOARD_STORE: `redis://127.0.0.1:${secured.port}/0`, SWITCHBOARD_REDIS_PASSWORD: 'pa ss:w@rd/1' },
         { SWITCHBOARD_STORE: `redis://switchboard:acl-secret@127.0.0.1:${secured.port}/2` },
+        // One field before '@' with the password given apart: the field is the ACL user.
+        { SWITCHBOARD_STORE: `redis://switchboard@127.0.0.1:${secured.port}/1`, SWITCHBOARD_REDIS_PASSWORD: 'acl-secret' },
       ];
       for (const env of good) {
         const s = await startServer({ env: { ...env, SWITCHBOARD_REDIS_KEY_PREFIX: 'auth:' } });

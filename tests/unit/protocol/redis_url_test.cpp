@@ -34,6 +34,7 @@ BOOST_AUTO_TEST_CASE(forms_redis_clients_accept)
     BOOST_REQUIRE(e);
     BOOST_TEST(e->username.empty());
     BOOST_TEST(e->password == "legacy-password");
+    BOOST_TEST(e->lone_userinfo); // config.cpp: a user name when the password comes from elsewhere
 
     e = parse_redis_url("redis://[::1]:7000/");
     BOOST_REQUIRE(e);
