@@ -73,7 +73,7 @@ struct delivery_outcome {
     std::int64_t next_attempt_at_ms = 0; // pending only
     int last_status = 0; // HTTP status of this attempt; 0 for transport errors
     std::string last_error; // why it failed; empty when delivered
-    std::string claim; // claimed_delivery::claim: a claim that was taken over is not completed
+    std::string claim; // claimed_delivery::claim: applied only while the delivery is still in flight under it
 };
 
 // A row as the admin API lists it.

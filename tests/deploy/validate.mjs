@@ -9,13 +9,15 @@
 //   SWITCHBOARD_BIN=build/release/service/switchboard node --test tests/deploy/validate.mjs
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
 import { dump, load, loadAll } from 'js-yaml';
 import twilio from 'twilio';
 import { spawnServer } from '../integration/harness.mjs';
@@ -683,6 +685,33 @@ describe('Prometheus rules and configuration', () => {
       ['SwitchboardTLSReloadFailed',
         [{ series: `switchboard_tls_reload_failures_total${labels({})}`, values: '0 0 0 1 1 1 1 1' }], '6m',
         [{ series: `switchboard_tls_reload_failures_total${labels({})}`, values: '0x10' }]],
+      ['SwitchboardStoreDown', [{ series: `switchboard_store_up${labels({})}`, values: '1 1 0x10' }], '6m',
+        // A blip shorter than the for: quiet.
+        [{ series: `switchboard_store_up${labels({})}`, values: '1 1 0 1x10' }]],
+      // Two replicas report the same shared queue: max, so 2 × 400 s is not 800 s.
+      ['SwitchboardEventQueueStale',
+        [{ series: `switchboard_delivery_oldest_pending_age_seconds${labels({ subscriber: 'crm' })}`, values: '700+60x15' }],
+        '10m',
+        ['10.0.0.1:9090', '10.0.0.2:9090'].map((instance) => ({
+          series: `switchboard_delivery_oldest_pending_age_seconds${labels({ subscriber: 'crm', instance })}`,
+          values: '400x15' }))],
+      ['SwitchboardDeadLettersGrowing',
+        [{ series: `switchboard_deliveries_total${labels({ subscriber: 'crm', outcome: 'dead_lettered' })}`,
+          values: '0 0 0 1 1 1 1 1' }], '6m',
+        [{ series: `switchboard_deliveries_total${labels({ subscriber: 'crm', outcome: 'dead_lettered' })}`,
+          values: '0x10' },
+        { series: `switchboard_deliveries_total${labels({ subscriber: 'crm', outcome: 'delivered' })}`, values: '0+100x10' }]],
+      ['SwitchboardTwilioApiErrors',
+        [{ series: `switchboard_twilio_api_requests_total${labels({ operation: 'send_sms', result: '5xx' })}`,
+          values: '0+5x30' },
+        { series: `switchboard_twilio_api_requests_total${labels({ operation: 'send_sms', result: '2xx' })}`,
+          values: '0+5x30' }],
+        '20m',
+        // The caller's mistakes (4xx: a bad number) are not Twilio failing.
+        [{ series: `switchboard_twilio_api_requests_total${labels({ operation: 'send_sms', result: '4xx' })}`,
+          values: '0+50x30' },
+        { series: `switchboard_twilio_api_requests_total${labels({ operation: 'send_sms', result: '2xx' })}`,
+          values: '0+5x30' }]],
     ];
     const defined = alertsFile().groups.flatMap((g) => g.rules.map((r) => r.alert));
     assert.deepEqual(cases.map((c) => c[0]).sort(), [...defined].sort(), 'a case for every alert');
@@ -1169,12 +1198,30 @@ describe(`live: Switchboard configured like the ${DEPLOYABLE} pod, scraped by Pr
   let api;
   let podEnv;
   let work;
+  let peer;
 
   before(async () => {
     const objects = render(DEPLOYABLE);
     work = workload(objects);
     podEnv = localPodEnv(work.env, podFiles(objects, work.pod, work.container, tempDir('live')));
-    server = await startSwitchboard({ ...podEnv, SWITCHBOARD_LISTEN: '127.0.0.1:0', SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0' });
+    // What the pod gets from its Secret in production, local here: a subscriber (answering 204)
+    // and Twilio's REST API (a stub answering {}), so the delivery and Twilio series exist.
+    peer = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(req.url.startsWith('/hook') ? 204 : 200, { 'Content-Type': 'application/json' });
+        res.end(req.url.startsWith('/hook') ? undefined : '{}');
+      });
+    });
+    await new Promise((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    const peerUrl = `http://127.0.0.1:${peer.address().port}`;
+    const jwtSecret = randomBytes(32).toString('base64url');
+    server = await startSwitchboard({
+      ...podEnv, SWITCHBOARD_LISTEN: '127.0.0.1:0', SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0',
+      SWITCHBOARD_SUBSCRIBERS: JSON.stringify([{ name: 'crm', url: `${peerUrl}/hook`,
+        secret: `whsec_${randomBytes(24).toString('base64')}` }]),
+      TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}`, TWILIO_API_BASE_URL: peerUrl, SWITCHBOARD_JWT_SECRET: jwtSecret,
+    });
 
     // Traffic on the main series: a signed menu choice and status callback, an unsigned POST, a 404.
     const signed = (route, params) => signedPost(server, podEnv, route, params);
@@ -1182,6 +1229,12 @@ describe(`live: Switchboard configured like the ${DEPLOYABLE} pod, scraped by Pr
     assert.equal(await signed('/api/voice/status', { CallSid: 'CA' + 'e'.repeat(32), CallStatus: 'completed', CallDuration: '3' }), 204);
     assert.equal((await fetch(`${server.base}/api/voice/incoming`, { method: 'POST' })).status, 403);
     assert.equal((await fetch(`${server.base}/nope`)).status, 404);
+    const token = await new SignJWT({ permissions: ['phone:view'] }).setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('5m').sign(Buffer.from(jwtSecret));
+    const balance = await fetch(`${server.base}/api/phone/balance`, { headers: { authorization: `Bearer ${token}` } });
+    await balance.arrayBuffer(); // whatever the stub's {} makes of it: one Twilio request was timed
+    await waitFor(async () => /switchboard_deliveries_total\{outcome="delivered",subscriber="crm"\} [1-9]/
+      .test(await (await fetch(`${server.admin}/metrics`)).text()), 5000, 'the events delivered');
 
     // Prometheus on the example configuration, pointed at this instance, scraping every second.
     const promDir = tempDir('prometheus');
@@ -1216,6 +1269,8 @@ describe(`live: Switchboard configured like the ${DEPLOYABLE} pod, scraped by Pr
 
   after(async () => {
     const results = await Promise.allSettled([prom && stop(prom, 'prometheus'), server && stop(server, 'switchboard')]);
+    peer?.closeAllConnections();
+    peer?.close();
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) {
       throw failed.reason;
