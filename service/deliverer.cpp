@@ -62,6 +62,7 @@ struct delivery_service::worker {
     net::steady_timer wake;
     bool poked = false;
     bool stopping = false;
+    bool claim_failing = false; // the store refused the last claim (logged once per outage)
     std::size_t busy = 0; // HTTP attempts in flight (the concurrency slots)
     std::unique_ptr<http_client> client; // its connections are strand-only state too
 
@@ -95,12 +96,20 @@ struct delivery_service::worker {
                     store.claim(cfg.name, free, unix_ms_now(), done);
                 });
                 if (!r) {
-                    log::line(log::level::error, "cannot claim deliveries; retrying in 1 s")
-                        .str("subscriber", cfg.name)
-                        .str("error", r.error().message())
-                        .emit();
+                    // Once per outage, not once a second: the store logs why it is down.
+                    if (!claim_failing) {
+                        log::line(log::level::error, "cannot claim deliveries; retrying every second")
+                            .str("subscriber", cfg.name)
+                            .str("error", r.error().message())
+                            .emit();
+                    }
+                    claim_failing = true;
                     next_due = unix_ms_now() + 1000;
                 } else {
+                    if (claim_failing) {
+                        log::line(log::level::info, "claiming deliveries again").str("subscriber", cfg.name).emit();
+                    }
+                    claim_failing = false;
                     next_due = r->next_due_at_ms;
                     claimed = r->deliveries.size();
                     for (auto& d : r->deliveries) {

@@ -9,7 +9,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -237,7 +236,7 @@ struct redis_client::impl {
     void connect()
     {
         state = phase::handshake;
-        net::co_spawn(ioc, attempt(++generation), net::detached);
+        net::co_spawn(ioc, attempt(++generation), log::on_failure("Redis connection attempt failed"));
     }
 
     // One command during the handshake, awaited.
@@ -288,7 +287,7 @@ struct redis_client::impl {
         socket.set_option(tcp::no_delay(true), ignored);
         socket.set_option(net::socket_base::keep_alive(true), ignored);
         reader.reset(redisReaderCreate());
-        net::co_spawn(ioc, read_loop(gen), net::detached);
+        net::co_spawn(ioc, read_loop(gen), log::on_failure("Redis reader failed"));
 
         std::vector<std::vector<std::string>> hello;
         const auto& e = settings.endpoint;

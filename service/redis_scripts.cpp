@@ -20,6 +20,7 @@
 //   P live:S              zset seq: S's pending and in-flight deliveries
 //   P retry:S             zset next_attempt_at_ms -> seq: pending deliveries waiting for a retry
 //   P dead:S, P delivered:S   zset seq
+//   P reclaim:S           where the next XAUTOCLAIM scan of S's pending entries starts
 #include "service/redis_scripts.hpp"
 
 namespace switchboard::redis_scripts {
@@ -147,7 +148,11 @@ end
 local entries = {}
 if reclaim then
   -- Deliveries a replica took and never finished (it died): ours now.
-  local r = redis.call('XAUTOCLAIM', q, g, c, idle, '0-0', 'COUNT', limit)
+  -- The scan resumes where the previous one stopped, so a long list of deliveries in flight
+  -- at other replicas cannot hide the abandoned ones behind it.
+  local cursor_key = p .. 'reclaim:' .. s
+  local r = redis.call('XAUTOCLAIM', q, g, c, idle, redis.call('GET', cursor_key) or '0-0', 'COUNT', limit)
+  redis.call('SET', cursor_key, r[1])
   for _, e in ipairs(r[2]) do
     if type(e) == 'table' and type(e[2]) == 'table' then entries[#entries + 1] = e end
   end
