@@ -209,18 +209,17 @@ struct redis_store::scripts {
     std::unordered_map<std::string, std::unique_ptr<std::atomic<std::int64_t>>> last_reclaim;
 };
 
-struct redis_store::append_op {
-    append_request req;
-    callback<append_result> done;
-    int conflicts = 0;
-    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-};
-
-struct redis_store::upsert_op {
-    std::string kind; // call | msg
+// One versioned write: the record it reads and changes (kind and SID; none for an event with no
+// record), the dedupe key it checks (events only), and how it turns the record into the write
+// script's arguments after the version: the changed fields' count and pairs, then the event's.
+struct redis_store::write_op {
+    const char* operation; // for logs
+    std::string kind; // call | msg | "" (no record)
     std::string sid;
-    std::function<fields(const record&)> change;
-    callback<bool> done;
+    std::string dedupe_key; // "" for no event
+    std::function<void(const record&, std::vector<std::string>& args)> plan;
+    // The event a Twilio retry duplicates (its id), or "" once the write is stored.
+    callback<std::string> done;
     int conflicts = 0;
 };
 
@@ -285,163 +284,166 @@ bool redis_store::knows(const std::string& subscriber) const
 
 void redis_store::append(append_request req, callback<append_result> done)
 {
-    read_then_write(std::make_shared<append_op>(append_op{std::move(req), std::move(done)}));
-}
-
-void redis_store::read_then_write(std::shared_ptr<append_op> op)
-{
-    const call_event& e = op->req.event;
-    std::string kind;
-    std::string sid;
+    const call_event& e = req.event;
+    auto op = std::make_shared<write_op>();
+    op->operation = "append";
     switch (e.type) {
     case event_type::call_status_changed:
-        if (op->req.call_update) {
-            kind = "call";
-            sid = op->req.call_update->call_sid;
+        if (req.call_update) {
+            op->kind = "call";
+            op->sid = req.call_update->call_sid;
         }
         break;
     case event_type::call_menu_selected:
     case event_type::call_voicemail:
-        kind = "call";
-        sid = e.call_sid;
+        op->kind = "call";
+        op->sid = e.call_sid;
         break;
     case event_type::sms_received:
     case event_type::sms_status_changed:
-        kind = "msg";
-        sid = e.message_sid;
+        op->kind = "msg";
+        op->sid = e.message_sid;
         break;
     }
-    if (sid.empty()) {
-        kind.clear();
+    if (op->sid.empty()) {
+        op->kind.clear();
     }
-    auto finish = [this, op](result<append_result> r) {
-        if (observer_) {
-            const double seconds
-                = std::chrono::duration<double>(std::chrono::steady_clock::now() - op->started).count();
-            observer_(store_timing{1, seconds, r.has_value()});
+    op->dedupe_key = req.dedupe_key;
+    // What the latest plan computed: the result once the write that carried it is stored.
+    auto out = std::make_shared<append_result>();
+    op->plan = [this, req = std::move(req), out, has_record = !op->kind.empty()](
+                   const record& rec, std::vector<std::string>& args) {
+        *out = append_result{};
+        call_event ev = req.event;
+        fields change;
+        switch (ev.type) {
+        case event_type::call_status_changed:
+            if (req.call_update) {
+                change = call_update_change(rec, *req.call_update, ev, *out);
+            }
+            break;
+        case event_type::call_menu_selected:
+        case event_type::call_voicemail:
+            change = menu_choice_change(rec, ev, *out);
+            break;
+        case event_type::sms_received:
+        case event_type::sms_status_changed:
+            change = message_change(rec, ev, *out);
+            break;
         }
-        op->done(std::move(r));
-    };
-    client_->eval(scripts_->read, {settings_.prefix, kind.empty() ? "call" : kind, sid, op->req.dedupe_key},
-        [this, op, kind, sid, finish](result<redis_reply> r) mutable {
-            if (!usable(r, "append") || r->elements.empty()) {
-                finish(failure<append_result>());
-                return;
-            }
-            append_result out;
-            if (const std::string dup = r->elements.front().text(); !dup.empty()) {
-                out.duplicate = true;
-                out.event_id = dup;
-                finish(std::move(out));
-                return;
-            }
-            const record rec = to_record(r->elements, 1);
-            call_event ev = op->req.event;
-            fields change;
-            switch (ev.type) {
-            case event_type::call_status_changed:
-                if (op->req.call_update) {
-                    change = call_update_change(rec, *op->req.call_update, ev, out);
-                }
-                break;
-            case event_type::call_menu_selected:
-            case event_type::call_voicemail:
-                change = menu_choice_change(rec, ev, out);
-                break;
-            case event_type::sms_received:
-            case event_type::sms_status_changed:
-                change = message_change(rec, ev, out);
-                break;
-            }
-            std::vector<std::string> args{settings_.prefix, kind, sid, rec.count("ver") ? get(rec, "ver") : "0",
-                std::to_string(kind.empty() ? 0 : change.size())};
-            if (!kind.empty()) {
-                for (auto& [name, value] : change) {
-                    args.push_back(std::move(name));
-                    args.push_back(std::move(value));
-                }
-            }
-            args.insert(args.end(),
-                {op->req.dedupe_key, ev.id, std::string(to_string(ev.type)), std::to_string(ev.occurred_at_ms),
-                    to_json(ev), ev.call_sid.empty() ? ev.message_sid : ev.call_sid});
-            for (const auto& s : subs_) {
-                if (s.matches(ev.type)) {
-                    out.subscribers.push_back(s.name);
-                }
-            }
-            args.push_back(std::to_string(out.subscribers.size()));
-            args.insert(args.end(), out.subscribers.begin(), out.subscribers.end());
-            out.event_id = ev.id;
-            client_->eval(scripts_->write, std::move(args),
-                [this, op, finish, out = std::move(out)](result<redis_reply> w) mutable {
-                    if (!usable(w, "append") || w->elements.empty()) {
-                        finish(failure<append_result>());
-                        return;
-                    }
-                    const std::string verdict = w->elements.front().text();
-                    if (verdict == "conflict") {
-                        if (++op->conflicts < max_conflicts) {
-                            read_then_write(op);
-                            return;
-                        }
-                        log::line(log::level::error, "event refused: its call record kept changing under it")
-                            .num("attempts", op->conflicts)
-                            .emit();
-                        finish(failure<append_result>());
-                        return;
-                    }
-                    if (verdict == "duplicate" && w->elements.size() > 1) {
-                        append_result dup;
-                        dup.duplicate = true;
-                        dup.event_id = w->elements[1].text();
-                        finish(std::move(dup));
-                        return;
-                    }
-                    finish(std::move(out));
-                });
-        });
-}
-
-void redis_store::upsert(std::shared_ptr<upsert_op> op)
-{
-    client_->eval(scripts_->read, {settings_.prefix, op->kind, op->sid, ""}, [this, op](result<redis_reply> r) {
-        if (!usable(r, "record") || r->elements.empty()) {
-            op->done(failure<bool>());
-            return;
+        if (!has_record) {
+            change.clear();
         }
-        const record rec = to_record(r->elements, 1);
-        fields change = op->change(rec);
-        std::vector<std::string> args{settings_.prefix, op->kind, op->sid, rec.count("ver") ? get(rec, "ver") : "0",
-            std::to_string(change.size())};
+        args.push_back(std::to_string(change.size()));
         for (auto& [name, value] : change) {
             args.push_back(std::move(name));
             args.push_back(std::move(value));
         }
-        client_->eval(scripts_->write, std::move(args), [this, op](result<redis_reply> w) {
-            if (!usable(w, "record") || w->elements.empty()) {
-                op->done(failure<bool>());
+        args.insert(args.end(),
+            {req.dedupe_key, ev.id, std::string(to_string(ev.type)), std::to_string(ev.occurred_at_ms), to_json(ev),
+                ev.call_sid.empty() ? ev.message_sid : ev.call_sid});
+        for (const auto& s : subs_) {
+            if (s.matches(ev.type)) {
+                out->subscribers.push_back(s.name);
+            }
+        }
+        args.push_back(std::to_string(out->subscribers.size()));
+        args.insert(args.end(), out->subscribers.begin(), out->subscribers.end());
+        out->event_id = ev.id;
+    };
+    op->done = [this, out, started = std::chrono::steady_clock::now(), done = std::move(done)](result<std::string> r) {
+        if (observer_) {
+            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            observer_(store_timing{1, seconds, r.has_value()});
+        }
+        if (!r) {
+            done({boost::system::in_place_error, r.error()});
+            return;
+        }
+        if (!r->empty()) {
+            append_result dup;
+            dup.duplicate = true;
+            dup.event_id = std::move(*r);
+            done(std::move(dup));
+            return;
+        }
+        done(std::move(*out));
+    };
+    versioned_write(std::move(op));
+}
+
+void redis_store::versioned_write(std::shared_ptr<write_op> op)
+{
+    client_->eval(scripts_->read, {settings_.prefix, op->kind.empty() ? "call" : op->kind, op->sid, op->dedupe_key},
+        [this, op](result<redis_reply> r) {
+            if (!usable(r, op->operation) || r->elements.empty()) {
+                op->done(failure<std::string>());
                 return;
             }
-            if (w->elements.front().text() == "conflict") {
-                if (++op->conflicts < max_conflicts) {
-                    upsert(op);
+            if (std::string dup = r->elements.front().text(); !dup.empty()) {
+                op->done(std::move(dup));
+                return;
+            }
+            const record rec = to_record(r->elements, 1);
+            std::vector<std::string> args{
+                settings_.prefix, op->kind, op->sid, rec.count("ver") ? get(rec, "ver") : "0"};
+            op->plan(rec, args);
+            client_->eval(scripts_->write, std::move(args), [this, op](result<redis_reply> w) {
+                if (!usable(w, op->operation) || w->elements.empty()) {
+                    op->done(failure<std::string>());
                     return;
                 }
-                op->done(failure<bool>());
-                return;
-            }
-            op->done(true);
+                const std::string verdict = w->elements.front().text();
+                if (verdict == "conflict") {
+                    if (++op->conflicts < max_conflicts) {
+                        versioned_write(op);
+                        return;
+                    }
+                    log::line(log::level::error, "store write refused: its record kept changing under it")
+                        .str("operation", op->operation)
+                        .num("attempts", op->conflicts)
+                        .emit();
+                    op->done(failure<std::string>());
+                    return;
+                }
+                if (verdict == "duplicate" && w->elements.size() > 1) {
+                    op->done(w->elements[1].text());
+                    return;
+                }
+                op->done(std::string());
+            });
         });
-    });
+}
+
+void redis_store::upsert(
+    std::string kind, std::string sid, std::function<fields(const record&)> change, callback<bool> done)
+{
+    auto op = std::make_shared<write_op>();
+    op->operation = "record";
+    op->kind = std::move(kind);
+    op->sid = std::move(sid);
+    op->plan = [change = std::move(change)](const record& rec, std::vector<std::string>& args) {
+        fields f = change(rec);
+        args.push_back(std::to_string(f.size()));
+        for (auto& [name, value] : f) {
+            args.push_back(std::move(name));
+            args.push_back(std::move(value));
+        }
+    };
+    op->done = [done = std::move(done)](result<std::string> r) {
+        if (!r) {
+            done({boost::system::in_place_error, r.error()});
+            return;
+        }
+        done(true);
+    };
+    versioned_write(std::move(op));
 }
 
 void redis_store::record_call(outbound_call c, callback<bool> done)
 {
-    auto op = std::make_shared<upsert_op>();
-    op->kind = "call";
-    op->sid = c.call_sid;
-    op->done = std::move(done);
-    op->change = [c = std::move(c)](const record& rec) -> fields {
+    std::string sid = c.call_sid;
+    auto change = [c = std::move(c)](const record& rec) -> fields {
         // A status callback may have created the record already: keep its status and times.
         if (!rec.count("ver")) {
             const std::string at = std::to_string(c.created_at_ms);
@@ -457,16 +459,13 @@ void redis_store::record_call(outbound_call c, callback<bool> done)
         fill(f, rec, "status", c.status);
         return f;
     };
-    upsert(std::move(op));
+    upsert("call", std::move(sid), std::move(change), std::move(done));
 }
 
 void redis_store::record_message(outbound_message m, callback<bool> done)
 {
-    auto op = std::make_shared<upsert_op>();
-    op->kind = "msg";
-    op->sid = m.message_sid;
-    op->done = std::move(done);
-    op->change = [m = std::move(m)](const record& rec) -> fields {
+    std::string sid = m.message_sid;
+    auto change = [m = std::move(m)](const record& rec) -> fields {
         if (!rec.count("ver")) {
             const std::string at = std::to_string(m.created_at_ms);
             return {{"account", m.account_sid}, {"from", m.from}, {"to", m.to}, {"direction", "outbound-api"},
@@ -481,7 +480,7 @@ void redis_store::record_message(outbound_message m, callback<bool> done)
         fill(f, rec, "status", m.status);
         return f;
     };
-    upsert(std::move(op));
+    upsert("msg", std::move(sid), std::move(change), std::move(done));
 }
 
 void redis_store::record_number(purchased_number n, callback<bool> done)

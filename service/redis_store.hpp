@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace switchboard {
@@ -57,13 +58,19 @@ public:
     bool available() const override;
 
     struct scripts;
-    struct append_op;
-    struct upsert_op;
+    struct write_op;
 
 private:
     bool knows(const std::string& subscriber) const;
-    void read_then_write(std::shared_ptr<append_op> op);
-    void upsert(std::shared_ptr<upsert_op> op);
+    // Reads the record (and the dedupe key), lets the operation plan its write from what it
+    // read, and runs the write script; a record changed in between is read and planned again.
+    void versioned_write(std::shared_ptr<write_op> op);
+    // A call or message record upsert without an event (the operator API's call log).
+    void upsert(std::string kind, std::string sid,
+        std::function<std::vector<std::pair<std::string, std::string>>(
+            const std::unordered_map<std::string, std::string>&)>
+            change,
+        callback<bool> done);
 
     redis_store_settings settings_;
     std::vector<subscription> subs_;
