@@ -3,15 +3,16 @@
 // against the Kubernetes schemas (npm kubernetes-models) and the Prometheus Operator objects for
 // their required fields; promtool on the rules and the scrape config; the example configuration
 // and the pod's environment accepted by the binary; probes, ports and the drain budget against
-// what the binary serves; then a real Prometheus loads the rules, scrapes a running Switchboard
-// configured like the pod, and answers every dashboard query; the scaled overlay's replicas run
-// on a redis-server configured like its Redis StatefulSet.
+// what the binary serves; the Ingress paths against the Twilio-signed routes of service/*.cpp;
+// then a real Prometheus loads the rules, scrapes a running Switchboard configured like the pod,
+// and answers every dashboard query; the scaled overlay's replicas run on a redis-server
+// configured like its Redis StatefulSet.
 //   SWITCHBOARD_BIN=build/release/service/switchboard node --test tests/deploy/validate.mjs
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -222,7 +223,18 @@ function workload(objects) {
     Object.assign(env, only(objects, 'ConfigMap', from.configMapRef.name).data);
   }
   for (const e of container.env ?? []) {
-    assert.ok(typeof e.value === 'string', `env ${e.name}: only literal values are supported here`);
+    const ref = e.valueFrom?.secretKeyRef;
+    if (ref) {
+      // A key of a Secret: its value, or (optional and absent) no variable at all.
+      const data = secretData(only(objects, 'Secret', ref.name));
+      if (ref.key in data) {
+        env[e.name] = data[ref.key];
+      } else {
+        assert.equal(ref.optional, true, `env ${e.name}: Secret ${ref.name} has ${ref.key}, or the key is optional`);
+      }
+      continue;
+    }
+    assert.ok(typeof e.value === 'string', `env ${e.name}: only literal values and Secret keys are supported here`);
     env[e.name] = e.value;
   }
   const portByName = Object.fromEntries(container.ports.map((p) => [p.name, p.containerPort]));
@@ -289,6 +301,213 @@ function quantityBytes(q) {
 // The rights the README says Switchboard's ACL user needs (besides its keys, ~<prefix>*).
 const REDIS_ACL_RIGHTS = ['+@read', '+@write', '+@stream', '+@scripting', '+@connection', '+info', '+client|setname',
   '+select'];
+
+// ---------------------------------------------------------------------------------------------
+// The routes the binary serves, read from their declarations in service/*.cpp:
+//   r.add({http::verb::post, "/api/voice/status", "voice_status", twilio, handler});
+// The path is a string literal or a named constant (std::string(ivr::menu_path)); the policy a
+// route_policy: `{}`, a braced initialiser, a variable initialised with one, or a call of a lambda
+// returning one, all with designated initialisers. A declaration the extractor cannot read fails
+// the tests instead of being skipped.
+
+// C++ source with comments blanked and every string literal replaced by `__str<N>__` (its value
+// in `strings[N]`), so brackets and commas can be counted without looking inside literals. A `'`
+// after a letter or digit is a digit separator (1'000), not a character literal.
+function maskCpp(src) {
+  const strings = [];
+  let out = '';
+  let i = 0;
+  while (i < src.length) {
+    const rest = src.slice(i, i + 2);
+    if (rest === '//') {
+      const end = src.indexOf('\n', i);
+      i = end < 0 ? src.length : end;
+    } else if (rest === '/*') {
+      const end = src.indexOf('*/', i + 2);
+      assert.ok(end >= 0, 'unterminated comment');
+      out += src.slice(i, end + 2).replace(/[^\n]/g, ' ');
+      i = end + 2;
+    } else if (/R"[^(\s]*\(/y.test(src.slice(i, i + 20)) && !/[\w]/.test(src[i - 1] ?? '')) {
+      const delim = /R"([^(\s]*)\(/.exec(src.slice(i))[1];
+      const close = `)${delim}"`;
+      const start = i + 2 + delim.length + 1;
+      const end = src.indexOf(close, start);
+      assert.ok(end >= 0, 'unterminated raw string');
+      strings.push(src.slice(start, end));
+      out += `__str${strings.length - 1}__`;
+      i = end + close.length;
+    } else if (src[i] === '"' || (src[i] === '\'' && !/\w/.test(src[i - 1] ?? ''))) {
+      const quote = src[i];
+      let j = i + 1;
+      let value = '';
+      while (src[j] !== quote) {
+        assert.ok(j < src.length && src[j] !== '\n', 'unterminated literal');
+        if (src[j] === '\\') {
+          value += src.slice(j, j + 2);
+          j += 2;
+        } else {
+          value += src[j];
+          j += 1;
+        }
+      }
+      if (quote === '"') {
+        strings.push(value);
+        out += `__str${strings.length - 1}__`;
+      } else {
+        out += '\'c\'';
+      }
+      i = j + 1;
+    } else {
+      out += src[i];
+      i += 1;
+    }
+  }
+  return { masked: out, strings };
+}
+
+const CLOSING = { '(': ')', '[': ']', '{': '}' };
+
+// The text inside the bracket opening at `open` (masked source), and the index after its match.
+function bracketed(text, open) {
+  const stack = [CLOSING[text[open]]];
+  assert.ok(stack[0], `a bracket at ${open}`);
+  for (let i = open + 1; i < text.length; i += 1) {
+    if (CLOSING[text[i]]) {
+      stack.push(CLOSING[text[i]]);
+    } else if (')]}'.includes(text[i])) {
+      assert.equal(text[i], stack.pop(), `unbalanced brackets near ${text.slice(open, open + 80)}`);
+      if (stack.length === 0) {
+        return { inner: text.slice(open + 1, i), end: i + 1 };
+      }
+    }
+  }
+  assert.fail(`unclosed bracket near ${text.slice(open, open + 80)}`);
+}
+
+// `text` split at the commas outside brackets.
+function splitTopLevel(text) {
+  const parts = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    if (CLOSING[text[i]]) {
+      depth += 1;
+    } else if (')]}'.includes(text[i])) {
+      depth -= 1;
+    } else if (text[i] === ',' && depth === 0) {
+      parts.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start).trim());
+  return parts.filter((p, i) => p !== '' || i < parts.length - 1);
+}
+
+const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+let routeTableCache;
+function routeTable() {
+  if (routeTableCache) {
+    return routeTableCache;
+  }
+  const sources = (dir, ext) => readdirSync(file(dir)).filter((f) => ext.test(f)).sort()
+    .map((f) => ({ rel: `${dir}/${f}`, ...maskCpp(readText(`${dir}/${f}`)) }));
+  const cpp = sources('service', /\.cpp$/);
+  const everything = [...cpp, ...sources('service', /\.hpp$/), ...sources('protocol', /\.(hpp|cpp)$/)];
+  const literal = (src, expr) => {
+    const m = /^__str(\d+)__$/.exec(expr);
+    return m ? src.strings[Number(m[1])] : undefined;
+  };
+
+  // A string constant named by `expr` (ivr::menu_path, std::string(ivr::menu_path)).
+  const constant = (expr) => {
+    const m = /^(?:std::string(?:_view)?\s*[({]\s*)?((?:\w+::)*(\w+))\s*[)}]?$/.exec(expr);
+    assert.ok(m, `route path ${expr}: a string literal or a named constant`);
+    const values = new Set();
+    for (const src of everything) {
+      const def = new RegExp(`\\bconstexpr\\b[^;={}]*\\b${escapeRegExp(m[2])}\\s*(?:=\\s*|\\{\\s*)(__str\\d+__)\\s*\\}?\\s*;`, 'g');
+      for (const d of src.masked.matchAll(def)) {
+        values.add(literal(src, d[1]));
+      }
+    }
+    assert.equal(values.size, 1, `route path ${expr}: one constexpr definition of ${m[2]} (found ${[...values]})`);
+    return [...values][0];
+  };
+
+  // The designated initialisers of a route_policy ({.twilio_signature = true, ...}).
+  const initialisers = (inner, what) => Object.fromEntries(splitTopLevel(inner).map((field) => {
+    const f = /^\.(\w+)\s*=\s*([\s\S]+)$/.exec(field);
+    assert.ok(f, `${what}: ${field}: route policies are read from designated initialisers (.name = value)`);
+    return [f[1], f[2].trim()];
+  }));
+
+  // The route_policy `expr` in `src`, the add() call being at `at`: the last definition before it.
+  const policy = (src, expr, at, what) => {
+    const before = src.masked.slice(0, at);
+    const lastMatch = (re) => [...before.matchAll(re)].pop();
+    let m = /^(?:route_policy\s*)?\{([\s\S]*)\}$/.exec(expr);
+    if (m) {
+      return initialisers(m[1], what);
+    }
+    m = /^(\w+)$/.exec(expr);
+    if (m) {
+      const def = lastMatch(new RegExp(`\\b(?:route_policy\\s+${m[1]}\\s*(?:=\\s*)?|auto\\s+${m[1]}\\s*=\\s*route_policy\\s*)\\{`, 'g'));
+      assert.ok(def, `${what}: policy ${m[1]}: a route_policy variable defined before the route`);
+      return initialisers(bracketed(src.masked, def.index + def[0].length - 1).inner, what);
+    }
+    m = /^(\w+)\s*\(([\s\S]*)\)$/.exec(expr);
+    if (m) {
+      const def = lastMatch(new RegExp(`\\b${m[1]}\\s*=\\s*\\[`, 'g'));
+      assert.ok(def, `${what}: policy ${expr}: a lambda ${m[1]} defined before the route`);
+      const capture = bracketed(src.masked, def.index + def[0].length - 1);
+      const params = src.masked.indexOf('(', capture.end);
+      const bodyOpen = src.masked.indexOf('{', bracketed(src.masked, params).end);
+      const body = bracketed(src.masked, bodyOpen).inner;
+      const ret = /^\s*return\s+route_policy\s*\{/.exec(body);
+      assert.ok(ret, `${what}: policy ${expr}: the lambda ${m[1]} returns route_policy{...} at once`);
+      return initialisers(bracketed(body, ret[0].length - 1).inner, what);
+    }
+    assert.fail(`${what}: policy ${expr}: not a route_policy this test can read`);
+  };
+
+  const routes = [];
+  for (const src of cpp) {
+    for (const call of src.masked.matchAll(/\.add\(\s*\{/g)) {
+      const fields = splitTopLevel(bracketed(src.masked, call.index + call[0].length - 1).inner);
+      const verb = /^http::verb::(\w+)$/.exec(fields[0])?.[1];
+      if (!verb) {
+        continue; // some other add({...}), not a route
+      }
+      const line = src.masked.slice(0, call.index).split('\n').length;
+      const where = `${src.rel}:${line}`;
+      assert.ok(fields.length >= 5, `${where}: a route is {verb, path, name, policy, handler}`);
+      const routePath = literal(src, fields[1]) ?? constant(fields[1]);
+      const name = literal(src, fields[2]);
+      assert.match(routePath ?? '', /^\//, `${where}: the path`);
+      assert.ok(name, `${where}: the name is a string literal`);
+      const p = policy(src, fields[3], call.index, where);
+      assert.ok(['true', 'false', undefined].includes(p.twilio_signature), `${where}: twilio_signature is true or false`);
+      routes.push({ method: verb.toUpperCase(), path: routePath, name, where, file: src.rel,
+        twilioSigned: p.twilio_signature === 'true', bearer: Boolean(p.permission) });
+    }
+  }
+  routeTableCache = routes;
+  return routes;
+}
+
+// A request path the route answers ({sid} captures filled in).
+const samplePath = (routePath) => routePath.replace(/\{\w+\}/g, 'x1');
+
+// Whether an Ingress path (Exact or Prefix, as Kubernetes defines them) matches a request path.
+function ingressPathMatches(p, requestPath) {
+  if (p.pathType === 'Exact') {
+    return p.path === requestPath;
+  }
+  assert.equal(p.pathType, 'Prefix', `${p.path}: pathType Exact or Prefix (ImplementationSpecific is the controller's)`);
+  const want = p.path.split('/').filter(Boolean);
+  const got = requestPath.split('/').filter(Boolean);
+  return want.length <= got.length && want.every((segment, i) => segment === got[i]);
+}
 
 // Kubernetes' own schema for a built-in object.
 async function validateBuiltIn(obj) {
@@ -458,6 +677,24 @@ describe('YAML', () => {
       file('k8s'), file('deploy/prometheus')], { encoding: 'utf8' });
     assert.equal(r.error, undefined, `yamllint: ${r.error?.message}`);
     assert.equal(r.status, 0, `yamllint:\n${r.stdout}${r.stderr}`);
+  });
+});
+
+describe('routes of service/*.cpp', () => {
+  test('the extractor finds the Twilio-signed webhooks, the operator API and the admin routes', () => {
+    const routes = routeTable();
+    const signed = routes.filter((r) => r.twilioSigned);
+    assert.ok(signed.length > 0, 'some Twilio-signed routes');
+    for (const r of signed) {
+      assert.ok(!r.bearer && r.file !== 'service/admin_routes.cpp', `${r.where}: a webhook is neither bearer nor admin`);
+    }
+    const operator = routes.filter((r) => r.path.startsWith('/api/phone/') && !r.path.startsWith('/api/phone/webhook/'));
+    assert.ok(operator.length > 0 && operator.every((r) => r.bearer), 'the operator API: bearer routes');
+    assert.ok(routes.filter((r) => r.path.startsWith('/api/phone/webhook/')).every((r) => r.twilioSigned),
+      'the operator API\'s webhooks are Twilio-signed');
+    const admin = routes.filter((r) => r.file === 'service/admin_routes.cpp');
+    assert.deepEqual(ADMIN_ROUTES.filter((name) => !admin.some((r) => r.name === name)), [], 'the admin routes');
+    assert.ok(admin.some((r) => r.path.startsWith('/admin/')), 'and the admin API');
   });
 });
 
@@ -848,7 +1085,8 @@ for (const dir of KUSTOMIZATIONS) {
       const { pod, env, container } = workload(objects);
       // Service links would add SWITCHBOARD_SERVICE_HOST etc., which the binary refuses.
       assert.equal(pod.enableServiceLinks, false);
-      for (const name of Object.keys(env)) {
+      // Also the variables from optional Secret keys, absent from the placeholder Secret.
+      for (const name of new Set([...Object.keys(env), ...(container.env ?? []).map((e) => e.name)])) {
         assert.ok(settings.has(name), `${name} is a setting of --help`);
       }
       const configMap = only(objects, 'ConfigMap', container.envFrom[0].configMapRef.name);
@@ -865,7 +1103,7 @@ for (const dir of KUSTOMIZATIONS) {
       assert.ok(dataMount && !dataMount.readOnly, 'SWITCHBOARD_DATA_DIR is a writable volume');
     });
 
-    test('Service, Ingress and NetworkPolicy point at the right ports', () => {
+    test('Service and Ingress point at the right ports', () => {
       const { deployment, resolvePort, portByName, env } = workload(objects);
       const service = only(objects, 'Service', 'switchboard');
       assert.ok(selects(service.spec.selector, deployment.spec.template.metadata.labels), 'Service selects the pods');
@@ -877,26 +1115,96 @@ for (const dir of KUSTOMIZATIONS) {
       const host = new URL(env.SWITCHBOARD_PUBLIC_URL).host;
       assert.equal(new URL(env.SWITCHBOARD_PUBLIC_URL).protocol, 'https:');
       assert.ok(ingress.spec.tls.some((t) => t.hosts.includes(host) && t.secretName), `TLS for ${host}`);
-      const paths = ingress.spec.rules.filter((r) => r.host === host).flatMap((r) => r.http.paths);
-      const voice = paths.find((p) => p.path === '/api/voice');
-      assert.ok(voice, '/api/voice is routed');
-      assert.equal(voice.backend.service.name, service.metadata.name);
-      const svcPort = service.spec.ports.find((p) => p.name === voice.backend.service.port.name
-        || p.port === voice.backend.service.port.number);
-      assert.equal(svcPort?.name, 'http', 'Ingress reaches the http port');
-      assert.ok(!paths.some((p) => service.spec.ports.find((sp) => sp.name === p.backend.service.port.name)?.name === 'admin'),
-        'the admin port is not exposed');
+      assert.equal(ingress.spec.defaultBackend, undefined, 'no default backend');
+      const paths = ingress.spec.rules.flatMap((r) => r.http?.paths ?? []);
+      assert.ok(paths.length > 0, 'some paths are routed');
+      for (const p of paths) {
+        assert.equal(p.backend.service?.name, service.metadata.name, `${p.path}: to the Service`);
+        const svcPort = service.spec.ports.find((sp) => sp.name === p.backend.service.port.name
+          || sp.port === p.backend.service.port.number);
+        assert.equal(svcPort?.name, 'http', `${p.path}: to the http port (never admin)`);
+      }
+    });
 
+    test('the Ingress routes exactly the Twilio-signed routes of service/*.cpp: no operator API, no admin route', () => {
+      const { env } = workload(objects);
+      const ingress = only(objects, 'Ingress');
+      const host = new URL(env.SWITCHBOARD_PUBLIC_URL).host;
+      const hostPaths = ingress.spec.rules.filter((r) => r.host === host).flatMap((r) => r.http?.paths ?? []);
+      // Rules without a host take every host: every rule counts for what must not be routed.
+      const allPaths = ingress.spec.rules.flatMap((r) => r.http?.paths ?? []);
+      const routed = (routePath, among) => among.filter((p) => ingressPathMatches(p, samplePath(routePath)));
+      const routes = routeTable();
+      const signed = routes.filter((r) => r.twilioSigned);
+      assert.ok(signed.length > 0, 'the route table of service/*.cpp has Twilio-signed routes');
+      for (const r of signed) {
+        assert.ok(routed(r.path, hostPaths).length > 0, `${r.method} ${r.path} (${r.where}) is routed for ${host}`);
+      }
+      for (const r of routes.filter((x) => !x.twilioSigned)) {
+        const kind = r.file === 'service/admin_routes.cpp' ? 'an admin route'
+          : r.path.startsWith('/api/phone/') ? 'the operator API' : 'not Twilio-signed';
+        assert.deepEqual(routed(r.path, allPaths).map((p) => `${p.pathType} ${p.path}`), [],
+          `${r.method} ${r.path} (${r.where}, ${kind}) is not routed`);
+      }
+      // A path routing nothing the service has would hide a renamed route.
+      for (const p of allPaths) {
+        assert.ok(signed.some((r) => ingressPathMatches(p, samplePath(r.path))), `${p.path} routes a Twilio-signed route`);
+      }
+    });
+
+    test('NetworkPolicy: http only from the ingress controller\'s pods, admin only from Prometheus\' pods', () => {
+      const { deployment, resolvePort, portByName, env } = workload(objects);
       const policy = only(objects, 'NetworkPolicy', 'switchboard');
       assert.ok(selects(policy.spec.podSelector.matchLabels, deployment.spec.template.metadata.labels));
-      const rules = policy.spec.ingress.map((r) => ({ ports: r.ports.map((p) => resolvePort(p.port)), from: r.from }));
-      const httpRule = rules.find((r) => r.ports.includes(portByName.http));
-      assert.ok(httpRule && !httpRule.from, 'http is open to all');
-      const adminRules = rules.filter((r) => r.ports.includes(portByName.admin));
-      assert.ok(adminRules.length > 0, 'admin has a rule');
-      for (const r of adminRules) {
-        assert.ok(r.from?.length > 0 && r.from.every((f) => f.namespaceSelector?.matchLabels), 'admin only from a namespace');
+      assert.deepEqual(policy.spec.policyTypes, ['Ingress']);
+      const peers = {};
+      for (const [i, rule] of policy.spec.ingress.entries()) {
+        // A rule without ports admits every port, one without from every peer.
+        assert.ok(rule.ports?.length > 0, `rule ${i} names its ports`);
+        const ports = rule.ports.map((p) => resolvePort(p.port));
+        assert.equal(new Set(ports).size, 1, `rule ${i} admits one port`);
+        assert.ok([portByName.http, portByName.admin].includes(ports[0]), `rule ${i}: port http or admin`);
+        assert.ok(rule.from?.length > 0, `rule ${i} admits listed peers only`);
+        for (const peer of rule.from) {
+          // Both selectors in one peer: pods with these labels in that namespace (as two peers
+          // they would admit the whole namespace, or those labels in any namespace).
+          assert.deepEqual(Object.keys(peer).sort(), ['namespaceSelector', 'podSelector'],
+            `rule ${i}: each peer is a namespaceSelector and a podSelector together (no ipBlock)`);
+          const ns = matchLabels(peer.namespaceSelector, `rule ${i} namespaceSelector`);
+          assert.ok(ns['kubernetes.io/metadata.name'], `rule ${i}: a namespace by name`);
+          matchLabels(peer.podSelector, `rule ${i} podSelector`);
+          (peers[ports[0]] ??= []).push(peer);
+        }
       }
+      assert.ok(peers[portByName.http], 'port http admits the ingress controller');
+      assert.ok(peers[portByName.admin], 'port admin admits Prometheus');
+      for (const a of peers[portByName.http]) {
+        for (const b of peers[portByName.admin]) {
+          assert.notDeepEqual(a, b, 'the ingress controller and Prometheus are different peers');
+        }
+      }
+      // The NetworkPolicy is what lets SWITCHBOARD_TRUSTED_PROXIES trust X-Forwarded-For: it is
+      // set, and never to every address.
+      const trusted = (env.SWITCHBOARD_TRUSTED_PROXIES ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+      assert.ok(trusted.length > 0, 'SWITCHBOARD_TRUSTED_PROXIES is set');
+      for (const t of trusted) {
+        assert.ok(!/\/0$/.test(t), `${t}: not every address`);
+      }
+    });
+
+    test('the admin token comes from an optional key of the Secret, which holds no value for it', () => {
+      const { container } = workload(objects);
+      const entries = (container.env ?? []).filter((e) => /^SWITCHBOARD_ADMIN_TOKEN(_FILE)?$/.test(e.name));
+      assert.equal(entries.length, 1, 'SWITCHBOARD_ADMIN_TOKEN or SWITCHBOARD_ADMIN_TOKEN_FILE');
+      const ref = entries[0].valueFrom?.secretKeyRef;
+      assert.ok(ref && entries[0].name === 'SWITCHBOARD_ADMIN_TOKEN', 'SWITCHBOARD_ADMIN_TOKEN from a Secret key');
+      assert.equal(ref.optional, true, 'optional: without it /admin/ answers 403');
+      assert.equal(ref.key, 'admin-token');
+      // The Secret that also holds the Twilio auth token (created out of band together).
+      const twilioSecret = only(objects, 'Secret', ref.name);
+      assert.ok('twilio-auth-token' in secretData(twilioSecret), `Secret ${ref.name} holds the Twilio auth token`);
+      // A value in the repository would be a token everyone knows.
+      assert.ok(!('admin-token' in secretData(twilioSecret)), 'the example Secret has no admin-token');
     });
 
     if (dir === DEPLOYABLE) {
@@ -1199,9 +1507,16 @@ describe(`live: Switchboard configured like the ${DEPLOYABLE} pod, scraped by Pr
   let podEnv;
   let work;
   let peer;
+  let adminToken;
 
   before(async () => {
-    const objects = render(DEPLOYABLE);
+    // The Secret as an operator creates it: with the optional admin-token key.
+    const objects = structuredClone(render(DEPLOYABLE));
+    const ref = only(objects, 'Deployment', 'switchboard').spec.template.spec.containers[0].env
+      .find((e) => e.name === 'SWITCHBOARD_ADMIN_TOKEN').valueFrom.secretKeyRef;
+    adminToken = randomBytes(32).toString('hex');
+    const secret = only(objects, 'Secret', ref.name);
+    secret.stringData = { ...secret.stringData, [ref.key]: adminToken };
     work = workload(objects);
     podEnv = localPodEnv(work.env, podFiles(objects, work.pod, work.container, tempDir('live')));
     // What the pod gets from its Secret in production, local here: a subscriber (answering 204)
@@ -1291,6 +1606,18 @@ describe(`live: Switchboard configured like the ${DEPLOYABLE} pod, scraped by Pr
       const port = portMap[work.resolvePort(get.port)];
       const res = await fetch(`http://127.0.0.1:${port}${get.path}`);
       assert.equal(res.status, 200, `${probe} ${get.path}`);
+    }
+  });
+
+  test('the admin API takes the admin token of the Secret as a bearer token, and refuses a request without it', async () => {
+    assert.equal(podEnv.SWITCHBOARD_ADMIN_TOKEN, adminToken, 'the Secret key reaches the environment');
+    const url = `${server.admin}/admin/subscribers`;
+    const ok = await fetch(url, { headers: { authorization: `Bearer ${adminToken}` } });
+    assert.equal(ok.status, 200, await ok.text());
+    for (const headers of [{}, { authorization: `Bearer ${'0'.repeat(adminToken.length)}` }]) {
+      const res = await fetch(url, { headers });
+      await res.arrayBuffer();
+      assert.ok([401, 403].includes(res.status), `${JSON.stringify(headers)}: ${res.status}`);
     }
   });
 
