@@ -43,14 +43,16 @@ std::string text(const boost::json::object& o, std::string_view key)
     return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
-std::optional<std::int64_t> number(const boost::json::object& o, std::string_view key)
+// A whole number member; nullopt when absent or not an integer. `out_of_range` is set for an
+// integer above INT64_MAX (Boost.JSON holds those as uint64), which to_json never writes.
+std::optional<std::int64_t> number(const boost::json::object& o, std::string_view key, bool& out_of_range)
 {
     const auto* v = o.if_contains(key);
     if (v != nullptr && v->is_int64()) {
         return v->as_int64();
     }
     if (v != nullptr && v->is_uint64()) {
-        return static_cast<std::int64_t>(v->as_uint64());
+        out_of_range = true;
     }
     return std::nullopt;
 }
@@ -198,13 +200,19 @@ call_event sms_status_changed_event(const sms_message& m)
 
 std::string format_timestamp(std::int64_t unix_ms)
 {
-    const std::time_t seconds = static_cast<std::time_t>(unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000);
-    const int ms = static_cast<int>(unix_ms - static_cast<std::int64_t>(seconds) * 1000);
+    // Floor division without overflow (unix_ms - 999 overflows near INT64_MIN).
+    std::int64_t whole = unix_ms / 1000;
+    std::int64_t ms = unix_ms % 1000;
+    if (ms < 0) {
+        ms += 1000;
+        --whole;
+    }
+    const auto seconds = static_cast<std::time_t>(whole);
     std::tm tm{};
     gmtime_r(&seconds, &tm);
     char buf[64];
     const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
     return std::string(buf, static_cast<std::size_t>(n));
 }
 
@@ -252,8 +260,9 @@ boost::system::result<call_event> from_json(std::string_view json)
         return error::invalid_parameter;
     }
     const auto& o = doc.as_object();
+    bool out_of_range = false;
     const auto type = parse_event_type(text(o, "type"));
-    const auto at = number(o, "occurred_at_ms");
+    const auto at = number(o, "occurred_at_ms", out_of_range);
     const auto* data = o.if_contains("data");
     if (!type || !at || data == nullptr || !data->is_object() || text(o, "id").empty()) {
         return error::invalid_parameter;
@@ -272,21 +281,24 @@ boost::system::result<call_event> from_json(std::string_view json)
     e.status = text(d, "status");
     e.previous_status = text(d, "previous_status");
     e.current_status = text(d, "current_status");
-    e.sequence_number = number(d, "sequence_number");
-    e.duration_seconds = number(d, "duration_seconds");
+    e.sequence_number = number(d, "sequence_number", out_of_range);
+    e.duration_seconds = number(d, "duration_seconds", out_of_range);
     e.digits = text(d, "digits");
     e.speech = text(d, "speech");
     e.menu = text(d, "menu");
     e.choice = text(d, "choice");
-    e.attempt = number(d, "attempt");
+    e.attempt = number(d, "attempt", out_of_range);
     e.recording_url = text(d, "recording_url");
     e.recording_sid = text(d, "recording_sid");
     e.body = text(d, "body");
-    e.num_media = number(d, "num_media");
+    e.num_media = number(d, "num_media", out_of_range);
     e.error_code = text(d, "error_code");
     e.agent_name = text(d, "agent_name");
     e.call_purpose = text(d, "call_purpose");
     e.workflow_id = text(d, "workflow_id");
+    if (out_of_range) {
+        return error::invalid_parameter;
+    }
     return e;
 }
 

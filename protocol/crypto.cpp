@@ -8,6 +8,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 #include <vector>
 
@@ -174,21 +175,42 @@ std::string base64_encode(const unsigned char* data, std::size_t size)
 
 std::optional<std::string> base64_decode(std::string_view text)
 {
+    // RFC 4648 §4, strictly: whole quanta, alphabet characters only, at most two '=' and only at
+    // the end (OpenSSL's EVP_DecodeBlock counts padding as data, and trims whitespace first, so
+    // its length cannot be trusted). Bits after the last byte are ignored, as OpenSSL did.
+    static constexpr auto table = [] {
+        std::array<signed char, 256> t{};
+        t.fill(-1);
+        constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for (std::size_t i = 0; i < alphabet.size(); ++i) {
+            t[static_cast<unsigned char>(alphabet[i])] = static_cast<signed char>(i);
+        }
+        return t;
+    }();
     if (text.size() % 4 != 0) {
         return std::nullopt;
     }
-    std::string out(3 * text.size() / 4, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-        reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-    if (n < 0) {
-        return std::nullopt;
+    std::size_t padding = 0;
+    while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=') {
+        ++padding;
     }
-    // EVP_DecodeBlock counts padding as zero bytes; drop them.
-    std::size_t len = static_cast<std::size_t>(n);
-    for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) {
-        --len;
+    const std::string_view digits = text.substr(0, text.size() - padding);
+    std::string out;
+    out.reserve(digits.size() * 3 / 4);
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (const char c : digits) {
+        const int v = table[static_cast<unsigned char>(c)];
+        if (v < 0) {
+            return std::nullopt; // includes a third '=' and '=' before the end
+        }
+        acc = (acc << 6) | static_cast<std::uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+        }
     }
-    out.resize(len);
     return out;
 }
 

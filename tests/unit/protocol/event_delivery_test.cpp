@@ -1,5 +1,6 @@
 // Events, outbound webhook signatures and the delivery retry policy.
 #include "protocol/call_event.hpp"
+#include "protocol/crypto.hpp"
 #include "protocol/delivery_policy.hpp"
 #include "protocol/error.hpp"
 #include "protocol/webhook_signature.hpp"
@@ -62,6 +63,32 @@ BOOST_AUTO_TEST_CASE(timestamps)
 {
     BOOST_TEST(format_timestamp(0) == "1970-01-01T00:00:00.000Z");
     BOOST_TEST(format_timestamp(951'782'400'007) == "2000-02-29T00:00:00.007Z");
+    BOOST_TEST(format_timestamp(-1) == "1969-12-31T23:59:59.999Z");
+    BOOST_TEST(format_timestamp(-1000) == "1969-12-31T23:59:59.000Z");
+    BOOST_TEST(format_timestamp(-1001) == "1969-12-31T23:59:58.999Z");
+}
+
+// The floor division subtracted 999 first: a signed overflow for the 999 values nearest
+// INT64_MIN.
+BOOST_AUTO_TEST_CASE(timestamps_at_the_extremes)
+{
+    BOOST_TEST(format_timestamp(INT64_MIN) == "-292275055-05-16T16:47:04.192Z");
+    BOOST_TEST(format_timestamp(INT64_MIN + 998) == "-292275055-05-16T16:47:05.190Z");
+    BOOST_TEST(format_timestamp(INT64_MAX) == "292278994-08-17T07:12:55.807Z");
+}
+
+// An event document whose numbers exceed INT64_MAX is none that to_json wrote: refused, not
+// read as negative numbers.
+BOOST_AUTO_TEST_CASE(out_of_range_numbers_are_refused)
+{
+    const std::string head = R"({"id":"evt_1","type":"call.status_changed","occurred_at_ms":)";
+    BOOST_TEST(from_json(head + R"(1,"data":{"sequence_number":3}})").has_value());
+    BOOST_TEST(from_json(head + R"(18446744073709551615,"data":{}})").error() == error::invalid_parameter);
+    for (const char* key : {"sequence_number", "duration_seconds", "attempt", "num_media"}) {
+        const std::string json = head + R"(1,"data":{")" + key + R"(":9223372036854775808}})";
+        BOOST_TEST(from_json(json).error() == error::invalid_parameter, key);
+    }
+    BOOST_TEST(*from_json(head + R"(1,"data":{"attempt":9223372036854775807}})")->attempt == INT64_MAX);
 }
 
 BOOST_AUTO_TEST_CASE(dedupe_keys)
@@ -105,6 +132,38 @@ BOOST_AUTO_TEST_CASE(secrets)
     const std::string secret = webhook_signature::generate_secret(std::string(32, '\x07'));
     BOOST_TEST(secret.rfind("whsec_", 0) == 0u);
     BOOST_TEST(webhook_signature::parse_secret(secret)->size() == 32u);
+}
+
+// Padding alone made the decoded length wrap and std::string throw length_error, so one bad
+// subscriber secret terminated the process at start-up (tests/fuzz/crypto_fuzz finds it at once).
+BOOST_AUTO_TEST_CASE(padding_only_secrets_are_refused)
+{
+    BOOST_TEST(!webhook_signature::parse_secret("whsec_===="));
+    BOOST_TEST(!webhook_signature::parse_secret("whsec_1111===="));
+}
+
+BOOST_AUTO_TEST_CASE(base64_decoding_is_strict_and_total)
+{
+    BOOST_TEST(crypto::base64_decode("").value().empty());
+    BOOST_TEST(crypto::base64_decode("QQ==").value() == "A");
+    BOOST_TEST(crypto::base64_decode("QUI=").value() == "AB");
+    BOOST_TEST(crypto::base64_decode("QUJD").value() == "ABC");
+    BOOST_TEST(crypto::base64_decode("+/+/").value() == "\xfb\xff\xbf");
+    for (const std::string_view bad :
+        {"====", "A===", "QQ=A", "QQ==QUJD", "QUJ", " QUJD   ", "QUJ\n", "\tQUJ", "QUJ-"}) {
+        BOOST_TEST(!crypto::base64_decode(bad), bad);
+    }
+    const std::string all = [] {
+        std::string s;
+        for (int i = 0; i < 256; ++i) {
+            s.push_back(static_cast<char>(i));
+        }
+        return s;
+    }();
+    for (std::size_t n = 0; n <= all.size(); n += 37) {
+        const auto* bytes = reinterpret_cast<const unsigned char*>(all.data());
+        BOOST_TEST(crypto::base64_decode(crypto::base64_encode(bytes, n)).value() == all.substr(0, n));
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
