@@ -42,6 +42,16 @@ std::optional<std::int64_t> seconds_claim(const boost::json::object& o, std::str
     return std::nullopt;
 }
 
+// The sign of (a + b) - c, without overflow: a claim near INT64_MAX plus the leeway must not wrap.
+int compare_sum(std::int64_t a, std::int64_t b, std::int64_t c) noexcept
+{
+    std::int64_t sum = 0;
+    if (__builtin_add_overflow(a, b, &sum)) {
+        return b > 0 ? 1 : -1; // beyond the int64 range, so beyond c
+    }
+    return sum < c ? -1 : sum > c ? 1 : 0;
+}
+
 } // namespace
 
 std::string_view to_string(claim_failure f) noexcept
@@ -109,6 +119,11 @@ std::optional<header_info> peek_header(std::string_view token)
     if (alg == nullptr || !alg->is_string()) {
         return std::nullopt;
     }
+    // RFC 7515 §4.1.11: a recipient that does not understand every extension "crit" lists must
+    // reject the token. We understand none (and libjwt ignores the header), so none is accepted.
+    if (o.contains("crit")) {
+        return std::nullopt;
+    }
     header_info h;
     h.alg = std::string(alg->get_string());
     if (const auto* kid = o.if_contains("kid"); kid != nullptr) {
@@ -142,11 +157,12 @@ claim_verdict check_claims(std::string_view claims_json, const claim_policy& pol
         out.failure = claim_failure::missing_exp;
         return out;
     }
-    if (now >= *exp + leeway) { // RFC 7519 §4.1.4: must not be accepted on or after exp
+    // RFC 7519 §4.1.4: not accepted on or after exp (now >= exp + leeway).
+    if (compare_sum(*exp, leeway, now) <= 0) {
         out.failure = claim_failure::expired;
         return out;
     }
-    if (nbf && now + leeway < *nbf) {
+    if (nbf && compare_sum(now, leeway, *nbf) < 0) { // §4.1.5: not before nbf (now + leeway < nbf)
         out.failure = claim_failure::not_yet_valid;
         return out;
     }

@@ -86,6 +86,36 @@ BOOST_AUTO_TEST_CASE(claims)
     BOOST_TEST((jwt::check_claims(exp + "}", {}, now).failure == jwt::claim_failure::none));
 }
 
+// exp + leeway was a signed overflow (undefined behaviour) for exp near INT64_MAX, as was
+// now + leeway for nbf; the comparisons are now exact over the whole range.
+BOOST_AUTO_TEST_CASE(claims_at_the_ends_of_time)
+{
+    const auto at = [](const std::string& json, std::int64_t t, std::int64_t leeway = 30) {
+        return jwt::check_claims(json, {"", "", std::chrono::seconds(leeway)}, t).failure;
+    };
+    const std::string max = std::to_string(INT64_MAX);
+    const std::string min = std::to_string(INT64_MIN);
+    BOOST_TEST((at(R"({"exp":)" + max + "}", now) == jwt::claim_failure::none));
+    BOOST_TEST((at(R"({"exp":)" + max + "}", INT64_MAX) == jwt::claim_failure::none)); // INT64_MAX + 30 is later
+    BOOST_TEST((at(R"({"exp":)" + max + "}", INT64_MAX, 0) == jwt::claim_failure::expired));
+    BOOST_TEST((at(R"({"exp":18446744073709551615})", now) == jwt::claim_failure::none));
+    BOOST_TEST((at(R"({"exp":)" + min + "}", INT64_MIN, 0) == jwt::claim_failure::expired));
+    BOOST_TEST((at(R"({"exp":)" + min + "}", INT64_MIN, 1) == jwt::claim_failure::none));
+    BOOST_TEST((at(R"({"exp":)" + min + "}", INT64_MIN, INT64_MIN) == jwt::claim_failure::expired));
+    BOOST_TEST((at(R"({"exp":)" + max + R"(,"nbf":)" + max + "}", INT64_MAX - 1) == jwt::claim_failure::none));
+    BOOST_TEST(
+        (at(R"({"exp":)" + max + R"(,"nbf":)" + max + "}", INT64_MAX - 1, 0) == jwt::claim_failure::not_yet_valid));
+    BOOST_TEST((at(R"({"exp":)" + max + R"(,"nbf":)" + max + "}", now, INT64_MAX) == jwt::claim_failure::none));
+}
+
+// RFC 7515 §4.1.11: extensions listed in "crit" must be understood; we understand none.
+BOOST_AUTO_TEST_CASE(crit_headers_are_refused)
+{
+    BOOST_TEST(!jwt::peek_header(b64url(R"({"alg":"RS256","crit":["exp"],"exp":1})") + ".e30.sig"));
+    BOOST_TEST(!jwt::peek_header(b64url(R"({"alg":"HS256","crit":[]})") + ".e30.sig"));
+    BOOST_TEST(jwt::peek_header(b64url(R"({"alg":"HS256","critical":true})") + ".e30.sig").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(permissions)
 {
     const auto who = [](const std::string& claims) {
