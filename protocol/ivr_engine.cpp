@@ -1,6 +1,7 @@
 // Menu steps → TwiML: prompts, Gather with retries, and each action's verbs.
 #include "protocol/ivr_engine.hpp"
 
+#include "protocol/text.hpp"
 #include "protocol/twiml.hpp"
 
 #include <algorithm>
@@ -223,8 +224,11 @@ public:
     {
         std::string u(path);
         char sep = '?';
+        // Values are percent-encoded: a trail or `at` from a request must not add parameters
+        // ("x%26menu%3Devil" stays one trail value). Ids and trails of our own need no escapes,
+        // so their URLs are unchanged.
         const auto param = [&](std::string_view name, std::string_view value) {
-            u.append(1, sep).append(name).append("=").append(value);
+            u.append(1, sep).append(name).append("=").append(text::percent_encode(value, text::is_querystring_safe));
             sep = '&';
         };
         // The start menu is implied by the called number: the shipped default keeps its

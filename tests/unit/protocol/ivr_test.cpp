@@ -234,6 +234,28 @@ BOOST_AUTO_TEST_CASE(submenu_back_and_repeat_carry_the_trail)
     BOOST_TEST(lost.menu == "sales");
 }
 
+// The state's values were written into the callback URLs unescaped, so a trail holding
+// "&menu=evil&attempt=99" came back as parameters of its own.
+BOOST_AUTO_TEST_CASE(state_values_are_percent_encoded_in_callback_urls)
+{
+    const auto d = sample();
+    const ivr::call_info samsaek{"+18005550199", "+14155551212"};
+    const auto state = ivr::parse_state(parse_form("menu=sales&trail=x%26menu%3Devil%26attempt%3D99"));
+    BOOST_TEST(state.trail == "x&menu=evil&attempt=99");
+    const auto again = ivr::select(*d, samsaek, state, "7", ""); // invalid: the menu again, attempt 1
+    const std::string action = "/api/voice/menu?menu=sales&trail=x%26menu%3Devil%26attempt%3D99&attempt=1";
+    BOOST_TEST(again.twiml.find(R"(action="/api/voice/menu?menu=sales&amp;trail=x%26menu%3Devil%26attempt%3D99&amp;)"
+                                R"(attempt=1")")
+        != std::string::npos);
+    const auto next = ivr::parse_state(parse_form(action.substr(action.find('?') + 1)));
+    BOOST_TEST(next.menu == "sales");
+    BOOST_TEST(next.trail == "x&menu=evil&attempt=99");
+    BOOST_TEST(next.attempt == 1);
+    // Dial and voicemail callbacks carry `at` the same way.
+    const auto dial = ivr::select(*d, samsaek, ivr::parse_state(parse_form("menu=sales&trail=a%20b")), "1", "");
+    BOOST_TEST(dial.twiml.find("trail=a%20b") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(dial_falls_back_to_voicemail_and_records)
 {
     const auto d = sample();
