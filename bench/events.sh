@@ -87,6 +87,7 @@ start_redis() {
 [[ "$store" == redis ]] && start_redis
 
 sb_pids=() sb_ports=() admin_ports=()
+admin_token=$(openssl rand -hex 32) # the admin API's bearer token for this run
 # start_switchboard STORE_NAME SUBSCRIBERS_JSON: starts $replicas processes on one store (SQLite:
 # the data directory STORE_NAME; Redis: the key prefix "STORE_NAME:", replicas bench-1, bench-2)
 # and waits until each is ready; sets sb_ports, admin_ports, and sb_port, admin_port (the first).
@@ -100,7 +101,8 @@ start_switchboard() {
       store_env+=(SWITCHBOARD_STORE="redis://127.0.0.1:${redis_port}/0" SWITCHBOARD_REDIS_KEY_PREFIX="$1:"
         SWITCHBOARD_REPLICA_NAME="bench-$i")
     fi
-    env TWILIO_AUTH_TOKEN=$token SWITCHBOARD_THREADS="$threads" SWITCHBOARD_RATE_LIMIT_PER_MINUTE=0 \
+    env TWILIO_AUTH_TOKEN=$token SWITCHBOARD_ADMIN_TOKEN="$admin_token" SWITCHBOARD_THREADS="$threads" \
+      SWITCHBOARD_RATE_LIMIT_PER_MINUTE=0 \
       SWITCHBOARD_LISTEN=127.0.0.1:0 SWITCHBOARD_ADMIN_LISTEN=127.0.0.1:0 "${store_env[@]}" \
       SWITCHBOARD_SUBSCRIBERS="$2" "$bin" >"$log" 2>&1 &
     sb_pids+=("$!")
@@ -146,7 +148,7 @@ per_replica() { # per_replica NAME_WITH_LABELS -> "bench-1 N, bench-2 M" (empty 
   echo "$out"
 }
 subscriber_field() { # subscriber_field FIELD -> the bench subscriber's FIELD in /admin/subscribers
-  curl -s "http://127.0.0.1:${admin_port}/admin/subscribers" |
+  curl -s -H "Authorization: Bearer $admin_token" "http://127.0.0.1:${admin_port}/admin/subscribers" |
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).subscribers[0][process.argv[1]]))' "$1"
 }
 
@@ -299,7 +301,8 @@ stop_switchboard
 start_nginx
 start_switchboard backlog "[{\"name\":\"bench\",\"url\":\"http://127.0.0.1:${nginx_port}/hook\",\"secret\":\"$secret\",\"concurrency\":$concurrency}]"
 t0=$(date +%s.%N)
-curl -s -X POST "http://127.0.0.1:${admin_port}/admin/subscribers/bench/dead/replay" >/dev/null
+curl -s -X POST -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
+  "http://127.0.0.1:${admin_port}/admin/subscribers/bench/dead/replay" >/dev/null
 for _ in $(seq 6000); do
   delivered=$(metric 'switchboard_deliveries_total{outcome="delivered",subscriber="bench"}')
   ((delivered >= made)) && break

@@ -28,6 +28,33 @@ std::string_view path_param(const request_context& ctx, std::string_view name)
     return {};
 }
 
+// Query strings often carry a receiver's credential (?token=…): listings show names only.
+std::string redact_query(std::string_view url)
+{
+    const std::size_t q = url.find('?');
+    if (q == std::string_view::npos) {
+        return std::string(url);
+    }
+    std::string out(url.substr(0, q + 1));
+    std::string_view rest = url.substr(q + 1);
+    const std::size_t hash = rest.find('#');
+    rest = rest.substr(0, hash);
+    for (bool first = true; !rest.empty(); first = false) {
+        const std::size_t amp = rest.find('&');
+        const std::string_view pair = rest.substr(0, amp);
+        rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+        if (!first) {
+            out += '&';
+        }
+        const std::size_t eq = pair.find('=');
+        out.append(pair.substr(0, eq));
+        if (eq != std::string_view::npos) {
+            out += "=REDACTED";
+        }
+    }
+    return out;
+}
+
 http_response store_failure(boost::system::error_code ec, std::string_view subscriber)
 {
     if (ec == error::not_found) {
@@ -50,7 +77,7 @@ task<http_response> subscribers(const admin_deps& d)
         o["name"] = q.subscriber;
         for (const auto& s : d.subscribers) {
             if (s.name == q.subscriber) {
-                o["url"] = s.url;
+                o["url"] = redact_query(s.url);
                 boost::json::array events;
                 for (const auto& e : s.events) {
                     events.emplace_back(e);
@@ -178,13 +205,14 @@ void add_admin_routes(router& r, admin_deps d)
             }
             co_return json_response(http::status::ok, R"({"status":"ready"})");
         }});
-    r.add({http::verb::get, "/admin/subscribers", "admin_subscribers", {},
+    constexpr route_policy admin{.admin = true};
+    r.add({http::verb::get, "/admin/subscribers", "admin_subscribers", admin,
         [d](request_context&) { return subscribers(d); }});
-    r.add({http::verb::get, "/admin/subscribers/{name}/deliveries", "admin_deliveries", {},
+    r.add({http::verb::get, "/admin/subscribers/{name}/deliveries", "admin_deliveries", admin,
         [d](request_context& ctx) { return deliveries(ctx, d); }});
-    r.add({http::verb::post, "/admin/subscribers/{name}/dead/replay", "admin_replay_all", {},
+    r.add({http::verb::post, "/admin/subscribers/{name}/dead/replay", "admin_replay_all", admin,
         [d](request_context& ctx) { return replay(ctx, d); }});
-    r.add({http::verb::post, "/admin/subscribers/{name}/dead/{event_id}/replay", "admin_replay_one", {},
+    r.add({http::verb::post, "/admin/subscribers/{name}/dead/{event_id}/replay", "admin_replay_one", admin,
         [d](request_context& ctx) { return replay(ctx, d); }});
 }
 

@@ -27,6 +27,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
@@ -63,6 +66,51 @@ tcp::acceptor open_acceptor(const net::any_io_executor& executor, const endpoint
 }
 
 const log::on_failure log_exception{"background task failed"};
+
+// Raises the soft open-file limit to the hard one (a shell or containerd gives 1024 with a much
+// higher hard limit) and returns the limit in force.
+std::size_t raise_open_file_limit()
+{
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+        return 1024;
+    }
+    const rlim_t before = lim.rlim_cur;
+    // An unlimited hard limit is still capped by the kernel's nr_open (1 Mi by default).
+    const rlim_t want = lim.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20 : lim.rlim_max;
+    if (lim.rlim_cur < want) {
+        rlimit raised = lim;
+        raised.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+            lim = raised;
+        }
+    }
+    log::line(log::level::info, "open-file limit")
+        .num("soft_at_start", static_cast<std::int64_t>(before))
+        .num("soft", static_cast<std::int64_t>(lim.rlim_cur))
+        .num("hard", static_cast<std::int64_t>(lim.rlim_max == RLIM_INFINITY ? -1 : lim.rlim_max))
+        .emit();
+    return static_cast<std::size_t>(lim.rlim_cur);
+}
+
+// The admin listener (probes, Prometheus, operators) has caps of its own, so a flood of the
+// webhook port never takes its descriptors.
+constexpr connection_caps admin_caps{128, 32};
+
+// SWITCHBOARD_MAX_CONNECTIONS, or what the descriptor limit leaves after a reserve for the
+// store, the subscribers' and Twilio's outbound connections and the admin listener.
+std::size_t public_connection_cap(const config& c, std::size_t open_files)
+{
+    if (c.max_connections != 0) {
+        return c.max_connections;
+    }
+    std::size_t reserve = 256 + 32 + admin_caps.max_total;
+    for (const auto& s : c.subscribers) {
+        reserve += s.concurrency;
+    }
+    const std::size_t derived = open_files > 2 * reserve ? open_files - reserve : open_files / 2;
+    return std::clamp<std::size_t>(derived, 1, 32768);
+}
 
 } // namespace
 
@@ -347,6 +395,18 @@ struct application::impl {
                 std::this_thread::sleep_for(std::chrono::milliseconds(5));
             }
         }
+        const std::size_t open_files = raise_open_file_limit();
+        const connection_caps public_caps{public_connection_cap(cfg, open_files), cfg.max_connections_per_client};
+        if (cfg.max_connections != 0 && public_caps.max_total + admin_caps.max_total + 256 > open_files) {
+            log::line(log::level::warn, "SWITCHBOARD_MAX_CONNECTIONS leaves few descriptors for the rest")
+                .num("max_connections", static_cast<std::int64_t>(public_caps.max_total))
+                .num("open_file_limit", static_cast<std::int64_t>(open_files))
+                .emit();
+        }
+        public_connections.set_caps(public_caps);
+        admin_connections.set_caps(admin_caps);
+        stats.connections_limit.Add({{"listener", "public"}}).Set(static_cast<double>(public_caps.max_total));
+        stats.connections_limit.Add({{"listener", "admin"}}).Set(static_cast<double>(admin_caps.max_total));
         // Listen late: everything above is ready before the first connection is accepted.
         public_acceptor = open_acceptor(control, cfg.listen, "public");
         admin_acceptor = open_acceptor(control, cfg.admin_listen, "admin");

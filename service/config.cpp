@@ -71,6 +71,26 @@ const std::vector<setting_doc> all_settings = {
     {"SWITCHBOARD_READ_TIMEOUT_SECONDS", "10", "Deadline to receive a whole request once its first byte arrived."},
     {"SWITCHBOARD_WRITE_TIMEOUT_SECONDS", "10", "Deadline to send a response."},
     {"SWITCHBOARD_IDLE_TIMEOUT_SECONDS", "60", "Keep-alive idle time before a connection is closed."},
+    {"SWITCHBOARD_FIRST_BYTE_TIMEOUT_SECONDS", "10",
+        "How long a new connection may stay silent before its first request; the idle timeout applies between "
+        "requests."},
+    {"SWITCHBOARD_MAX_CONNECTIONS", "0",
+        "Most open connections on the webhook listener; more are closed at once. 0: derived from the open-file "
+        "limit (raised to its hard limit at start-up) less a reserve for the store, outbound clients and the admin "
+        "listener, at most 32768."},
+    {"SWITCHBOARD_MAX_CONNECTIONS_PER_CLIENT", "64",
+        "Most connections per client address (IPv6: per /64) that have not yet sent a validly signed request or a "
+        "valid token; a new one closes that client's longest-silent one, or is refused. Trusted proxies are exempt. "
+        "0: no cap."},
+    {"SWITCHBOARD_ADMIN_TOKEN", "",
+        "Bearer token (at least 32 characters, secret) for the admin API under /admin/; empty: /admin/ answers 403. "
+        "/metrics, /healthz and /readyz stay open."},
+    {"SWITCHBOARD_ADMIN_TOKEN_FILE", "", "File holding SWITCHBOARD_ADMIN_TOKEN (e.g. a mounted Secret)."},
+    {"SWITCHBOARD_ADMIN_HOSTS", "",
+        "Comma-separated host names /admin/ accepts in the Host header besides IP addresses and localhost (a DNS "
+        "rebinding defence)."},
+    {"SWITCHBOARD_IVR_SMS_PER_DESTINATION_PER_HOUR", "5",
+        "Most follow-up SMS the IVR sends to one number per hour (replays and SMS pumping); 0: no cap."},
     {"SWITCHBOARD_DRAIN_TIMEOUT_SECONDS", "20",
         "On SIGTERM/SIGINT, how long in-flight requests may take before they are cut."},
     {"SWITCHBOARD_LOG_LEVEL", "info", "debug, info, warn or error."},
@@ -722,6 +742,42 @@ load_result load_config(const env_lookup& env, const load_options& opts)
     c.write_timeout = l.seconds("SWITCHBOARD_WRITE_TIMEOUT_SECONDS", c.write_timeout);
     c.idle_timeout = l.seconds("SWITCHBOARD_IDLE_TIMEOUT_SECONDS", c.idle_timeout);
     c.drain_timeout = l.seconds("SWITCHBOARD_DRAIN_TIMEOUT_SECONDS", c.drain_timeout);
+    c.first_byte_timeout = l.seconds("SWITCHBOARD_FIRST_BYTE_TIMEOUT_SECONDS", c.first_byte_timeout);
+    c.max_connections = l.integer<std::size_t>("SWITCHBOARD_MAX_CONNECTIONS", 0, 0, 1'000'000);
+    c.max_connections_per_client
+        = l.integer<std::size_t>("SWITCHBOARD_MAX_CONNECTIONS_PER_CLIENT", c.max_connections_per_client, 0, 1'000'000);
+    c.admin_token = l.secret("SWITCHBOARD_ADMIN_TOKEN");
+    if (!c.admin_token.empty() && c.admin_token.size() < 32) {
+        l.fail("SWITCHBOARD_ADMIN_TOKEN", "must be at least 32 characters (e.g. openssl rand -hex 32)");
+    }
+    const std::string admin_hosts = l.text("SWITCHBOARD_ADMIN_HOSTS", "");
+    for (std::string_view hosts = admin_hosts; !hosts.empty();) {
+        const std::size_t comma = hosts.find(',');
+        std::string_view h = hosts.substr(0, comma);
+        hosts = comma == std::string_view::npos ? std::string_view{} : hosts.substr(comma + 1);
+        while (!h.empty() && h.front() == ' ') {
+            h.remove_prefix(1);
+        }
+        while (!h.empty() && h.back() == ' ') {
+            h.remove_suffix(1);
+        }
+        if (h.empty()) {
+            continue;
+        }
+        const bool ok = h.size() <= 253 && std::all_of(h.begin(), h.end(), [](char ch) {
+            return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-'
+                || ch == '.';
+        });
+        if (!ok) {
+            l.fail("SWITCHBOARD_ADMIN_HOSTS", "'" + std::string(h) + "' is not a host name (no port, no scheme)");
+            continue;
+        }
+        std::string lower(h);
+        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+        c.admin_hosts.push_back(std::move(lower));
+    }
+    c.ivr_sms_per_destination_per_hour = l.integer<unsigned>(
+        "SWITCHBOARD_IVR_SMS_PER_DESTINATION_PER_HOUR", c.ivr_sms_per_destination_per_hour, 0, 1000);
     c.log_level = l.text("SWITCHBOARD_LOG_LEVEL", c.log_level);
     if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error") {
         l.fail("SWITCHBOARD_LOG_LEVEL", "expected debug, info, warn or error, got '" + c.log_level + "'");

@@ -93,6 +93,12 @@ struct config {
     std::chrono::milliseconds read_timeout{10'000};
     std::chrono::milliseconds write_timeout{10'000};
     std::chrono::milliseconds idle_timeout{60'000};
+    std::chrono::milliseconds first_byte_timeout{10'000}; // a new connection's first request
+    std::size_t max_connections = 0; // public listener; 0: derived from the descriptor limit
+    std::size_t max_connections_per_client = 64; // not yet authenticated, per client address; 0: no cap
+    std::string admin_token; // bearer token for /admin/ (secret); empty: /admin/ answers 403
+    std::vector<std::string> admin_hosts; // Host names /admin/ accepts besides IP literals and localhost
+    unsigned ivr_sms_per_destination_per_hour = 5; // IVR follow-up SMS budget per number; 0: no cap
     std::chrono::milliseconds drain_timeout{20'000};
     std::string log_level = "info";
     std::string menu_file; // empty: the built-in JobMatch menu

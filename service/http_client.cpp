@@ -32,7 +32,10 @@ struct http_client::connection {
     explicit connection(const connection_executor& ex) : tcp(ex) { }
     beast::tcp_stream tcp;
     std::unique_ptr<beast::ssl_stream<beast::tcp_stream&>> tls;
-    beast::flat_buffer buffer;
+    // Bounded: a peer's endless chunk extension or trailer fails the read (buffer_overflow)
+    // instead of growing it until the deadline. Body bytes go to the body, not here.
+    beast::flat_buffer buffer{max_buffered};
+    static constexpr std::size_t max_buffered = 64 * 1024;
 
     // An idle connection the peer has closed (EOF or an alert pending) or that has unread
     // bytes is not worth a request: looked at without blocking before reuse.

@@ -51,6 +51,9 @@ struct request_context {
     std::string_view query; // after '?', raw
     std::vector<std::pair<std::string, std::string>> path_params;
     form_params params; // the form body (POST) or query (GET), decoded
+    // Set by the router once the request proved who sent it (a valid Twilio signature, bearer
+    // token or admin token): the connection then no longer counts as an anonymous one.
+    bool authenticated = false;
     log_fields log;
 };
 

@@ -6,6 +6,7 @@
 #include "service/config.hpp"
 #include "service/log.hpp"
 #include "service/metrics.hpp"
+#include "service/request_reader.hpp"
 #include "service/router.hpp"
 #include "service/tls.hpp"
 
@@ -24,15 +25,25 @@
 
 #include <atomic>
 #include <cstdio>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 
 namespace switchboard {
 
 using stream_type = beast::basic_stream<net::ip::tcp, connection_executor>;
 
 struct connection_registry::entry {
+    explicit entry(connection_executor ex) : executor(std::move(ex)) { }
     connection_executor executor;
     stream_type* stream = nullptr;
-    bool idle = false; // waiting for the first byte of a next request (strand only)
+    std::string client; // client_key of the peer
+    bool exempt = false; // a trusted proxy: not subject to the per-client cap
+    // Waiting for the first byte of a (next) request: written on the strand, read by the
+    // registry from other threads.
+    std::atomic<bool> idle{false};
+    // Registry-owned (under its mutex).
+    std::uint64_t id = 0;
+    bool pending = false; // counted against its client's cap
 };
 
 namespace {
@@ -140,20 +151,24 @@ void access_log(const request_context& ctx, std::string_view method, unsigned st
 class session {
 public:
     session(listener_deps& d, connection_registry::entry& e, std::string peer, bool tls)
-        : d_(d), entry_(e), peer_(std::move(peer)), tls_(tls)
+        : d_(d), entry_(e), peer_(std::move(peer)), tls_(tls), limits_{d.cfg.header_limit, d.cfg.body_limit}
     {
     }
 
     template <class Stream> task<void> run(Stream& stream)
     {
         beast::flat_buffer buffer;
-        for (;;) {
-            http::request_parser<http::string_body> parser;
-            parser.header_limit(static_cast<std::uint32_t>(d_.cfg.header_limit));
-            parser.body_limit(d_.cfg.body_limit);
-            parser.eager(true);
-            const auto ec = co_await read_request(stream, buffer, parser);
+        for (bool first = true;; first = false) {
+            request_parser parser;
+            configure(parser, limits_);
+            std::optional<http_response> refused;
+            const auto ec = co_await read_request(stream, buffer, parser, first, refused);
             const auto start = clock::now();
+            if (refused) {
+                // The headers alone were refused (Expect: 100-continue): the body was never read.
+                co_await answer_refused(stream, parser.get(), std::move(*refused), start);
+                co_return;
+            }
             if (ec) {
                 if (const auto status = status_for_read_error(ec)) {
                     co_await answer_error(stream, *status);
@@ -168,33 +183,37 @@ public:
 
 private:
     // Parses what is buffered and reads only when the parser needs more: a request that
-    // arrived in one segment costs one read and no extra scheduling.
+    // arrived in one segment costs one read and no extra scheduling. Every limit on what a
+    // client may send before its request is complete is applied by feed().
     template <class Stream>
-    task<boost::system::error_code> read_request(
-        Stream& stream, beast::flat_buffer& buffer, http::request_parser<http::string_body>& parser)
+    task<boost::system::error_code> read_request(Stream& stream, beast::flat_buffer& buffer, request_parser& parser,
+        bool first, std::optional<http_response>& refused)
     {
         stream_type& lowest = beast::get_lowest_layer(stream);
         clock::time_point deadline{};
         bool continued = false;
         for (;;) {
             boost::system::error_code ec;
-            if (buffer.size() > 0) {
-                const std::size_t used = parser.put(buffer.data(), ec);
-                buffer.consume(used);
-                if (!ec && parser.is_done()) {
-                    co_return ec;
-                }
-                if (ec && ec != http::error::need_more) {
-                    co_return ec;
-                }
+            if (feed(parser, buffer, limits_, ec) == read_state::done) {
+                co_return ec;
+            }
+            if (ec) {
+                co_return ec;
             }
             const bool idle = buffer.size() == 0 && !parser.got_some();
             if (!idle && deadline == clock::time_point{}) {
                 // The whole request must arrive within the read timeout of its first byte.
                 deadline = clock::now() + d_.cfg.read_timeout;
             }
-            if (parser.is_header_done() && !continued && parser.get()[http::field::expect] == "100-continue") {
+            if (parser.is_header_done() && !continued && wants_continue(parser)) {
                 continued = true;
+                // Invite the body only once the route and its policy accept the headers.
+                http_request& req = parser.get();
+                request_context ctx = context_for(req);
+                refused = co_await d_.routes.precheck(ctx);
+                if (refused) {
+                    co_return ec;
+                }
                 static constexpr std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
                 lowest.expires_after(d_.cfg.write_timeout);
                 auto [wec, wn] = co_await net::async_write(stream, net::buffer(interim), use_tuple);
@@ -207,13 +226,18 @@ private:
                 if (d_.draining.load()) {
                     co_return http::error::end_of_stream;
                 }
-                lowest.expires_after(d_.cfg.idle_timeout);
+                lowest.expires_after(first ? d_.cfg.first_byte_timeout : d_.cfg.idle_timeout);
             } else {
                 lowest.expires_at(deadline);
             }
-            entry_.idle = idle;
-            auto [rec, n] = co_await stream.async_read_some(buffer.prepare(read_chunk), use_tuple);
-            entry_.idle = false;
+            // A silent new connection holds a small buffer; a request's bytes get full reads.
+            const std::size_t want = buffer.capacity() == 0 ? first_read : read_limits::read_chunk;
+            if (buffer.size() + want > limits_.max_buffered()) {
+                co_return http::error::header_limit;
+            }
+            entry_.idle.store(idle, std::memory_order_relaxed);
+            auto [rec, n] = co_await stream.async_read_some(buffer.prepare(want), use_tuple);
+            entry_.idle.store(false, std::memory_order_relaxed);
             buffer.commit(n);
             if (rec == net::error::eof || rec == net::ssl::error::stream_truncated) {
                 if (!parser.got_some() && buffer.size() == 0) {
@@ -251,7 +275,20 @@ private:
         co_return ec;
     }
 
-    static constexpr std::size_t read_chunk = 8192;
+    static constexpr std::size_t first_read = 1024;
+
+    request_context context_for(http_request& req)
+    {
+        std::string client = forwarded::client_address(d_.cfg.trusted_proxies, peer_, req["X-Forwarded-For"]);
+        const std::string_view incoming_id = req["X-Request-Id"];
+        request_context ctx{req, peer_, std::move(client), tls_,
+            is_sane_request_id(incoming_id) ? std::string(incoming_id) : make_request_id()};
+        const std::string_view target(req.target().data(), req.target().size());
+        const std::size_t q = target.find('?');
+        ctx.path = target.substr(0, q);
+        ctx.query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+        return ctx;
+    }
 
     template <class Stream> task<void> answer_error(Stream& stream, http::status status)
     {
@@ -269,17 +306,28 @@ private:
         access_log(ctx, "UNKNOWN", res.result_int(), 0);
     }
 
+    // The final answer to headers refused before their body was invited; then close.
+    template <class Stream>
+    task<void> answer_refused(Stream& stream, http_request& req, http_response res, clock::time_point start)
+    {
+        request_context ctx = context_for(req);
+        ctx.route = "refused_before_body";
+        res.version(req.version());
+        res.keep_alive(false);
+        res.set(http::field::server, "switchboard");
+        res.set("X-Request-Id", ctx.request_id);
+        res.prepare_payload();
+        co_await write_response(stream, res);
+        const double seconds = std::chrono::duration<double>(clock::now() - start).count();
+        const auto method = req.method_string();
+        const std::string_view method_sv(method.data(), method.size());
+        access_log(ctx, method_sv, res.result_int(), seconds);
+    }
+
     // Dispatches one request and writes the answer; false: close the connection.
     template <class Stream> task<bool> handle(Stream& stream, http_request& req, clock::time_point start)
     {
-        std::string client = forwarded::client_address(d_.cfg.trusted_proxies, peer_, req["X-Forwarded-For"]);
-        const std::string_view incoming_id = req["X-Request-Id"];
-        request_context ctx{req, peer_, std::move(client), tls_,
-            is_sane_request_id(incoming_id) ? std::string(incoming_id) : make_request_id()};
-        const std::string_view target(req.target().data(), req.target().size());
-        const std::size_t q = target.find('?');
-        ctx.path = target.substr(0, q);
-        ctx.query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+        request_context ctx = context_for(req);
 
         d_.stats.requests_in_flight.Increment();
         http_response res;
@@ -294,6 +342,10 @@ private:
             res = json_error(http::status::internal_server_error, "internal", "internal error");
         }
         d_.stats.requests_in_flight.Decrement();
+        if (ctx.authenticated && !authenticated_) {
+            authenticated_ = true;
+            d_.connections.authenticated(entry_);
+        }
 
         res.version(req.version());
         res.keep_alive(req.keep_alive() && !d_.draining.load());
@@ -317,21 +369,64 @@ private:
     connection_registry::entry& entry_;
     std::string peer_;
     bool tls_;
+    read_limits limits_;
+    bool authenticated_ = false;
 };
+
+// Undoes a connection's registration however its coroutine ends (an escaped exception too).
+class registration {
+public:
+    registration(connection_registry& r, connection_registry::entry& e, prometheus::Gauge& open)
+        : registry_(r), entry_(e), open_(open)
+    {
+        open_.Increment();
+    }
+    ~registration()
+    {
+        registry_.remove(entry_);
+        open_.Decrement();
+    }
+    registration(const registration&) = delete;
+    registration& operator=(const registration&) = delete;
+
+private:
+    connection_registry& registry_;
+    connection_registry::entry& entry_;
+    prometheus::Gauge& open_;
+};
+
+std::string peer_text(const net::ip::address& a)
+{
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+        return net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6()).to_string();
+    }
+    return a.to_string();
+}
 
 task<void> serve_connection(net::basic_stream_socket<tcp, connection_executor> socket, listener_deps d)
 {
     boost::system::error_code ec;
     const auto remote = socket.remote_endpoint(ec);
-    std::string peer = ec ? std::string("unknown") : remote.address().to_string();
-    if (!ec && remote.address().is_v6() && remote.address().to_v6().is_v4_mapped()) {
-        peer = net::ip::make_address_v4(net::ip::v4_mapped, remote.address().to_v6()).to_string();
-    }
-    prometheus::Gauge& open = d.stats.connections_open.Add({{"listener", d.name}});
-    open.Increment();
+    std::string peer = ec ? std::string("unknown") : peer_text(remote.address());
     stream_type stream(std::move(socket));
-    connection_registry::entry entry{stream.get_executor(), &stream, false};
-    const std::uint64_t id = d.connections.add(entry);
+    connection_registry::entry entry(stream.get_executor());
+    entry.stream = &stream;
+    entry.client = ec ? peer : client_key(remote.address());
+    entry.exempt = !ec && forwarded::contains(d.cfg.trusted_proxies, peer);
+    switch (d.connections.admit(entry)) {
+    case connection_registry::admission::refused_global:
+        d.stats.connections_refused.Add({{"listener", d.name}, {"reason", "global_cap"}}).Increment();
+        co_return; // the stream's destructor closes the socket
+    case connection_registry::admission::refused_client:
+        d.stats.connections_refused.Add({{"listener", d.name}, {"reason", "client_cap"}}).Increment();
+        co_return;
+    case connection_registry::admission::admitted_evicting:
+        d.stats.connections_evicted.Add({{"listener", d.name}}).Increment();
+        break;
+    case connection_registry::admission::admitted:
+        break;
+    }
+    const registration registered(d.connections, entry, d.stats.connections_open.Add({{"listener", d.name}}));
     session s(d, entry, std::move(peer), d.tls != nullptr);
 
     if (d.tls == nullptr) {
@@ -342,7 +437,9 @@ task<void> serve_connection(net::basic_stream_socket<tcp, connection_executor> s
         const auto ctx = d.tls->current();
         beast::ssl_stream<stream_type&> tls(stream, *ctx);
         stream.expires_after(d.cfg.handshake_timeout);
+        entry.idle.store(true, std::memory_order_relaxed); // a silent handshake may be evicted too
         auto [hec] = co_await tls.async_handshake(net::ssl::stream_base::server, use_tuple);
+        entry.idle.store(false, std::memory_order_relaxed);
         if (hec) {
             d.stats.tls_handshake_failures.Increment();
             log::line(log::level::debug, "tls handshake failed").str("error", hec.message()).emit();
@@ -352,24 +449,96 @@ task<void> serve_connection(net::basic_stream_socket<tcp, connection_executor> s
             co_await tls.async_shutdown(use_tuple);
         }
     }
-    d.connections.remove(id);
-    open.Decrement();
 }
 
 } // namespace
 
-std::uint64_t connection_registry::add(entry& e)
+std::string client_key(const net::ip::address& address)
 {
-    const std::lock_guard lock(mutex_);
-    const std::uint64_t id = next_id_++;
-    entries_.emplace(id, &e);
-    return id;
+    if (address.is_v6() && !address.to_v6().is_v4_mapped()) {
+        auto bytes = address.to_v6().to_bytes();
+        std::fill(bytes.begin() + 8, bytes.end(), 0);
+        return net::ip::address_v6(bytes).to_string() + "/64";
+    }
+    return peer_text(address);
 }
 
-void connection_registry::remove(std::uint64_t id)
+void connection_registry::set_caps(connection_caps caps)
 {
     const std::lock_guard lock(mutex_);
-    entries_.erase(id);
+    caps_ = caps;
+}
+
+connection_caps connection_registry::caps() const
+{
+    const std::lock_guard lock(mutex_);
+    return caps_;
+}
+
+connection_registry::admission connection_registry::admit(entry& e)
+{
+    const std::lock_guard lock(mutex_);
+    if (caps_.max_total != 0 && entries_.size() >= caps_.max_total) {
+        return admission::refused_global;
+    }
+    admission result = admission::admitted;
+    if (caps_.max_pending_per_client != 0 && !e.exempt) {
+        auto& mine = pending_[e.client];
+        if (mine.size() >= caps_.max_pending_per_client) {
+            // Make room by closing the client's longest-waiting silent connection.
+            const auto victim = std::find_if(mine.begin(), mine.end(), [this](std::uint64_t id) {
+                const auto it = entries_.find(id);
+                return it != entries_.end() && it->second->idle.load(std::memory_order_relaxed);
+            });
+            if (victim == mine.end()) {
+                if (mine.empty()) {
+                    pending_.erase(e.client);
+                }
+                return admission::refused_client;
+            }
+            const std::uint64_t id = *victim;
+            entries_.at(id)->pending = false;
+            mine.erase(victim);
+            close_if_idle(id);
+            result = admission::admitted_evicting;
+        }
+    }
+    e.id = next_id_++;
+    entries_.emplace(e.id, &e);
+    if (caps_.max_pending_per_client != 0 && !e.exempt) {
+        pending_[e.client].push_back(e.id);
+        e.pending = true;
+    }
+    return result;
+}
+
+void connection_registry::forget_pending(entry& e)
+{
+    if (!e.pending) {
+        return;
+    }
+    e.pending = false;
+    const auto it = pending_.find(e.client);
+    if (it == pending_.end()) {
+        return;
+    }
+    std::erase(it->second, e.id);
+    if (it->second.empty()) {
+        pending_.erase(it);
+    }
+}
+
+void connection_registry::remove(entry& e)
+{
+    const std::lock_guard lock(mutex_);
+    forget_pending(e);
+    entries_.erase(e.id);
+}
+
+void connection_registry::authenticated(entry& e)
+{
+    const std::lock_guard lock(mutex_);
+    forget_pending(e);
 }
 
 std::size_t connection_registry::size() const
@@ -387,15 +556,35 @@ void connection_registry::close_all()
     for_each(false);
 }
 
+// Under mutex_: cancels the connection on its strand if it is still there and still idle.
+void connection_registry::close_if_idle(std::uint64_t id)
+{
+    const auto it = entries_.find(id);
+    if (it == entries_.end()) {
+        return;
+    }
+    net::post(it->second->executor, [this, id] {
+        const std::lock_guard inner(mutex_);
+        const auto found = entries_.find(id);
+        if (found != entries_.end() && found->second->idle.load(std::memory_order_relaxed)) {
+            found->second->stream->cancel();
+        }
+    });
+}
+
 void connection_registry::for_each(bool idle_only)
 {
     const std::lock_guard lock(mutex_);
     for (const auto& [id, e] : entries_) {
+        if (idle_only) {
+            close_if_idle(id);
+            continue;
+        }
         // Look the entry up again on its strand: it may have ended in between.
-        net::post(e->executor, [this, id = id, idle_only] {
+        net::post(e->executor, [this, id = id] {
             const std::lock_guard inner(mutex_);
             const auto it = entries_.find(id);
-            if (it != entries_.end() && (!idle_only || it->second->idle)) {
+            if (it != entries_.end()) {
                 it->second->stream->cancel();
             }
         });
@@ -407,6 +596,7 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, listener_deps deps)
     auto executor = co_await net::this_coro::executor;
     auto& ioc = static_cast<net::io_context&>(executor.context());
     constexpr auto accept_token = net::as_tuple(net::use_awaitable);
+    std::chrono::milliseconds backoff{0};
     for (;;) {
         // Each connection gets its own strand; its socket and coroutine are typed on it.
         auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(ioc), accept_token);
@@ -414,11 +604,23 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, listener_deps deps)
             co_return;
         }
         if (ec) {
-            // Out of descriptors or a transient network error: back off briefly, keep serving.
-            log::line(log::level::warn, "accept failed").str("listener", deps.name).str("error", ec.message()).emit();
-            net::steady_timer pause(executor, std::chrono::milliseconds(50));
+            // Out of descriptors (EMFILE, ENFILE) or a transient network error: back off,
+            // doubling up to a second, and say so once per episode; keep serving.
+            if (backoff == std::chrono::milliseconds(0)) {
+                log::line(log::level::warn, "accept failed")
+                    .str("listener", deps.name)
+                    .str("error", ec.message())
+                    .emit();
+            }
+            backoff = std::min<std::chrono::milliseconds>(
+                std::chrono::milliseconds(1000), std::max(std::chrono::milliseconds(10), backoff * 2));
+            net::steady_timer pause(executor, backoff);
             co_await pause.async_wait(accept_token);
             continue;
+        }
+        if (backoff != std::chrono::milliseconds(0)) {
+            log::line(log::level::info, "accepting again").str("listener", deps.name).emit();
+            backoff = std::chrono::milliseconds(0);
         }
         auto strand = socket.get_executor();
         net::co_spawn(strand, serve_connection(std::move(socket), deps), log::on_failure("connection failed"));

@@ -229,6 +229,18 @@ metrics::metrics()
     , tls_handshake_failures(
           counters(*registry_, "switchboard_tls_handshake_failures_total", "TLS handshakes that failed or timed out.")
               .Add({}))
+    , connections_refused(counters(*registry_, "switchboard_http_connections_refused_total",
+          "Connections closed as soon as they were accepted, by listener and reason (global_cap: the listener holds "
+          "its maximum; client_cap: the client holds its maximum of unauthenticated connections)."))
+    , connections_evicted(counters(*registry_, "switchboard_http_connections_evicted_total",
+          "Silent unauthenticated connections closed to admit a newer one from the same client, by listener."))
+    , connections_limit(gauges(*registry_, "switchboard_http_connections_limit",
+          "Most connections a listener holds open (SWITCHBOARD_MAX_CONNECTIONS or derived from the open-file "
+          "limit)."))
+    , admin_auth_failures(counters(*registry_, "switchboard_admin_auth_failures_total",
+                              "Admin API requests refused, by reason (not_configured, missing, wrong, host, "
+                              "content_type)."),
+          "reason", {"not_configured", "missing", "wrong", "host", "content_type"})
     , signature_failures(counters(*registry_, "switchboard_twilio_signature_failures_total",
                              "Requests refused for a missing or wrong X-Twilio-Signature, by reason."),
           "reason", {"missing", "body_hash", "mismatch"})

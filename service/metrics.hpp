@@ -82,6 +82,13 @@ public:
     prometheus::Gauge& requests_in_flight;
     prometheus::Family<prometheus::Gauge>& connections_open;
     prometheus::Counter& tls_handshake_failures;
+    // Connection caps, by listener: connections closed at accept (reason global_cap: the listener
+    // is full; client_cap: that client has too many unauthenticated ones), a client's silent
+    // connection closed to admit its new one, and the cap in force.
+    prometheus::Family<prometheus::Counter>& connections_refused;
+    prometheus::Family<prometheus::Counter>& connections_evicted;
+    prometheus::Family<prometheus::Gauge>& connections_limit;
+    counter_set admin_auth_failures; // reason: not_configured, missing, wrong, host, content_type
     counter_set signature_failures; // reason: missing, mismatch, body_hash
     // IVR: choices by menu and option label ("invalid", "none" for the rest).
     prometheus::Counter& ivr_selection(std::string_view menu, std::string_view choice);

@@ -1,6 +1,7 @@
 // Route matching, per-route policies and the public URL used for signature checks.
 #include "service/router.hpp"
 
+#include "protocol/crypto.hpp"
 #include "protocol/error.hpp"
 #include "protocol/forwarded.hpp"
 #include "protocol/text.hpp"
@@ -190,6 +191,7 @@ std::optional<http_response> router::authorize(request_context& ctx, std::string
         return refuse(v.reason, R"(Bearer realm="switchboard", error="invalid_token")");
     }
     ctx.log.subject = v.who.subject;
+    ctx.authenticated = true;
     if (!jwt::allows(v.who, permission)) {
         guards_.stats.api_auth_failures["forbidden"].Increment();
         auto res = error_response(error::forbidden, "this token lacks the " + std::string(permission) + " permission");
@@ -200,17 +202,18 @@ std::optional<http_response> router::authorize(request_context& ctx, std::string
     return std::nullopt;
 }
 
-task<http_response> router::dispatch(request_context& ctx) const
+const router::compiled_route* router::find(request_context& ctx, http_response& refusal) const
 {
-    const compiled_route* found = nullptr;
     std::string allow;
     for (const auto& c : routes_) {
         if (!match(c, ctx.path, nullptr)) {
             continue;
         }
         if (c.r.method == ctx.request.method()) {
-            found = &c;
-            break;
+            ctx.route = c.r.name;
+            ctx.route_stats = c.stats;
+            match(c, ctx.path, &ctx.path_params);
+            return &c;
         }
         const auto m = http::to_string(c.r.method);
         if (allow.find(std::string_view(m.data(), m.size())) == std::string::npos) {
@@ -220,18 +223,122 @@ task<http_response> router::dispatch(request_context& ctx) const
             allow.append(m.data(), m.size());
         }
     }
-    if (found == nullptr) {
-        if (allow.empty()) {
-            co_return json_error(http::status::not_found, "not_found", "no such resource");
-        }
-        ctx.route = "method_not_allowed";
-        auto res = json_error(http::status::method_not_allowed, "method_not_allowed", "method not allowed here");
-        res.set(http::field::allow, allow);
-        co_return res;
+    if (allow.empty()) {
+        refusal = json_error(http::status::not_found, "not_found", "no such resource");
+        return nullptr;
     }
-    ctx.route = found->r.name;
-    ctx.route_stats = found->stats;
-    match(*found, ctx.path, &ctx.path_params);
+    ctx.route = "method_not_allowed";
+    refusal = json_error(http::status::method_not_allowed, "method_not_allowed", "method not allowed here");
+    refusal.set(http::field::allow, allow);
+    return nullptr;
+}
+
+namespace {
+
+// The Host header's host part, without port or IPv6 brackets.
+std::string_view host_of(std::string_view host)
+{
+    if (!host.empty() && host.front() == '[') {
+        const std::size_t close = host.find(']');
+        return close == std::string_view::npos ? std::string_view{} : host.substr(1, close - 1);
+    }
+    return host.substr(0, host.find(':'));
+}
+
+bool is_write(http::verb m)
+{
+    return m != http::verb::get && m != http::verb::head && m != http::verb::options;
+}
+
+} // namespace
+
+std::optional<http_response> router::authorize_admin(request_context& ctx) const
+{
+    const auto refuse = [&](std::string_view reason, http_response res) {
+        guards_.stats.admin_auth_failures[reason].Increment();
+        log::line(log::level::warn, "admin request refused")
+            .str("request_id", ctx.request_id)
+            .str("route", ctx.route)
+            .str("client", ctx.client)
+            .str("reason", reason)
+            .emit();
+        return res;
+    };
+    // DNS rebinding: a page that rebinds its own name to this address sends that name as Host.
+    // An IP literal or localhost cannot be rebound; other names must be configured.
+    const std::string_view host = host_of(ctx.request[http::field::host]);
+    std::array<std::uint8_t, 16> ignored{};
+    const bool host_ok = forwarded::parse_address(host, ignored) || text::iequals(host, "localhost")
+        || std::any_of(guards_.cfg.admin_hosts.begin(), guards_.cfg.admin_hosts.end(),
+            [&](const std::string& h) { return text::iequals(h, host); });
+    if (!host_ok) {
+        return refuse("host",
+            json_error(http::status::forbidden, "host_not_allowed",
+                "the admin API answers only requests addressed to an IP address, localhost or a name in "
+                "SWITCHBOARD_ADMIN_HOSTS"));
+    }
+    if (guards_.cfg.admin_token.empty()) {
+        return refuse("not_configured",
+            json_error(http::status::forbidden, "admin_disabled",
+                "the admin API is disabled: set SWITCHBOARD_ADMIN_TOKEN (or SWITCHBOARD_ADMIN_TOKEN_FILE) to a "
+                "secret of at least 32 characters and send it as 'Authorization: Bearer <token>'"));
+    }
+    const std::string_view header = ctx.request[http::field::authorization];
+    constexpr std::string_view scheme = "bearer ";
+    const bool has_bearer = header.size() > scheme.size() && text::iequals(header.substr(0, scheme.size()), scheme);
+    if (!has_bearer || !crypto::constant_time_equal(header.substr(scheme.size()), guards_.cfg.admin_token)) {
+        auto res = json_error(http::status::unauthorized, "unauthorized", "a valid admin bearer token is required");
+        res.set(http::field::www_authenticate,
+            has_bearer ? R"(Bearer realm="switchboard-admin", error="invalid_token")"
+                       : R"(Bearer realm="switchboard-admin")");
+        return refuse(has_bearer ? "wrong" : "missing", std::move(res));
+    }
+    // A cross-site page can send a form or text/plain POST without asking; application/json
+    // needs a CORS preflight, which this API never grants.
+    if (is_write(ctx.request.method())) {
+        const std::string_view type = ctx.request[http::field::content_type];
+        std::string_view media = type.substr(0, type.find(';'));
+        while (!media.empty() && media.back() == ' ') {
+            media.remove_suffix(1);
+        }
+        if (!text::iequals(media, "application/json")) {
+            return refuse("content_type",
+                json_error(http::status::unsupported_media_type, "unsupported_media_type",
+                    "admin requests that change state must have Content-Type: application/json"));
+        }
+    }
+    ctx.authenticated = true;
+    return std::nullopt;
+}
+
+task<std::optional<http_response>> router::precheck(request_context& ctx) const
+{
+    http_response refusal;
+    const compiled_route* found = find(ctx, refusal);
+    if (found == nullptr) {
+        co_return refusal;
+    }
+    const route_policy& policy = found->r.policy;
+    if (policy.twilio_signature && ctx.request["X-Twilio-Signature"].empty()) {
+        auto refused = co_await refuse_signature(ctx, error::signature_missing);
+        co_return refused;
+    }
+    if (policy.admin) {
+        co_return authorize_admin(ctx);
+    }
+    if (!policy.permission.empty()) {
+        co_return authorize(ctx, policy.permission);
+    }
+    co_return std::nullopt;
+}
+
+task<http_response> router::dispatch(request_context& ctx) const
+{
+    http_response refusal;
+    const compiled_route* found = find(ctx, refusal);
+    if (found == nullptr) {
+        co_return refusal;
+    }
     const route_policy& policy = found->r.policy;
 
     if (policy.twilio_signature) {
@@ -245,7 +352,13 @@ task<http_response> router::dispatch(request_context& ctx) const
             co_return refused;
         }
         ctx.params = std::move(verdict.params);
+        ctx.authenticated = true;
     } else {
+        if (policy.admin) {
+            if (auto refused = authorize_admin(ctx)) {
+                co_return std::move(*refused);
+            }
+        }
         if (policy.rate_limited) {
             auto refused = co_await spend_budget(ctx);
             if (refused) {

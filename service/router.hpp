@@ -26,6 +26,9 @@ struct route_policy {
     bool twilio_signature = false; // verify X-Twilio-Signature before the handler
     bool rate_limited = false; // count against the client's per-minute budget
     std::string_view permission; // not empty: a bearer token (JWT) with this permission is required
+    // The admin API: SWITCHBOARD_ADMIN_TOKEN as a bearer token, a Host that cannot be a
+    // rebound DNS name, and application/json on requests that change state (no cross-site form).
+    bool admin = false;
 };
 
 struct route {
@@ -51,6 +54,9 @@ public:
 
     void add(route r);
     task<http_response> dispatch(request_context& ctx) const;
+    // For Expect: 100-continue: whether the headers alone already decide the answer (no such
+    // route, a missing signature, a refused token); nullopt: invite the body.
+    task<std::optional<http_response>> precheck(request_context& ctx) const;
 
     // The public URL Twilio requested: the configured base (or the Host/X-Forwarded-* view)
     // plus the raw request target.
@@ -62,6 +68,8 @@ private:
         std::vector<std::string> segments;
         route_metrics* stats;
     };
+    // The route for ctx.path and method, or the 404/405 answer (with Allow).
+    const compiled_route* find(request_context& ctx, http_response& refusal) const;
     static bool match(
         const compiled_route& c, std::string_view path, std::vector<std::pair<std::string, std::string>>* captures);
     task<http_response> refuse_signature(request_context& ctx, boost::system::error_code ec) const;
@@ -69,6 +77,8 @@ private:
     task<std::optional<http_response>> spend_budget(request_context& ctx) const;
     // nullopt: the bearer token verifies and grants `permission`; otherwise the 401/403/503.
     std::optional<http_response> authorize(request_context& ctx, std::string_view permission) const;
+    // nullopt: an admin request that may proceed; otherwise the 401/403/415.
+    std::optional<http_response> authorize_admin(request_context& ctx) const;
 
     route_guards guards_;
     std::vector<compiled_route> routes_;

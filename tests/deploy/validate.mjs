@@ -746,7 +746,8 @@ describe('example configuration', () => {
   function sandbox(values, dir) {
     const out = { ...values, SWITCHBOARD_LISTEN: '127.0.0.1:0', SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0',
       SWITCHBOARD_DATA_DIR: path.join(dir, 'data') };
-    for (const key of ['TWILIO_AUTH_TOKEN_FILE', 'TWILIO_AUTH_TOKEN_SECONDARY_FILE', 'SWITCHBOARD_JWT_SECRET_FILE']) {
+    for (const key of ['TWILIO_AUTH_TOKEN_FILE', 'TWILIO_AUTH_TOKEN_SECONDARY_FILE', 'SWITCHBOARD_JWT_SECRET_FILE',
+      'SWITCHBOARD_ADMIN_TOKEN_FILE']) {
       if (out[key]) {
         out[key] = path.join(dir, key.toLowerCase());
         writeFileSync(out[key], `token-for-the-example-${key}\n`, { mode: 0o600 });

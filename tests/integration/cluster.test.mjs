@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
 import { Webhook } from 'standardwebhooks';
 import {
-  freePort, scrape, signedPost, sleep, startRedis, startServer, stopServer, waitFor,
+  adminFetch, freePort, scrape, signedPost, sleep, startRedis, startServer, stopServer, waitFor,
 } from './harness.mjs';
 
 const ACCOUNT_SID = 'AC' + 'a'.repeat(32);
@@ -140,7 +140,7 @@ function metric(m, name) {
 }
 
 async function queue(server) {
-  const res = await fetch(`${server.admin}/admin/subscribers`);
+  const res = await adminFetch(server, '/admin/subscribers');
   return (await res.json()).subscribers.find((s) => s.name === 'sink');
 }
 

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import {
-  BIN, freePort, scrape, sendStop, signedPost, sleep, spawnServer, startServer, stopServer, STORE, storeEnv, TOKEN, twilio,
+  ADMIN_TOKEN, adminFetch, BIN, freePort, scrape, sendStop, signedPost, sleep, spawnServer, startServer, stopServer, STORE, storeEnv, TOKEN, twilio,
   waitFor,
 } from './harness.mjs';
 
@@ -142,7 +142,7 @@ function metric(m, name, labels = {}) {
 }
 
 async function adminJson(server, p, init) {
-  const res = await fetch(`${server.admin}${p}`, init);
+  const res = await adminFetch(server, p, init);
   return { status: res.status, body: await res.json() };
 }
 
@@ -188,6 +188,8 @@ function runToExit(env, ms = 10000) {
         TWILIO_AUTH_TOKEN: TOKEN,
         SWITCHBOARD_LISTEN: '127.0.0.1:0',
         SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0',
+        SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN,
+    SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN,
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -663,6 +665,7 @@ test('kill -9 under load: every acknowledged callback is delivered after restart
   const env = {
     SWITCHBOARD_LISTEN: '127.0.0.1:0',
     SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0',
+    SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN,
     SWITCHBOARD_DATA_DIR: dataDir,
     TWILIO_AUTH_TOKEN: TOKEN,
     SWITCHBOARD_SUBSCRIBERS: JSON.stringify([subscriberConfig('sink', sub.url('/hook'), { concurrency: 8 })]),
@@ -804,6 +807,7 @@ async function spawnOn(dataDir, subscribers) {
   const server = await spawnServer({
     SWITCHBOARD_LISTEN: '127.0.0.1:0',
     SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0',
+    SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN,
     SWITCHBOARD_DATA_DIR: dataDir,
     TWILIO_AUTH_TOKEN: TOKEN,
     SWITCHBOARD_SUBSCRIBERS: JSON.stringify(subscribers),

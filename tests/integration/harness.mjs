@@ -12,6 +12,19 @@ if (!BIN) {
 }
 
 export const TOKEN = 'test-auth-token-0123456789abcdef';
+// The admin API's bearer token every test server gets (startServer; spawnServer callers add it).
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789';
+
+// A request to the admin listener with the admin token (and, for writes, the JSON content type
+// the admin API requires of requests that change state).
+export function adminFetch(server, p, init = {}) {
+  const method = (init.method ?? 'GET').toUpperCase();
+  const headers = { Authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers ?? {}) };
+  if (method !== 'GET' && method !== 'HEAD' && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+    headers['Content-Type'] = 'application/json';
+  }
+  return fetch(`${server.admin}${p}`, { ...init, headers });
+}
 
 // One suite, two stores: with SWITCHBOARD_TEST_STORE=redis every server a test starts uses a
 // redis-server that this process starts on 127.0.0.1 (each server under its own key prefix,
@@ -114,8 +127,9 @@ export async function storeEnv(prefix) {
 
 // Starts the binary with exactly `env` (plus PATH and the sanitizer options); resolves once it
 // has announced both listeners and is ready. The result knows its ports, logs and stderr.
-export async function spawnServer(env, args = []) {
-  const child = spawn(BIN, args, {
+// `wrap` runs the binary under another command (e.g. ['prlimit', '--nofile=1024:4096', '--']).
+export async function spawnServer(env, args = [], { wrap = [] } = {}) {
+  const child = spawn(wrap.length ? wrap[0] : BIN, wrap.length ? [...wrap.slice(1), BIN, ...args] : args, {
     env: {
       PATH: process.env.PATH,
       ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? '',
@@ -180,6 +194,7 @@ export async function startServer({ env = {}, args = [] } = {}) {
       SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0',
       SWITCHBOARD_DATA_DIR: dataDir,
       TWILIO_AUTH_TOKEN: TOKEN,
+      ...(env.SWITCHBOARD_ADMIN_TOKEN_FILE ? {} : { SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN }),
       ...(env.SWITCHBOARD_STORE ? {} : await storeEnv()),
       ...env,
     }, args);
