@@ -471,10 +471,10 @@ twilio_error parse_twilio_error(std::string_view body)
         return e;
     }
     const auto& o = v.get_object();
+    // Boost.JSON holds only integers above INT64_MAX as uint64: no Twilio code, so none is read
+    // (the cast made them negative).
     if (const auto* c = o.if_contains("code"); c != nullptr && c->is_int64()) {
         e.code = c->get_int64();
-    } else if (c != nullptr && c->is_uint64()) {
-        e.code = static_cast<std::int64_t>(c->get_uint64());
     }
     for (const auto& [name, out] : {std::pair{"message", &e.message}, std::pair{"more_info", &e.more_info}}) {
         if (const auto* m = o.if_contains(name); m != nullptr && m->is_string()) {

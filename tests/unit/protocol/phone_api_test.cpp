@@ -228,6 +228,16 @@ BOOST_AUTO_TEST_CASE(twilio_forms_and_errors)
     BOOST_TEST(phone_api::parse_twilio_error("<html>").message.empty());
 }
 
+// Found by tests/fuzz/phone_api_fuzz: a code above INT64_MAX was cast to a negative number
+// and reported to the operator as Twilio's.
+BOOST_AUTO_TEST_CASE(twilio_error_codes_out_of_range_are_left_out)
+{
+    const auto e = phone_api::parse_twilio_error(R"({"code":18446744073709551615,"message":"m"})");
+    BOOST_TEST(!e.code);
+    BOOST_TEST(e.message == "m");
+    BOOST_TEST(*phone_api::parse_twilio_error(R"({"code":9223372036854775807})").code == INT64_MAX);
+}
+
 BOOST_AUTO_TEST_CASE(costs)
 {
     BOOST_TEST(phone_api::billed_minutes(0) == 0);
