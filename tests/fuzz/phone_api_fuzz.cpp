@@ -1,0 +1,96 @@
+// The operator phone API's request validation (protocol/phone_api): JSON bodies, query strings
+// and Twilio's error documents. Input: a selector byte, then the body or query. Refusals carry
+// a message; accepted requests give Twilio form bodies that decode back to the request.
+#include "protocol/form.hpp"
+#include "protocol/phone.hpp"
+#include "protocol/phone_api.hpp"
+#include "protocol/twiml_reader.hpp"
+#include "tests/fuzz/fuzz.hpp"
+
+using namespace switchboard;
+
+namespace {
+
+template <class Parsed> void check_refusal(const Parsed& p, const std::string& problem)
+{
+    if (!p) {
+        fuzz::check(!problem.empty(), "a refusal says why");
+    }
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    if (size == 0) {
+        return 0;
+    }
+    const std::string_view in = fuzz::as_text(data + 1, size - 1);
+    fuzz::total([&] {
+        std::string problem;
+        switch (data[0] % 6) {
+        case 0: {
+            const auto r = phone_api::parse_call_request(in, &problem);
+            check_refusal(r, problem);
+            if (r) {
+                fuzz::check(phone::is_e164(r->to), "the number is E.164");
+                const std::string twiml = phone_api::call_twiml(r->message, r->voice, r->language);
+                fuzz::check(twiml::read(twiml).has_value(), "the call's TwiML is well-formed");
+                const form_params f = parse_form(phone_api::create_call_form(*r, "+14155550100", twiml, "/cb"));
+                fuzz::check(f.get("To") == r->to && f.get("Twiml") == twiml, "the create form decodes back");
+            }
+            break;
+        }
+        case 1: {
+            const auto r = phone_api::parse_sms_request(in, &problem);
+            check_refusal(r, problem);
+            if (r) {
+                const form_params f = parse_form(phone_api::send_sms_form(*r, "+14155550100", ""));
+                fuzz::check(f.get("Body") == r->message, "the message form decodes back");
+            }
+            break;
+        }
+        case 2: {
+            const auto r = phone_api::parse_purchase_request(in, &problem);
+            check_refusal(r, problem);
+            if (r) {
+                const form_params f = parse_form(phone_api::purchase_form(*r, r->webhook_url, "", ""));
+                fuzz::check(f.get("PhoneNumber") == r->phone_number, "the purchase form decodes back");
+            }
+            break;
+        }
+        case 3: {
+            const auto r = phone_api::parse_number_search(in, &problem);
+            check_refusal(r, problem);
+            if (r) {
+                fuzz::check(r->limit >= 1 && r->limit <= 50, "the page size is bounded");
+                (void)phone_api::search_query(*r);
+            }
+            break;
+        }
+        case 4: {
+            const auto r = phone_api::parse_history_query(in, &problem);
+            check_refusal(r, problem);
+            if (r && r->before_started_at_ms) {
+                const std::string cursor = phone_api::history_cursor(*r->before_started_at_ms, r->before_call_sid);
+                const auto again = phone_api::parse_history_query("cursor=" + cursor, &problem);
+                fuzz::check(again && again->before_started_at_ms == r->before_started_at_ms
+                        && again->before_call_sid == r->before_call_sid,
+                    "a cursor reads back");
+            }
+            break;
+        }
+        default: {
+            const auto e = phone_api::parse_twilio_error(in);
+            fuzz::check(!e.code || *e.code >= 0 || in.find('-') != std::string_view::npos,
+                "a negative code is one the document wrote (a large unsigned one does not wrap)");
+            fuzz::check(e.message.size() <= 1000 && e.more_info.size() <= 1000, "error texts are bounded");
+            (void)phone_api::is_valid_voice(in);
+            (void)phone_api::is_valid_language(in);
+            (void)phone::mask(in);
+            break;
+        }
+        }
+    });
+    return 0;
+}
