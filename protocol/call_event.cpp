@@ -305,7 +305,12 @@ boost::system::result<call_event> from_json(std::string_view json)
 std::string dedupe_key(std::string_view idempotency_token, std::string_view sid,
     std::optional<std::int64_t> sequence_number, std::string_view status)
 {
-    if (!idempotency_token.empty()) {
+    // The natural key decides: I-Twilio-Idempotency-Token is not covered by the signature, so a
+    // captured request replayed with fresh tokens must not become new events, and a different
+    // callback that happens to carry a used token must not be dropped. A Twilio retry repeats
+    // the callback, so its natural key is the same. The token only stands in when a callback
+    // has no natural key at all.
+    if (sid.empty() && !idempotency_token.empty()) {
         return "token:" + std::string(idempotency_token);
     }
     std::string key = "sid:" + std::string(sid);

@@ -76,8 +76,9 @@ call_event sms_status_changed_event(const sms_message& m);
 // RFC 3339 UTC with milliseconds: 2026-11-21T15:04:05.123Z
 std::string format_timestamp(std::int64_t unix_ms);
 
-// The key that makes Twilio's retries of one callback yield one event: the
-// I-Twilio-Idempotency-Token when present, else the call and its SequenceNumber.
+// The key that makes Twilio's retries (and replays) of one callback yield one event: the natural
+// key, the call and its SequenceNumber (a message and its status without one); the unsigned
+// I-Twilio-Idempotency-Token only when there is no sid.
 std::string dedupe_key(std::string_view idempotency_token, std::string_view sid,
     std::optional<std::int64_t> sequence_number, std::string_view status);
 

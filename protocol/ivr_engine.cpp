@@ -11,6 +11,7 @@ namespace switchboard::ivr {
 namespace {
 
 constexpr std::size_t max_trail = 10;
+constexpr int max_round = 1'000'000;
 
 int parse_int(std::string_view s) noexcept
 {
@@ -111,6 +112,13 @@ public:
 
     void start(twiml::response& r, const menu& m) { gather(r, m, {}, 0, m.greeting); }
 
+    // The request's callback URLs carry the round of the state they came from...
+    void from_round(int round) noexcept { base_round_ = round_ = round; }
+    // ...and a state met again (repeat, back, a trail that no longer grows) starts the next
+    // one, so a caller's second identical choice is not the first one's duplicate while a
+    // retried or replayed request still is.
+    void revisit() noexcept { round_ = base_round_ < max_round ? base_round_ + 1 : max_round; }
+
     // Runs `a`, chosen in menu `m`; `at` addresses it for the Dial and Record callbacks.
     void run(twiml::response& r, const action& a, const menu& m, const call_state& s, const std::string& at)
     {
@@ -126,12 +134,16 @@ public:
             break;
         case action_type::menu:
             if (const menu* next = d_.find(a.target)) {
+                if (trail_length(s.trail) >= max_trail) {
+                    revisit(); // the oldest entry drops out: the new trail may repeat an old one
+                }
                 gather(r, *next, push(s.trail, m.id), 0, next->greeting);
             } else {
                 r.hangup(); // unreachable after parse(); a hang-up beats a loop
             }
             break;
         case action_type::back: {
+            revisit();
             const auto [rest, previous] = pop(s.trail);
             const menu* prev = d_.find(previous);
             if (prev != nullptr) {
@@ -142,6 +154,7 @@ public:
             break;
         }
         case action_type::repeat:
+            revisit();
             gather(r, m, s.trail, 0, m.greeting);
             break;
         case action_type::dial: {
@@ -180,7 +193,8 @@ public:
                 r.hangup();
                 failed.hangup();
             }
-            out_.sms = sms_followup{std::string(call_.from), std::string(call_.to), a.body, std::move(failed).str()};
+            out_.sms = sms_followup{
+                std::string(call_.from), std::string(call_.to), a.body, std::move(failed).str(), m.id + "/" + at};
             break;
         }
         case action_type::redirect:
@@ -245,12 +259,19 @@ public:
         if (attempt > 0) {
             param("attempt", std::to_string(attempt));
         }
+        if (round_ > 0) {
+            param("round", std::to_string(round_));
+        }
         return u;
     }
 
     const line& current_line() const noexcept { return line_; }
 
 private:
+    static std::size_t trail_length(std::string_view trail)
+    {
+        return trail.empty() ? 0 : static_cast<std::size_t>(std::count(trail.begin(), trail.end(), '.')) + 1;
+    }
     static std::string push(std::string_view trail, std::string_view id)
     {
         std::string t(trail);
@@ -275,6 +296,8 @@ private:
     call_info call_;
     const line& line_;
     step& out_;
+    int base_round_ = 0;
+    int round_ = 0;
 };
 
 // `said`: the normalised speech with a space on each side, so keywords match whole words.
@@ -315,6 +338,8 @@ call_state parse_state(const form_params& query)
     s.at = query.get("at");
     const int attempt = parse_int(query.get("attempt"));
     s.attempt = attempt < 0 ? 0 : std::min(attempt, 100);
+    const int round = parse_int(query.get("round"));
+    s.round = round < 0 ? 0 : std::min(round, max_round);
     return s;
 }
 
@@ -345,6 +370,7 @@ step select(
 {
     step out;
     runner run(d, call, out);
+    run.from_round(state.round);
     const menu* m = run.resolve(state);
     if (m == nullptr) {
         return restart(run, d, out);
@@ -382,6 +408,7 @@ step dial_result(const definition& d, call_info call, const call_state& state, s
 {
     step out;
     runner run(d, call, out);
+    run.from_round(state.round);
     const menu* m = run.resolve(state);
     const action* a = m == nullptr ? nullptr : runner::locate(*m, state.at);
     if (a == nullptr || a->type != action_type::dial) {
@@ -405,6 +432,7 @@ step recorded(const definition& d, call_info call, const call_state& state)
 {
     step out;
     runner run(d, call, out);
+    run.from_round(state.round);
     const menu* m = run.resolve(state);
     const action* a = m == nullptr ? nullptr : runner::locate(*m, state.at);
     twiml::response r;

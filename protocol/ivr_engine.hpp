@@ -1,6 +1,6 @@
 // Running a menu definition: each Twilio request (call answered, Gather result, Dial result,
 // recording done) becomes the next TwiML document. Where the call is in the menu travels in
-// the callback URLs (menu, trail, action, attempt), so any replica can answer the next step
+// the callback URLs (menu, trail, action, attempt, round), so any replica can answer the next step
 // and the Twilio signature covers that state.
 #pragma once
 
@@ -24,6 +24,9 @@ struct call_state {
     std::string trail; // the menus `back` returns to, oldest first, '.'-separated
     std::string at; // dial and voicemail callbacks: the action (o<index> or g, then .n/.t steps)
     int attempt = 0;
+    // Incremented when the call comes back to a state it was in (repeat, back): the same choice
+    // made again is a new event.
+    int round = 0;
 };
 call_state parse_state(const form_params& query);
 
@@ -42,6 +45,7 @@ struct sms_followup {
     std::string from;
     std::string body;
     std::string twiml_failed;
+    std::string action; // menu id and action address: at most one SMS per call and action
 };
 
 struct step {

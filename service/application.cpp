@@ -124,6 +124,11 @@ struct application::impl {
     event_publisher events;
     std::unique_ptr<rate_limiter> limiter;
     std::unique_ptr<shared_rate_limiter> shared_limiter; // Redis: one budget for all replicas
+    // The IVR sms action: once per call and action, and a budget per destination number.
+    rate_limiter sms_once{1.0, std::chrono::hours(24)};
+    std::unique_ptr<rate_limiter> sms_per_destination;
+    std::unique_ptr<shared_rate_limiter> shared_sms_once;
+    std::unique_ptr<shared_rate_limiter> shared_sms_per_destination;
     std::unique_ptr<tls_context_store> tls;
     jwt_verifier tokens;
     std::atomic<bool> ready{false};
@@ -153,6 +158,16 @@ struct application::impl {
         , shared_limiter(redis != nullptr && limiter ? std::make_unique<shared_rate_limiter>(
                              redis->client(), cfg.store.key_prefix, cfg.rate_limit_per_minute)
                                                      : nullptr)
+        , sms_per_destination(cfg.ivr_sms_per_destination_per_hour > 0 ? std::make_unique<rate_limiter>(
+                                  static_cast<double>(cfg.ivr_sms_per_destination_per_hour), std::chrono::hours(1))
+                                                                       : nullptr)
+        , shared_sms_once(redis != nullptr ? std::make_unique<shared_rate_limiter>(
+                              redis->client(), cfg.store.key_prefix, 1.0, std::chrono::hours(24))
+                                           : nullptr)
+        , shared_sms_per_destination(redis != nullptr && sms_per_destination
+                  ? std::make_unique<shared_rate_limiter>(redis->client(), cfg.store.key_prefix,
+                      static_cast<double>(cfg.ivr_sms_per_destination_per_hour), std::chrono::hours(1))
+                  : nullptr)
         , tls(cfg.tls_enabled() ? std::make_unique<tls_context_store>(cfg.tls_cert_file, cfg.tls_key_file) : nullptr)
         , tokens(jwt_settings{cfg.phone.jwt_secret, cfg.phone.jwt_jwks_file,
               {cfg.phone.jwt_issuer, cfg.phone.jwt_audience, cfg.phone.jwt_leeway}})
@@ -192,7 +207,8 @@ struct application::impl {
             });
         }
         events.deliver_with(deliveries.get());
-        const voice_deps voice{cfg, stats, events, *store, menus, twilio.get(), started};
+        const voice_deps voice{cfg, stats, events, *store, menus, twilio.get(), started,
+            {&sms_once, sms_per_destination.get(), shared_sms_once.get(), shared_sms_per_destination.get()}};
         add_voice_routes(public_routes, voice);
         add_admin_routes(admin_routes, {stats, ready, *store, *deliveries, cfg.subscribers});
         add_phone_routes(public_routes, {cfg, stats, *store, events, twilio.get(), tokens.key_count(), voice});

@@ -247,8 +247,9 @@ metrics::metrics()
     , ivr_actions(counters(*registry_, "switchboard_ivr_actions_total", "IVR actions run, by action type."), "action",
           ivr_action_labels())
     , ivr_sms(counters(*registry_, "switchboard_ivr_sms_total",
-                  "Text messages the IVR's sms action sent to callers, by result (sent, failed)."),
-          "result", {"sent", "failed"})
+                  "Text messages of the IVR's sms action, by result (sent; failed; duplicate: a retried or replayed "
+                  "request whose SMS was already sent; over_budget: the number's hourly budget is spent)."),
+          "result", {"sent", "failed", "duplicate", "over_budget"})
     , ivr_restarts(counters(*registry_, "switchboard_ivr_restarts_total",
           "IVR callbacks whose menu state the live definition no longer has: the caller restarts at the line's "
           "start menu.")

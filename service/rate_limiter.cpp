@@ -8,8 +8,13 @@
 namespace switchboard {
 
 rate_limiter::rate_limiter(unsigned per_minute, std::size_t max_clients)
-    : capacity_(static_cast<double>(per_minute))
-    , per_second_(static_cast<double>(per_minute) / 60.0)
+    : rate_limiter(static_cast<double>(per_minute), std::chrono::seconds(60), max_clients)
+{
+}
+
+rate_limiter::rate_limiter(double capacity, std::chrono::seconds window, std::size_t max_clients)
+    : capacity_(capacity)
+    , per_second_(capacity / static_cast<double>(std::max<std::int64_t>(1, window.count())))
     , max_per_shard_(std::max<std::size_t>(1, max_clients / 16))
 {
 }

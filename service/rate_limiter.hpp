@@ -15,6 +15,8 @@ public:
     using clock = std::chrono::steady_clock;
 
     explicit rate_limiter(unsigned per_minute, std::size_t max_clients = 100'000);
+    // `capacity` per `window`, with a burst of `capacity` (e.g. 5 SMS per hour per number).
+    rate_limiter(double capacity, std::chrono::seconds window, std::size_t max_clients = 100'000);
 
     struct decision {
         bool allowed;

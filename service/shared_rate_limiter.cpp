@@ -5,15 +5,33 @@
 #include "service/redis_scripts.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 namespace switchboard {
+namespace {
+
+// Every digit a double has (std::to_string keeps six decimals: 1 per day would be 0.000012).
+std::string exact(double v)
+{
+    char buf[32];
+    const int n = std::snprintf(buf, sizeof buf, "%.17g", v);
+    return std::string(buf, static_cast<std::size_t>(n));
+}
+
+} // namespace
 
 shared_rate_limiter::shared_rate_limiter(redis_client& client, std::string prefix, unsigned per_minute)
+    : shared_rate_limiter(client, std::move(prefix), static_cast<double>(per_minute), std::chrono::seconds(60))
+{
+}
+
+shared_rate_limiter::shared_rate_limiter(
+    redis_client& client, std::string prefix, double capacity, std::chrono::seconds window)
     : client_(client)
     , prefix_(std::move(prefix))
-    , capacity_(std::to_string(per_minute))
-    , per_second_(std::to_string(static_cast<double>(per_minute) / 60.0))
+    , capacity_(exact(capacity))
+    , per_second_(exact(capacity / static_cast<double>(std::max<std::int64_t>(1, window.count()))))
     , script_(client.add_script(redis_scripts::rate_limit))
 {
 }

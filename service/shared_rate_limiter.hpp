@@ -16,6 +16,8 @@ class shared_rate_limiter {
 public:
     // Registers its script with the client: construct before the client starts.
     shared_rate_limiter(redis_client& client, std::string prefix, unsigned per_minute);
+    // `capacity` per `window` (the budget of rate_limiter's second constructor).
+    shared_rate_limiter(redis_client& client, std::string prefix, double capacity, std::chrono::seconds window);
 
     bool available() const noexcept { return client_.connected(); }
     // The decision, or error store_unavailable. The callback runs on the client's thread.

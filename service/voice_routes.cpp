@@ -17,6 +17,8 @@
 #include "service/log.hpp"
 #include "service/menu_catalog.hpp"
 #include "service/metrics.hpp"
+#include "service/rate_limiter.hpp"
+#include "service/shared_rate_limiter.hpp"
 #include "service/store_await.hpp"
 #include "service/time_zone.hpp"
 #include "service/twilio_client.hpp"
@@ -50,17 +52,20 @@ ivr::call_info call_of(const request_context& ctx)
     return {ctx.params.get("To"), ctx.params.get("From")};
 }
 
-// The same Gather answer retried by Twilio must be one event: its idempotency token, else
-// where the call was (menu, trail, attempt) and what the caller entered.
+// A Gather answer is one event however often it arrives (a Twilio retry, a replay with a fresh
+// I-Twilio-Idempotency-Token, which the signature does not cover): its key is where the call
+// was (menu, trail, attempt, round: all in the signed URL) and what the caller entered. Two
+// different choices never share one: the round tells a choice made again after repeat/back
+// from its first time.
 std::string menu_dedupe_key(const request_context& ctx, const ivr::call_state& state, std::string_view menu)
 {
-    const std::string_view token = idempotency_token(ctx);
-    if (!token.empty()) {
-        return "token:" + std::string(token);
-    }
     const std::string_view digits = ctx.params.get("Digits");
-    return "menu:" + ctx.log.call_sid + "#" + std::string(menu) + "/" + state.trail + "/"
-        + std::to_string(state.attempt) + "@" + std::string(digits.empty() ? ctx.params.get("SpeechResult") : digits);
+    std::string key = "menu:" + ctx.log.call_sid + "#" + std::string(menu) + "/" + state.trail + "/"
+        + std::to_string(state.attempt);
+    if (state.round > 0) {
+        key += "/r" + std::to_string(state.round);
+    }
+    return key + "@" + std::string(digits.empty() ? ctx.params.get("SpeechResult") : digits);
 }
 
 class ivr_handlers {
@@ -85,6 +90,7 @@ public:
         const std::string_view speech = ctx.params.get("SpeechResult");
         ctx.log.digits = digits;
         auto s = ivr::select(*def, call_of(ctx), state, digits, speech);
+        bool duplicate = false;
         if (!s.restarted && (!digits.empty() || !speech.empty())) {
             // A choice is an event: stored before the caller hears the answer.
             if (ctx.log.call_sid.empty()) {
@@ -93,14 +99,16 @@ public:
             append_request req;
             req.event = menu_selected_event(ctx.params, s.menu, s.choice, state.attempt);
             req.dedupe_key = menu_dedupe_key(ctx, state, s.menu);
-            if (!co_await d_.events.publish(ctx, std::move(req))) {
+            const auto r = co_await d_.events.publish(ctx, std::move(req));
+            if (!r) {
                 co_return event_publisher::refused();
             }
+            duplicate = r->duplicate;
         }
-        if (!s.restarted) {
+        if (!s.restarted && !duplicate) {
             d_.stats.ivr_selection(s.menu, s.choice).Increment();
         }
-        co_return co_await finish(ctx, std::move(s));
+        co_return co_await finish(ctx, std::move(s), duplicate);
     }
 
     task<http_response> dial(request_context& ctx)
@@ -126,11 +134,10 @@ public:
         // state still keeps the message.
         append_request req;
         req.event = voicemail_event(ctx.params, state.menu.empty() ? s.menu : state.menu);
-        const std::string_view token = idempotency_token(ctx);
+        // The recording is the natural key (a replay with a fresh token is still the same message).
         const std::string_view recording = ctx.params.get("RecordingSid");
-        req.dedupe_key = !token.empty() ? "token:" + std::string(token)
-                                        : "voicemail:" + ctx.log.call_sid + "@"
-                + std::string(recording.empty() ? ctx.params.get("RecordingUrl") : recording);
+        req.dedupe_key = "voicemail:" + ctx.log.call_sid + "@"
+            + std::string(recording.empty() ? ctx.params.get("RecordingUrl") : recording);
         if (!co_await d_.events.publish(ctx, std::move(req))) {
             co_return event_publisher::refused();
         }
@@ -138,8 +145,9 @@ public:
     }
 
 private:
-    // Counts the step, runs its sms follow-up, answers its TwiML.
-    task<http_response> finish(request_context& ctx, ivr::step s)
+    // Counts the step, runs its sms follow-up, answers its TwiML. `duplicate`: the request is a
+    // retry or replay of a stored choice, whose SMS (if any) was dealt with the first time.
+    task<http_response> finish(request_context& ctx, ivr::step s, bool duplicate = false)
     {
         if (!s.action.empty()) {
             d_.stats.ivr_actions[s.action].Increment();
@@ -153,18 +161,54 @@ private:
                 .emit();
         }
         if (s.sms) {
-            const bool sent = co_await send(ctx, *s.sms);
-            d_.stats.ivr_sms[sent ? "sent" : "failed"].Increment();
-            if (!sent) {
+            std::string_view result = "duplicate";
+            if (!duplicate) { // (no co_await inside ?: — GCC 12 miscompiles it)
+                result = co_await send(ctx, *s.sms);
+            }
+            d_.stats.ivr_sms[result].Increment();
+            if (result == "failed" || result == "over_budget") {
                 s.twiml = std::move(s.sms->twiml_failed);
             }
         }
         co_return twiml_response(std::move(s.twiml));
     }
 
-    // The sms action: a text to the caller through Twilio's REST API, logged to the call log.
-    task<bool> send(request_context& ctx, const ivr::sms_followup& m)
+    // One unit of a budget: the shared one while Redis is reachable, else this replica's.
+    static task<bool> spend(rate_limiter* local, shared_rate_limiter* shared, std::string key)
     {
+        if (local == nullptr) {
+            co_return true;
+        }
+        if (shared != nullptr && shared->available()) {
+            auto d = co_await store_call<rate_limiter::decision>(
+                [&](event_store::callback<rate_limiter::decision> done) { shared->take(key, std::move(done)); });
+            if (d) {
+                co_return d->allowed;
+            }
+        }
+        co_return local->take(key, rate_limiter::clock::now()).allowed;
+    }
+
+    // The sms action: a text to the caller through Twilio's REST API, logged to the call log.
+    // "sent", "failed", "duplicate" (already sent for this call and action) or "over_budget".
+    task<std::string_view> send(request_context& ctx, const ivr::sms_followup& m)
+    {
+        const auto& limits = d_.sms_limits;
+        if (!co_await spend(limits.once, limits.shared_once, "ivr-sms-once:" + ctx.log.call_sid + "/" + m.action)) {
+            log::line(log::level::info, "menu sms already sent for this call and action: not again")
+                .str("request_id", ctx.request_id)
+                .str("call_sid", ctx.log.call_sid)
+                .emit();
+            co_return "duplicate";
+        }
+        if (!co_await spend(limits.per_destination, limits.shared_per_destination, "ivr-sms-to:" + m.to)) {
+            log::line(log::level::warn, "menu sms not sent: the number's hourly budget is spent")
+                .str("request_id", ctx.request_id)
+                .str("call_sid", ctx.log.call_sid)
+                .phone("to", m.to)
+                .emit();
+            co_return "over_budget";
+        }
         const std::string from = phone::is_e164(m.from) ? m.from : d_.cfg.phone.phone_number;
         std::string_view problem;
         if (d_.twilio == nullptr) {
@@ -180,7 +224,7 @@ private:
                 .str("call_sid", ctx.log.call_sid)
                 .str("reason", problem)
                 .emit();
-            co_return false;
+            co_return "failed";
         }
         const std::string callback
             = d_.cfg.public_url.empty() ? std::string() : d_.cfg.public_url + "/api/phone/webhook/status";
@@ -198,7 +242,7 @@ private:
                 .num("twilio_code", r.error.code.value_or(0))
                 .str("detail", r.detail)
                 .emit();
-            co_return false;
+            co_return "failed";
         }
         const auto* sid = r.body.is_object() ? r.body.as_object().if_contains("sid") : nullptr;
         outbound_message msg{sid != nullptr && sid->is_string() ? std::string(sid->as_string()) : std::string(),
@@ -214,7 +258,7 @@ private:
                     .emit();
             }
         }
-        co_return true; // sent: Twilio accepted it
+        co_return "sent"; // Twilio accepted it
     }
 
     voice_deps d_;

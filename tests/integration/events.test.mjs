@@ -319,15 +319,22 @@ describe('events from webhooks', () => {
     assert.deepEqual(sub.requests.filter((r) => r.path === SMS_PATH).map((r) => r.json.type), ['sms.received']);
   });
 
-  test('Twilio retries: same idempotency token, or same CallSid+SequenceNumber, make one event', async () => {
+  test('retries and replays: the natural key decides, never the unsigned idempotency token', async () => {
     const m0 = await scrape(server);
     const start = sub.requests.length;
     const a = callSid();
     const b = callSid();
-    const token = { 'I-Twilio-Idempotency-Token': `idem-${randomBytes(8).toString('hex')}` };
-    // Token: a retry keeps its token even if (here, contrived) the SequenceNumber differs.
-    assert.equal((await postStatus(server, statusParams(a, 'ringing', 1), token)).status, 204);
-    assert.equal((await postStatus(server, statusParams(a, 'in-progress', 2), token)).status, 204);
+    const token = (t) => ({ 'I-Twilio-Idempotency-Token': `idem-${t}-${randomBytes(8).toString('hex')}` });
+    const used = token('used');
+    // A Twilio retry repeats the callback and its token: one event.
+    assert.equal((await postStatus(server, statusParams(a, 'ringing', 1), used)).status, 204);
+    assert.equal((await postStatus(server, statusParams(a, 'ringing', 1), used)).status, 204);
+    // A captured request replayed with fresh tokens (the header is not signed): no new event.
+    for (let i = 0; i < 3; ++i) {
+      assert.equal((await postStatus(server, statusParams(a, 'ringing', 1), token(`replay${i}`))).status, 204);
+    }
+    // A different callback that arrives with a used token is not dropped.
+    assert.equal((await postStatus(server, statusParams(a, 'completed', 3), used)).status, 204);
     // No token: (CallSid, SequenceNumber) is the key.
     for (let i = 0; i < 3; ++i) {
       assert.equal((await postStatus(server, statusParams(b, 'ringing', 5))).status, 204);
@@ -336,8 +343,8 @@ describe('events from webhooks', () => {
     const m1 = await scrape(server);
     const delta = (name) => metric(m1, name, { type: 'call.status_changed' })
       - metric(m0, name, { type: 'call.status_changed' });
-    assert.equal(delta('switchboard_events_published_total'), 2);
-    assert.equal(delta('switchboard_events_duplicates_total'), 3);
+    assert.equal(delta('switchboard_events_published_total'), 3);
+    assert.equal(delta('switchboard_events_duplicates_total'), 6);
 
     // A barrier event; once it is delivered and nothing is pending or in flight, every delivery
     // of the events above has been made.
@@ -347,12 +354,33 @@ describe('events from webhooks', () => {
     await settle('all', '/all', 0);
 
     const got = sub.requests.slice(start).filter((r) => r.path === '/all' && r.json.data.call_sid !== barrier);
-    assert.equal(got.length, 2, `one delivery per unique event, got ${got.map((r) => r.key).join(', ')}`);
-    assert.equal(new Set(got.map((r) => r.id)).size, 2);
-    const first = got.find((r) => r.json.data.call_sid === a);
-    assert.equal(first.json.data.status, 'ringing', 'the first of the retried requests is the event');
-    assert.equal(first.json.data.sequence_number, 1);
+    assert.equal(got.length, 3, `one delivery per unique event, got ${got.map((r) => r.key).join(', ')}`);
+    assert.equal(new Set(got.map((r) => r.id)).size, 3);
+    const ofA = got.filter((r) => r.json.data.call_sid === a).map((r) => [r.json.data.status, r.json.data.sequence_number]);
+    assert.deepEqual(ofA.sort(), [['completed', 3], ['ringing', 1]]);
     assert.ok(got.some((r) => r.json.data.call_sid === b && r.json.data.sequence_number === 5));
+  });
+
+  test('SMS and message status replayed with fresh tokens stay one event each', async () => {
+    const m0 = await scrape(server);
+    const sid = messageSid();
+    const params = { AccountSid: ACCOUNT_SID, MessageSid: sid, From: FROM, To: TO, Body: 'hi' };
+    for (let i = 0; i < 3; ++i) {
+      const res = await signedPost(server, '/api/sms/incoming', params,
+        { headers: { 'I-Twilio-Idempotency-Token': `sms-${i}-${randomBytes(4).toString('hex')}` } });
+      assert.equal(res.status, 200);
+    }
+    for (let i = 0; i < 3; ++i) {
+      const res = await signedPost(server, '/api/sms/status', { ...params, MessageStatus: 'delivered' },
+        { headers: { 'I-Twilio-Idempotency-Token': `st-${i}-${randomBytes(4).toString('hex')}` } });
+      assert.equal(res.status, 204);
+    }
+    const m1 = await scrape(server);
+    const delta = (name, type) => metric(m1, name, { type }) - metric(m0, name, { type });
+    assert.equal(delta('switchboard_events_published_total', 'sms.received'), 1);
+    assert.equal(delta('switchboard_events_duplicates_total', 'sms.received'), 2);
+    assert.equal(delta('switchboard_events_published_total', 'sms.status_changed'), 1);
+    assert.equal(delta('switchboard_events_duplicates_total', 'sms.status_changed'), 2);
   });
 
   test('out-of-order callbacks: late ones carry the call record (terminal stays terminal)', async () => {

@@ -237,11 +237,14 @@ describe('every action, as VoiceResponse builds it', () => {
     ['incoming: the start menu (speech and keys)', '/api/voice/incoming', SAMSAEK, {}, (r) => samsaekMain(r, M)],
     ['menu: a submenu, the trail gains the menu', M, SAMSAEK, { Digits: '1' }, (r) => sales(r, S)],
     ['menu by a spoken keyword', M, SAMSAEK, { SpeechResult: 'I want to buy something', Confidence: '0.9' }, (r) => sales(r, S)],
-    ['repeat: its words, then the same menu', S, SAMSAEK, { Digits: '2' }, sayThen(act('sales', 1).say, (r) => sales(r, S))],
-    ['back: the previous menu', S, SAMSAEK, { Digits: '9' }, (r) => samsaekMain(r, M)],
+    // Coming back to a state starts the next round: the same choice made again is a new event.
+    ['repeat: its words, then the same menu (next round)', S, SAMSAEK, { Digits: '2' },
+      sayThen(act('sales', 1).say, (r) => sales(r, `${S}&round=1`))],
+    ['back: the previous menu (next round)', S, SAMSAEK, { Digits: '9' }, (r) => samsaekMain(r, `${M}?round=1`)],
     ['invalid: the invalid words, the prompt again (attempt 1)', S, SAMSAEK, { Digits: '5' },
       sayThen(EX.menus.sales.invalid, (r) => sales(r, `${S}&attempt=1`))],
-    ['give up (back) after the retries', `${S}&attempt=1`, SAMSAEK, {}, sayThen('Let us start again.', (r) => samsaekMain(r, M))],
+    ['give up (back) after the retries', `${S}&attempt=1`, SAMSAEK, {},
+      sayThen('Let us start again.', (r) => samsaekMain(r, `${M}?round=1`))],
     ['dial with caller id; the action URL addresses the option', M, SAMSAEK, { Digits: '2' },
       dial(act('samsaek_main', 1).say, DIAL, '+14155550111', { callerId: SAMSAEK })],
     ['dial completed: hang up', DIAL, SAMSAEK, { DialCallStatus: 'completed' }, (r) => r.hangup()],
@@ -272,7 +275,8 @@ describe('every action, as VoiceResponse builds it', () => {
       (g) => g.say(J, 'Enter your code, then press star.')))],
     ['sms failed, then a menu', '/api/voice/menu?menu=lab_keys&trail=lab', LAB, { Digits: '1234' },
       sayThen('Not sent.', (r) => lab(r, '/api/voice/menu?trail=lab.lab_keys'))],
-    ['back to the start menu', '/api/voice/menu?menu=lab_keys&trail=lab', LAB, { Digits: '0' }, (r) => lab(r, M)],
+    ['back to the start menu', '/api/voice/menu?menu=lab_keys&trail=lab', LAB, { Digits: '0' },
+      (r) => lab(r, `${M}?round=1`)],
     ['keys on a speech-only menu match nothing: give up (hangup, escaped words)', M, LAB, { Digits: '1' },
       sayThen(HOSTILE, undefined, { voice: 'alice', language: 'en-GB' })],
   ];
@@ -291,9 +295,12 @@ describe('every action, as VoiceResponse builds it', () => {
 
   test('a choice counts for the menu it was made in, wherever its action leads', async () => {
     const before = await scrape(server);
-    await webhook(server, M, SAMSAEK, { Digits: '1' }); // into sales
-    await webhook(server, S, SAMSAEK, { Digits: '9' }); // back from sales
-    await webhook(server, M, LAB, { SpeechResult: 'keys' }); // into lab_keys
+    // A call of its own: the walk above made these choices already (a retry counts once).
+    const CallSid = `CA${'5'.repeat(32)}`;
+    await webhook(server, M, SAMSAEK, { Digits: '1', CallSid }); // into sales
+    await webhook(server, S, SAMSAEK, { Digits: '9', CallSid }); // back from sales
+    await webhook(server, M, LAB, { SpeechResult: 'keys', CallSid }); // into lab_keys
+    await webhook(server, M, LAB, { SpeechResult: 'keys', CallSid }); // a retry: not counted again
     const key = (choice, menu) => `switchboard_ivr_menu_selections_total{choice="${choice}",menu="${menu}"}`;
     assert.deepEqual(await changes(server, before, [key('sales', 'samsaek_main'), key('back', 'sales'), key('keypad', 'lab'),
       key('sales', 'sales'), key('back', 'samsaek_main'), key('keypad', 'lab_keys')]), [1, 1, 1, 0, 0, 0]);
@@ -362,10 +369,11 @@ describe('calls played by switchboard simulate', () => {
         hit('/api/voice/incoming'), ...mainHeard, 'caller presses 1',
         hit('/api/voice/menu'), said(EX.menus.sales.prompt), '  gather: dtmf, 1 digit(s)', 'caller presses 9',
         hit('/api/voice/menu?menu=sales&trail=samsaek_main'), ...mainHeard, 'caller says "I need support"',
-        hit('/api/voice/menu'), said(support.say), `  dial: ${support.number} (caller id ${SAMSAEK})`, 'dial outcome: no-answer',
-        hit('/api/voice/dial?menu=samsaek_main&at=o1'), said(support.no_answer.say), '  record: up to 120 s, after a beep',
-        'caller leaves a 12 s message',
-        hit('/api/voice/recording?menu=samsaek_main&at=o1.n'), said(support.no_answer.after), ...ended,
+        hit('/api/voice/menu?round=1'), said(support.say), `  dial: ${support.number} (caller id ${SAMSAEK})`,
+        'dial outcome: no-answer',
+        hit('/api/voice/dial?menu=samsaek_main&at=o1&round=1'), said(support.no_answer.say),
+        '  record: up to 120 s, after a beep', 'caller leaves a 12 s message',
+        hit('/api/voice/recording?menu=samsaek_main&at=o1.n&round=1'), said(support.no_answer.after), ...ended,
       ]);
       assert.equal(r.code, 0);
       const mine = () => rx.events.filter((e) => e.data.call_sid === r.sid);
@@ -415,6 +423,76 @@ describe('calls played by switchboard simulate', () => {
       const form = new URLSearchParams(stub.requests[0].body);
       assert.deepEqual([form.get('To'), form.get('From'), form.get('Body')], [CALLER, SAMSAEK, act('samsaek_main', 2).body]);
       assert.ok(failing.logs.some((l) => l.msg === 'menu sms refused by Twilio' && l.twilio_code === 21610));
+    });
+
+    test('the SMS follow-up goes out once per call and action: Twilio retries and replays send nothing more', async () => {
+      stub.reset();
+      for (let i = 0; i < 5; ++i) {
+        stub.reply(201, { sid: `SM${String(i).repeat(32)}`, status: 'queued' });
+      }
+      const before = await scrape(failing);
+      const CallSid = `CA${'7'.repeat(32)}`;
+      const bodies = [];
+      for (let i = 0; i < 3; ++i) { // the first, a retry (same token), a replay (fresh token)
+        const token = i < 2 ? 'tok-first' : `tok-replay-${i}`;
+        const res = await signedPost(failing, '/api/voice/menu', { AccountSid: ACCOUNT_SID, CallSid, From: CALLER,
+          To: SAMSAEK, Digits: '3' }, { headers: { 'I-Twilio-Idempotency-Token': token } });
+        assert.equal(res.status, 200);
+        bodies.push(await res.text());
+      }
+      assert.equal(stub.requests.length, 1, 'one SMS');
+      assert.deepEqual(new Set(bodies).size, 1, 'every answer is the "sent" TwiML');
+      assert.deepEqual(await changes(failing, before, ['switchboard_ivr_sms_total{result="sent"}',
+        'switchboard_ivr_sms_total{result="duplicate"}', 'switchboard_events_duplicates_total{type="call.menu_selected"}']),
+      [1, 2, 2]);
+    });
+
+    test('a per-number budget stops SMS pumping: the caller hears the failed words past it', async () => {
+      stub.reset();
+      const file = writeDef(path.join(dir, 'budget.json'), sample());
+      const budget = await startServer({ env: { SWITCHBOARD_MENU_FILE: file, TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+        TWILIO_API_BASE_URL: stub.url, SWITCHBOARD_IVR_SMS_PER_DESTINATION_PER_HOUR: '2' } });
+      try {
+        for (let i = 0; i < 4; ++i) {
+          stub.reply(201, { sid: `SM${String(i).repeat(32)}`, status: 'queued' });
+        }
+        const answers = [];
+        for (let i = 0; i < 4; ++i) { // four calls from one (spoofable) caller number
+          const res = await signedPost(budget, '/api/voice/menu', { AccountSid: ACCOUNT_SID,
+            CallSid: `CA${String(i).repeat(32)}`, From: CALLER, To: SAMSAEK, Digits: '3' });
+          answers.push(await res.text());
+        }
+        assert.equal(stub.requests.length, 2, 'two SMS to the number, then none');
+        assert.match(answers[3], new RegExp(act('samsaek_main', 2).failed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+        const m = await scrape(budget);
+        assert.equal(m['switchboard_ivr_sms_total{result="over_budget"}'], 2);
+        assert.ok(budget.logs.some((l) => l.msg === 'menu sms not sent: the number\'s hourly budget is spent'));
+      } finally {
+        await stopServer(budget);
+      }
+    });
+
+    test('the same choice made again after repeat/back is a new event; a replayed one is not', async () => {
+      const start = rx.events.length;
+      const CallSid = `CA${'8'.repeat(32)}`;
+      const post = async (p, params, token) => {
+        const res = await signedPost(live, p, { AccountSid: ACCOUNT_SID, CallSid, From: CALLER, To: SAMSAEK, ...params },
+          { headers: token ? { 'I-Twilio-Idempotency-Token': token } : {} });
+        assert.equal(res.status, 200);
+        return res.text();
+      };
+      const S = '/api/voice/menu?menu=sales&trail=samsaek_main';
+      await post('/api/voice/menu', { Digits: '1' }, 't1'); // into sales
+      const again = await post(S, { Digits: '2' }, 't2'); // hours, then sales again (round 1)
+      assert.match(again, /round=1/);
+      await post(`${S}&round=1`, { Digits: '2' }, 't3'); // hours again: a second choice
+      await post(`${S}&round=1`, { Digits: '2' }, 't4'); // a replay of it with a fresh token
+      await post(`${S}&round=1`, { Digits: '2' }); // and without a token
+      await waitFor(() => rx.events.slice(start).filter((e) => e.data.call_sid === CallSid).length >= 3, 10000,
+        'three events');
+      await sleep(300);
+      const mine = rx.events.slice(start).filter((e) => e.data.call_sid === CallSid);
+      assert.deepEqual(mine.map((e) => e.data.choice).sort(), ['hours', 'hours', 'sales']);
     });
   });
 

@@ -93,7 +93,12 @@ BOOST_AUTO_TEST_CASE(out_of_range_numbers_are_refused)
 
 BOOST_AUTO_TEST_CASE(dedupe_keys)
 {
-    BOOST_TEST(dedupe_key("tok-1", "CA1", 3, "ringing") == "token:tok-1");
+    // The unsigned token never decides when there is a natural key: a replay with a fresh token
+    // is the same event, a different callback with a reused token is a different one.
+    BOOST_TEST(dedupe_key("tok-1", "CA1", 3, "ringing") == "sid:CA1#3");
+    BOOST_TEST(dedupe_key("tok-2", "CA1", 3, "ringing") == dedupe_key("tok-1", "CA1", 3, "ringing"));
+    BOOST_TEST(dedupe_key("tok-1", "CA1", 4, "completed") != dedupe_key("tok-1", "CA1", 3, "ringing"));
+    BOOST_TEST(dedupe_key("tok-1", "", std::nullopt, "") == "token:tok-1");
     BOOST_TEST(dedupe_key("", "CA1", 3, "ringing") == "sid:CA1#3");
     BOOST_TEST(dedupe_key("", "SM1", std::nullopt, "delivered") == "sid:SM1@delivered");
     BOOST_TEST(dedupe_key("", "CA1", 3, "a") == dedupe_key("", "CA1", 3, "b"));

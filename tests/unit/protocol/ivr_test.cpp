@@ -225,10 +225,26 @@ BOOST_AUTO_TEST_CASE(submenu_back_and_repeat_carry_the_trail)
     const auto hours = ivr::select(*d, samsaek, at("sales", "samsaek_main"), "2", "");
     BOOST_TEST(hours.action == "repeat");
     BOOST_TEST(hours.twiml.find("<Say voice=\"Polly.Joanna\">We are open Monday") != std::string::npos);
-    BOOST_TEST(hours.twiml.find(R"(action="/api/voice/menu?menu=sales&amp;trail=samsaek_main")") != std::string::npos);
+    // Back in a state it was in: the next round, so the same choice made again is a new event.
+    BOOST_TEST(hours.twiml.find(R"(action="/api/voice/menu?menu=sales&amp;trail=samsaek_main&amp;round=1")")
+        != std::string::npos);
     const auto back = ivr::select(*d, samsaek, at("sales", "samsaek_main"), "9", "");
     BOOST_TEST(back.menu == "sales"); // where the choice was made
-    BOOST_TEST(back.twiml.find(R"(action="/api/voice/menu")") != std::string::npos);
+    BOOST_TEST(back.twiml.find(R"(action="/api/voice/menu?round=1")") != std::string::npos);
+    // The round carries on through the call and counts each revisit once per request.
+    auto in_round = at("sales", "samsaek_main");
+    in_round.round = 4;
+    const auto again = ivr::select(*d, samsaek, in_round, "2", "");
+    BOOST_TEST(again.twiml.find("round=5\"") != std::string::npos);
+    BOOST_TEST(again.twiml.find("round=6") == std::string::npos);
+    const auto forward = ivr::select(*d, samsaek, in_round, "1", ""); // a dial: same round
+    BOOST_TEST(forward.twiml.find("round=4") != std::string::npos);
+    form_params q;
+    q.add("round", "77");
+    BOOST_TEST(ivr::parse_state(q).round == 77);
+    form_params bad;
+    bad.add("round", "-3");
+    BOOST_TEST(ivr::parse_state(bad).round == 0);
     // A give_up of `back` without a trail hears the same menu again rather than failing.
     const auto lost = ivr::select(*d, samsaek, at("sales", "", "", 1), "7", "");
     BOOST_TEST(lost.menu == "sales");
