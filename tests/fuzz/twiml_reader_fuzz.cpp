@@ -76,8 +76,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::string again = std::move(r).str();
         const auto reread = twiml::read(again, &problem);
         fuzz::check(reread.has_value(), "what the builder writes reads back");
-        twiml::node expected = *tree;
+        twiml::node expected = *tree; // the builder writes its own <Response>: no text or attributes
         expected.text.clear();
+        expected.attributes.clear();
         fuzz::check(same_shape(*reread, expected), "the tree read back has the same shape");
     });
     return 0;
