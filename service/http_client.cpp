@@ -13,12 +13,21 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/url/parse.hpp>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <netdb.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 
 namespace switchboard {
 namespace {
@@ -26,7 +35,52 @@ namespace {
 using tcp = net::ip::tcp;
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable_t<connection_executor>{});
 
+// How long a name's addresses are reused before the next lookup.
+constexpr std::chrono::seconds dns_cache_time{30};
+
+// getaddrinfo, blocking: run on a lookup thread only.
+std::vector<tcp::endpoint> blocking_resolve(const std::string& host, const std::string& port, std::string& why)
+{
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_ADDRCONFIG;
+    addrinfo* found = nullptr;
+    const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+    std::vector<tcp::endpoint> out;
+    if (rc != 0) {
+        why = ::gai_strerror(rc);
+        return out;
+    }
+    for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+        if (a->ai_family == AF_INET || a->ai_family == AF_INET6) {
+            tcp::endpoint ep;
+            std::memcpy(ep.data(), a->ai_addr, a->ai_addrlen);
+            ep.resize(a->ai_addrlen);
+            out.push_back(ep);
+        }
+    }
+    ::freeaddrinfo(found);
+    if (out.empty()) {
+        why = "no IPv4 or IPv6 address";
+    }
+    return out;
+}
+
 } // namespace
+
+// One lookup of the origin's name on a detached thread. The thread posts its result to the
+// client's strand unless the client has gone (under the mutex); everything else is strand-only.
+struct http_client::lookup {
+    explicit lookup(connection_executor s) : strand(std::move(s)) { }
+    std::mutex mutex;
+    bool owner_alive = true;
+    connection_executor strand;
+    bool done = false;
+    std::vector<tcp::endpoint> endpoints;
+    std::string error;
+    std::vector<net::steady_timer*> waiters;
+};
 
 struct http_client::connection {
     explicit connection(const connection_executor& ex) : tcp(ex) { }
@@ -107,7 +161,78 @@ http_client::http_client(connection_executor strand, http_origin origin, std::si
     }
 }
 
-http_client::~http_client() = default;
+http_client::~http_client()
+{
+    if (lookup_) {
+        const std::lock_guard lock(lookup_->mutex);
+        lookup_->owner_alive = false;
+    }
+}
+
+task<bool> http_client::resolve(
+    std::chrono::steady_clock::time_point deadline, std::vector<tcp::endpoint>& out, std::string& why, bool& timed_out)
+{
+    timed_out = false;
+    boost::system::error_code ec;
+    const auto literal = net::ip::make_address(origin_.host, ec);
+    if (!ec) {
+        unsigned short port = 0;
+        const auto [end, pec] = std::from_chars(origin_.port.data(), origin_.port.data() + origin_.port.size(), port);
+        if (pec != std::errc{} || end != origin_.port.data() + origin_.port.size()) {
+            why = "bad port '" + origin_.port + "'";
+            co_return false;
+        }
+        out = {tcp::endpoint(literal, port)};
+        co_return true;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!cached_.empty() && now < cached_until_) {
+        out = cached_;
+        co_return true;
+    }
+    if (!lookup_ || lookup_->done) {
+        // One lookup at a time per origin: later requests wait for the one in flight.
+        auto st = std::make_shared<lookup>(strand_);
+        lookup_ = st;
+        std::thread([st, host = origin_.host, port = origin_.port] {
+            std::string error;
+            auto found = blocking_resolve(host, port, error);
+            const std::lock_guard lock(st->mutex);
+            if (!st->owner_alive) {
+                return;
+            }
+            net::post(st->strand, [st, found = std::move(found), error = std::move(error)]() mutable {
+                st->done = true;
+                st->endpoints = std::move(found);
+                st->error = std::move(error);
+                for (auto* t : st->waiters) {
+                    t->cancel();
+                }
+            });
+        }).detach();
+    }
+    const auto st = lookup_;
+    if (!st->done) {
+        net::steady_timer wake(strand_);
+        wake.expires_at(deadline);
+        st->waiters.push_back(&wake);
+        co_await wake.async_wait(use_tuple);
+        std::erase(st->waiters, &wake);
+    }
+    if (!st->done) {
+        timed_out = true;
+        why = "resolve " + origin_.host + ": no answer before the deadline";
+        co_return false;
+    }
+    if (!st->error.empty()) {
+        why = "resolve " + origin_.host + ": " + st->error;
+        co_return false;
+    }
+    cached_ = st->endpoints;
+    cached_until_ = std::chrono::steady_clock::now() + dns_cache_time;
+    out = cached_;
+    co_return true;
+}
 
 void http_client::close_idle()
 {
@@ -147,11 +272,14 @@ task<http_result> http_client::attempt(http_request& req, std::chrono::steady_cl
     };
     if (!c) {
         c = std::make_unique<connection>(strand_);
-        tcp::resolver resolver(strand_);
         r.not_sent = true;
-        auto [rec, endpoints] = co_await resolver.async_resolve(origin_.host, origin_.port, use_tuple);
-        if (rec) {
-            co_return fail("connect_error", "resolve " + origin_.host, rec);
+        std::vector<tcp::endpoint> endpoints;
+        std::string why;
+        bool timed_out = false;
+        if (!co_await resolve(deadline, endpoints, why, timed_out)) {
+            r.kind = timed_out ? std::string_view("timeout") : std::string_view("connect_error");
+            r.error = std::move(why);
+            co_return r;
         }
         c->tcp.expires_at(deadline);
         auto [cec, ep] = co_await c->tcp.async_connect(endpoints, use_tuple);

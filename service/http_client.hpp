@@ -5,6 +5,8 @@
 
 #include "service/net.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
+
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -69,9 +71,15 @@ public:
     void close_idle();
 
     struct connection;
+    struct lookup;
 
 private:
     task<http_result> attempt(http_request& req, std::chrono::steady_clock::time_point deadline, bool& reused);
+    // The origin's addresses, by `deadline`: an IP literal at once, a name from the cache or
+    // from a lookup on a thread of this origin's own (one at a time), so a slow name delays
+    // only its own requests and never past their deadline. False: `why` says what failed.
+    task<bool> resolve(std::chrono::steady_clock::time_point deadline, std::vector<net::ip::tcp::endpoint>& out,
+        std::string& why, bool& timed_out);
 
     connection_executor strand_;
     http_origin origin_;
@@ -80,6 +88,9 @@ private:
     std::unique_ptr<net::ssl::context> tls_;
     std::string host_header_;
     std::vector<std::unique_ptr<connection>> idle_;
+    std::shared_ptr<lookup> lookup_; // the newest lookup (in flight or done)
+    std::vector<net::ip::tcp::endpoint> cached_;
+    std::chrono::steady_clock::time_point cached_until_{};
 };
 
 // "2xx", "3xx", "4xx", "429" or "5xx".
