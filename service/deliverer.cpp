@@ -110,6 +110,24 @@ struct delivery_service::worker {
                         log::line(log::level::info, "claiming deliveries again").str("subscriber", cfg.name).emit();
                     }
                     claim_failing = false;
+                    if (r->group_recreated) {
+                        log::line(log::level::error,
+                            "the delivery consumer group was missing and has been made again: Redis lost its data "
+                            "(restarted without AOF, or failed over to an empty replica); deliveries in flight or "
+                            "queued before are gone, new events are delivered")
+                            .str("subscriber", cfg.name)
+                            .emit();
+                        stats.groups_recreated.Increment();
+                    }
+                    for (const auto& [consumer, n] : r->taken_over) {
+                        // A replica stopped with deliveries in flight: ours now.
+                        log::line(log::level::warn, "took over deliveries of a replica that stopped")
+                            .str("subscriber", cfg.name)
+                            .str("from_replica", consumer)
+                            .num("deliveries", n)
+                            .emit();
+                        stats.reclaimed.Increment(static_cast<double>(n));
+                    }
                     next_due = r->next_due_at_ms;
                     claimed = r->deliveries.size();
                     for (auto& d : r->deliveries) {

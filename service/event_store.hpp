@@ -59,6 +59,10 @@ struct claimed_delivery {
 struct claim_result {
     std::vector<claimed_delivery> deliveries;
     std::optional<std::int64_t> next_due_at_ms; // earliest pending row not claimed now
+    // Redis: deliveries among `deliveries` taken over from replicas that stopped, by consumer.
+    std::vector<std::pair<std::string, std::int64_t>> taken_over;
+    // Redis: the delivery consumer group was missing and was made again (Redis lost its data).
+    bool group_recreated = false;
 };
 
 enum class delivery_state { pending, in_flight, delivered, dead };

@@ -326,6 +326,11 @@ metrics::metrics()
           "Deliveries by subscriber and state: pending, in_flight, dead (dead-lettered, awaiting replay)."))
     , oldest_pending_(gauges(*registry_, "switchboard_delivery_oldest_pending_age_seconds",
           "Age of the oldest event not yet delivered to the subscriber (0 when none)."))
+    , reclaimed_(counters(*registry_, "switchboard_redis_reclaimed_total",
+          "Deliveries this replica took over from a replica that stopped with them in flight (Redis), by "
+          "subscriber."))
+    , groups_recreated_(counters(*registry_, "switchboard_redis_groups_recreated_total",
+          "Delivery consumer groups found missing and made again: Redis lost its data (Redis), by subscriber."))
     , ivr_selections_(counters(*registry_, "switchboard_ivr_menu_selections_total",
           "IVR menu choices by menu and option label (invalid: no option matched; none: no input)."))
 {
@@ -376,6 +381,8 @@ subscriber_metrics& metrics::subscriber(const std::string& name)
         queue_depth_.Add(with("state", "in_flight")),
         queue_depth_.Add(with("state", "dead")),
         oldest_pending_.Add(label),
+        reclaimed_.Add(label),
+        groups_recreated_.Add(label),
     });
     subscribers_.emplace_back(name, std::move(m));
     return *subscribers_.back().second;

@@ -62,6 +62,8 @@ struct subscriber_metrics {
     prometheus::Gauge& in_flight;
     prometheus::Gauge& dead;
     prometheus::Gauge& oldest_pending_age;
+    prometheus::Counter& reclaimed; // Redis: deliveries taken over from replicas that stopped
+    prometheus::Counter& groups_recreated; // Redis: the consumer group was lost with Redis' data
 };
 
 class metrics {
@@ -134,6 +136,8 @@ private:
     prometheus::Family<prometheus::Histogram>& delivery_latency_;
     prometheus::Family<prometheus::Gauge>& queue_depth_;
     prometheus::Family<prometheus::Gauge>& oldest_pending_;
+    prometheus::Family<prometheus::Counter>& reclaimed_;
+    prometheus::Family<prometheus::Counter>& groups_recreated_;
     prometheus::Family<prometheus::Counter>& twilio_requests_;
     prometheus::Family<prometheus::Histogram>& twilio_durations_;
     std::mutex twilio_mutex_;

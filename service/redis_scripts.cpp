@@ -20,7 +20,6 @@
 //   P live:S              zset seq: S's pending and in-flight deliveries
 //   P retry:S             zset next_attempt_at_ms -> seq: pending deliveries waiting for a retry
 //   P dead:S, P delivered:S   zset seq
-//   P reclaim:S           where the next XAUTOCLAIM scan of S's pending entries starts
 #include "service/redis_scripts.hpp"
 
 namespace switchboard::redis_scripts {
@@ -131,12 +130,16 @@ return {'ok', seq}
 )lua";
 
 // ARGV: P, subscriber, group, consumer, limit, now (ms), reclaim idle (ms), reclaim ('1' | '0')
-// -> {{seq, event id, payload, at, attempts, first attempt or '', entry}, ...}, next due or ''}
+// -> {{seq, event id, payload, at, attempts, first attempt or '', entry}, ...}, next due or '',
+//     {consumer, entries taken over from it, ...}, group created ('1' | '0')}
 const char* const claim = R"lua(
 local p, s, g, c = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local limit, now, idle, reclaim = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8] == '1'
 local q, retry = p .. 'q:' .. s, p .. 'retry:' .. s
-redis.pcall('XGROUP', 'CREATE', q, g, '0', 'MKSTREAM')
+-- A Redis that lost its data (restarted without AOF, failed over to an empty replica) lost the
+-- group too: make it again (the caller says so at error level) rather than fail with NOGROUP.
+local made = redis.pcall('XGROUP', 'CREATE', q, g, '0', 'MKSTREAM')
+local created = (type(made) == 'table' and made.ok) and '1' or '0'
 
 -- Retries that are due go back into the stream, so the group hands them out again.
 for _, seq in ipairs(redis.call('ZRANGEBYSCORE', retry, '-inf', now, 'LIMIT', 0, limit)) do
@@ -146,15 +149,31 @@ for _, seq in ipairs(redis.call('ZRANGEBYSCORE', retry, '-inf', now, 'LIMIT', 0,
 end
 
 local entries = {}
+local taken = {}
 if reclaim then
-  -- Deliveries a replica took and never finished (it died): ours now.
-  -- The scan resumes where the previous one stopped, so a long list of deliveries in flight
-  -- at other replicas cannot hide the abandoned ones behind it.
-  local cursor_key = p .. 'reclaim:' .. s
-  local r = redis.call('XAUTOCLAIM', q, g, c, idle, redis.call('GET', cursor_key) or '0-0', 'COUNT', limit)
-  redis.call('SET', cursor_key, r[1])
-  for _, e in ipairs(r[2]) do
-    if type(e) == 'table' and type(e[2]) == 'table' then entries[#entries + 1] = e end
+  -- Deliveries a replica took and never finished (it died): ours now. XPENDING filters by idle
+  -- time over the whole pending list, so fresh entries in flight (ours or another replica's)
+  -- never use up the scan, however few slots are free; XCLAIM re-checks the idle time, so two
+  -- replicas never both take one.
+  local stale = redis.call('XPENDING', q, g, 'IDLE', tonumber(idle), '-', '+', limit)
+  local ids, from = {}, {}
+  for _, e in ipairs(stale) do
+    ids[#ids + 1] = e[1]
+    from[e[1]] = e[2]
+  end
+  if #ids > 0 then
+    local by = {}
+    for _, e in ipairs(redis.call('XCLAIM', q, g, c, idle, unpack(ids))) do
+      if type(e) == 'table' and type(e[2]) == 'table' then
+        entries[#entries + 1] = e
+        local who = from[e[1]] or '?'
+        by[who] = (by[who] or 0) + 1
+      end
+    end
+    for who, n in pairs(by) do
+      taken[#taken + 1] = who
+      taken[#taken + 1] = n
+    end
   end
   -- Consumers of replicas long gone, with nothing pending: forget them.
   for _, info in ipairs(redis.call('XINFO', 'CONSUMERS', q, g)) do
@@ -190,7 +209,7 @@ end
 local next_due = ''
 local first = redis.call('ZRANGE', retry, 0, 0, 'WITHSCORES')
 if first[2] then next_due = first[2] end
-return {out, next_due}
+return {out, next_due, taken, created}
 )lua";
 
 // ARGV: P, subscriber, group, seq, entry (the claim's token), state, attempts, next, attempted,

@@ -207,6 +207,8 @@ call_row to_call_row(const record& r)
 struct redis_store::scripts {
     std::size_t read, write, claim, complete, list, replay, stats, calls, call, totals, number;
     std::unordered_map<std::string, std::unique_ptr<std::atomic<std::int64_t>>> last_reclaim;
+    // The subscriber's consumer group was there (or made) at an earlier claim of this process.
+    std::unordered_map<std::string, std::unique_ptr<std::atomic<bool>>> group_seen;
 };
 
 // One versioned write: the record it reads and changes (kind and SID; none for an event with no
@@ -244,6 +246,7 @@ redis_store::redis_store(redis_store_settings settings, std::vector<subscription
     s.number = c.add_script(redis_scripts::number);
     for (const auto& sub : subs_) {
         s.last_reclaim.emplace(sub.name, std::make_unique<std::atomic<std::int64_t>>(0));
+        s.group_seen.emplace(sub.name, std::make_unique<std::atomic<bool>>(false));
     }
 }
 
@@ -505,11 +508,16 @@ void redis_store::claim(std::string subscriber, std::size_t limit, std::int64_t 
         std::int64_t seen = last.load();
         reclaim = now_ms - seen >= 1000 && last.compare_exchange_strong(seen, now_ms);
     }
+    std::atomic<bool>* seen = nullptr;
+    if (const auto it = scripts_->group_seen.find(subscriber); it != scripts_->group_seen.end()) {
+        seen = it->second.get();
+    }
     client_->eval(scripts_->claim,
         {settings_.prefix, subscriber, group, settings_.consumer, std::to_string(limit), std::to_string(now_ms),
             std::to_string(settings_.reclaim_idle.count()), reclaim ? "1" : "0"},
-        [done = std::move(done)](result<redis_reply> r) {
-            if (!usable(r, "claim") || r->elements.size() != 2) {
+        [done = std::move(done), seen, limit, last = reclaim ? scripts_->last_reclaim.at(subscriber).get() : nullptr](
+            result<redis_reply> r) {
+            if (!usable(r, "claim") || r->elements.size() != 4) {
                 done(failure<claim_result>());
                 return;
             }
@@ -529,6 +537,21 @@ void redis_store::claim(std::string subscriber, std::size_t limit, std::int64_t 
                 out.deliveries.push_back(std::move(d));
             }
             out.next_due_at_ms = optional_number(r->elements[1].text());
+            const auto& taken = r->elements[2].elements;
+            std::int64_t took = 0;
+            for (std::size_t i = 0; i + 1 < taken.size(); i += 2) {
+                out.taken_over.emplace_back(taken[i].text(), taken[i + 1].number());
+                took += taken[i + 1].number();
+            }
+            if (last != nullptr && took >= static_cast<std::int64_t>(limit)) {
+                last->store(0); // every free slot went to abandoned deliveries: more may wait, look again now
+            }
+            // Made now although this process had seen it before: Redis lost the group.
+            const bool created = r->elements[3].text() == "1";
+            out.group_recreated = created && seen != nullptr && seen->load();
+            if (seen != nullptr) {
+                seen->store(true);
+            }
             done(std::move(out));
         });
 }

@@ -33,7 +33,7 @@ after(async () => {
 
 // A subscriber that verifies every delivery's Standard Webhooks signature and records it by
 // callback ("CallSid#SequenceNumber") and webhook-id.
-async function createSubscriber(secret) {
+async function createSubscriber(secret, { delayMs = 0 } = {}) {
   const port = await freePort();
   const verifier = new Webhook(secret);
   const sub = {
@@ -68,7 +68,11 @@ async function createSubscriber(secret) {
       sub.deliveries.push({
         key: `${json.data.call_sid}#${json.data.sequence_number ?? json.data.status}`, id: req.headers['webhook-id'], json,
       });
-      res.writeHead(204).end();
+      if (delayMs > 0) {
+        setTimeout(() => res.writeHead(204).end(), delayMs);
+      } else {
+        res.writeHead(204).end();
+      }
     });
   });
   server.keepAliveTimeout = 30000;
@@ -234,6 +238,92 @@ describe('two replicas on one Redis', () => {
       await kill9(a);
       await stopServer(b);
       await sub.close();
+    }
+  });
+
+  test('a dead replica\'s deliveries are taken over within the reclaim time plus seconds, the survivor busy', { timeout: 60000 }, async (t) => {
+    const secret = newSecret();
+    const sub = await createSubscriber(secret, { delayMs: 600 });
+    const RECLAIM = 6;
+    const d = deployment([{ ...subscriberConfig(sub.url, secret), concurrency: 4 }],
+      { SWITCHBOARD_REDIS_RECLAIM_SECONDS: String(RECLAIM) });
+    const a = await d.start();
+    let b;
+    try {
+      const acked = new Map();
+      for (let i = 0; i < 12; ++i) {
+        const params = statusParams(callSid(), 'ringing', 1);
+        assert.equal(await post(a, params), 204);
+        acked.set(`${params.CallSid}#1`, params);
+      }
+      await waitFor(async () => (await queue(a)).in_flight >= 4, 5000, 'deliveries in flight at A');
+      await kill9(a);
+      const killedAt = Date.now();
+      b = await d.start();
+      // B stays busy all along: new events at about three quarters of what it can deliver.
+      let stop = false;
+      const trickle = (async () => {
+        while (!stop) {
+          const params = statusParams(callSid(), 'ringing', 1);
+          if (isTwoXX(await post(b, params))) {
+            acked.set(`${params.CallSid}#1`, params);
+          }
+          await sleep(200);
+        }
+      })();
+      await waitFor(async () => metric(await scrape(b), 'switchboard_redis_reclaimed_total') >= 4, 30000,
+        'the take-over');
+      const took = (Date.now() - killedAt) / 1000;
+      stop = true;
+      await trickle;
+      assert.ok(took <= RECLAIM + 4, `taken over ${took.toFixed(1)} s after the kill (reclaim ${RECLAIM} s)`);
+      const line = b.logs.find((x) => x.msg === 'took over deliveries of a replica that stopped');
+      assert.equal(line?.from_replica, 'replica-1');
+      await assertAllDelivered(sub, acked, 'take-over');
+      t.diagnostic(`take-over: ${took.toFixed(1)} s after the kill with SWITCHBOARD_REDIS_RECLAIM_SECONDS=${RECLAIM}`);
+    } finally {
+      await kill9(a);
+      if (b) {
+        await stopServer(b);
+      }
+      await sub.close();
+    }
+  });
+
+  test('Redis restarted empty under load: the consumer groups are made again (logged), deliveries go on', { timeout: 60000 }, async () => {
+    const own = await startRedis({ extra: ['--appendonly', 'no'] });
+    const secret = newSecret();
+    const sub = await createSubscriber(secret);
+    const d = deployment([subscriberConfig(sub.url, secret)], { SWITCHBOARD_STORE: own.url });
+    const a = await d.start();
+    const b = await d.start();
+    try {
+      const l = load(() => [a, b], 4);
+      await sleep(1000);
+      await own.kill(); // no AOF: everything, the groups included, is gone
+      await own.start();
+      await sleep(1500);
+      l.stop = true;
+      await l.done;
+      // After the restart both replicas take new events and deliver them.
+      const after = [];
+      for (const s of [a, b]) {
+        const params = statusParams(callSid(), 'completed', 1);
+        await waitFor(async () => isTwoXX(await post(s, params)), 10000, 'accepted again');
+        after.push(`${params.CallSid}#1`);
+      }
+      await waitFor(() => after.every((k) => sub.byKey().has(k)), 15000, 'delivered after the empty restart');
+      const lines = [a, b].flatMap((s) => s.logs).filter((x) => x.level === 'error'
+        && /consumer group was missing/.test(x.msg));
+      assert.ok(lines.length >= 1, 'the lost group is logged at error level');
+      const made = metric(await scrape(a), 'switchboard_redis_groups_recreated_total')
+        + metric(await scrape(b), 'switchboard_redis_groups_recreated_total');
+      assert.ok(made >= 1);
+    } finally {
+      await stopServer(a);
+      await stopServer(b);
+      await sub.close();
+      await own.remove();
     }
   });
 
