@@ -169,6 +169,19 @@ task<http_response> replay(request_context& ctx, const admin_deps& d)
     const std::string event_id(path_param(ctx, "event_id"));
     auto r = co_await store_call<std::int64_t>(
         [&](event_store::callback<std::int64_t> done) { d.store.replay(name, event_id, unix_ms_now(), done); });
+    // All of them: in bounded batches, each its own store operation (webhooks commit between).
+    std::int64_t total = r ? *r : 0;
+    while (event_id.empty() && r && *r == static_cast<std::int64_t>(event_store::replay_batch)) {
+        d.deliveries.notify({name});
+        r = co_await store_call<std::int64_t>(
+            [&](event_store::callback<std::int64_t> done) { d.store.replay(name, event_id, unix_ms_now(), done); });
+        if (r) {
+            total += *r;
+        }
+    }
+    if (r) {
+        r = total;
+    }
     if (!r) {
         if (r.error() == error::not_found && !event_id.empty()) {
             co_return json_error(http::status::not_found, "not_found",

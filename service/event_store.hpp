@@ -200,8 +200,11 @@ public:
     virtual void claim(std::string subscriber, std::size_t limit, std::int64_t now_ms, callback<claim_result> done) = 0;
     virtual void complete(std::string subscriber, delivery_outcome outcome, callback<bool> done) = 0;
 
-    // Admin: rows of one state, from the oldest; re-queue dead deliveries (one, or all when
-    // `event_id` is empty), answering how many were re-queued.
+    // Admin: rows of one state, from the oldest; re-queue dead deliveries (one, or when
+    // `event_id` is empty the oldest replay_batch of them: callers repeat until fewer come
+    // back, so no single transaction or script holds the store for long), answering how many
+    // were re-queued.
+    static constexpr std::size_t replay_batch = 1000;
     virtual void list(std::string subscriber, delivery_state state, std::size_t limit, std::int64_t after_seq,
         callback<std::vector<delivery_row>> done)
         = 0;

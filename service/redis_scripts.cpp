@@ -240,12 +240,13 @@ const char* const list = R"lua(
 local p, s, state, after, limit = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local set = (state == 'pending' or state == 'in_flight') and 'live' or state
 local key = p .. set .. ':' .. s
-local out, offset, scanned = {}, 0, 0
+local out, from, scanned = {}, after, 0
 while #out < limit and scanned < 100000 do
-  local seqs = redis.call('ZRANGEBYSCORE', key, '(' .. after, '+inf', 'LIMIT', offset, 500)
+  -- The score is the seq: each page starts after the last one seen (no growing offset to skip).
+  local seqs = redis.call('ZRANGEBYSCORE', key, '(' .. from, '+inf', 'LIMIT', 0, 500)
   if #seqs == 0 then break end
-  offset = offset + #seqs
   for _, seq in ipairs(seqs) do
+    from = seq
     scanned = scanned + 1
     local d = redis.call('HMGET', p .. 'd:' .. s .. ':' .. seq, 'state', 'attempts', 'next', 'status', 'error')
     if d[1] == state then
@@ -258,13 +259,13 @@ end
 return out
 )lua";
 
-// ARGV: P, subscriber, event id ('' for every dead delivery), now -> how many were re-queued
+// ARGV: P, subscriber, event id ('' for the oldest dead deliveries), now, batch -> how many were re-queued
 const char* const replay = R"lua(
-local p, s, id, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local p, s, id, now, batch = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local dead = p .. 'dead:' .. s
 local seqs
 if id == '' then
-  seqs = redis.call('ZRANGE', dead, 0, -1)
+  seqs = redis.call('ZRANGE', dead, 0, batch - 1) -- bounded: the caller repeats until done
 else
   local seq = redis.call('HGET', p .. 'evid', id)
   if not seq or not redis.call('ZSCORE', dead, seq) then return 0 end

@@ -615,7 +615,8 @@ void redis_store::replay(std::string subscriber, std::string event_id, std::int6
         return;
     }
     const bool one = !event_id.empty();
-    client_->eval(scripts_->replay, {settings_.prefix, subscriber, std::move(event_id), std::to_string(now_ms)},
+    client_->eval(scripts_->replay,
+        {settings_.prefix, subscriber, std::move(event_id), std::to_string(now_ms), std::to_string(replay_batch)},
         [one, done = std::move(done)](result<redis_reply> r) {
             if (!usable(r, "replay")) {
                 done(failure<std::int64_t>());

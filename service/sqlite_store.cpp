@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -186,6 +187,12 @@ CREATE TABLE numbers (
     purchased_at_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 3: history filtered by status walks that status's calls only (a rare status scanned the
+    // whole newest-first index), and calls_started is redundant next to calls_newest.
+    R"sql(
+CREATE INDEX calls_status_newest ON calls (status, started_at_ms DESC, call_sid DESC);
+DROP INDEX calls_started;
+)sql",
 };
 static_assert(std::size(migrations) == sqlite_store::schema_version);
 
@@ -221,19 +228,28 @@ template <class T, class Fn> struct typed_operation final : operation {
 
 class database {
 public:
-    database(const std::string& path, std::vector<subscription> subs) : subs_(std::move(subs))
+    enum class mode { write, read };
+
+    database(const std::string& path, std::vector<subscription> subs, mode m = mode::write) : subs_(std::move(subs))
     {
-        const int rc = sqlite3_open_v2(path.c_str(), &db_,
-            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nullptr);
+        const int flags = m == mode::write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+        const int rc
+            = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nullptr);
         if (rc != SQLITE_OK) {
             const std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
             sqlite3_close_v2(db_);
             throw std::runtime_error("cannot open the event store " + path + ": " + why);
         }
+        if (m == mode::read) {
+            // The operator and admin reads: WAL lets them run beside the writer, on a snapshot,
+            // without holding up a commit. The writer made the schema already.
+            exec("PRAGMA query_only=1");
+            exec("PRAGMA busy_timeout=1000");
+            return;
+        }
         try {
-            // One process owns the database: a second one (another replica on the same volume)
-            // fails here instead of delivering the same rows twice.
-            exec("PRAGMA locking_mode=EXCLUSIVE");
+            // One process owns the database (the lock file, see sqlite_store): no
+            // locking_mode=EXCLUSIVE, so the read connection can share it.
             exec("PRAGMA journal_mode=WAL");
             // NORMAL: SQLite does not fsync at COMMIT; the syncer thread does, before any
             // commit is acknowledged (see sqlite_store::impl). Checkpoints still sync.
@@ -490,7 +506,8 @@ boost::system::result<append_result> do_append(database& db, append_request& req
 struct sqlite_store::impl {
     using batch_t = std::vector<std::unique_ptr<operation>>;
 
-    impl(const std::string& path, std::vector<subscription> subs) : db(path, std::move(subs)), wal_path(path + "-wal")
+    impl(const std::string& path, std::vector<subscription> subs)
+        : db(path, subs), reads(path, std::move(subs), database::mode::read), wal_path(path + "-wal")
     {
     }
     ~impl()
@@ -500,7 +517,26 @@ struct sqlite_store::impl {
         }
     }
 
+    // The lock file's descriptor, closed last (after the connections).
+    struct lock_holder {
+        int fd = -1;
+        ~lock_holder()
+        {
+            if (fd >= 0) {
+                ::close(fd);
+            }
+        }
+    };
+    lock_holder lock_file;
+
     database db;
+    // The read connection and its thread: history, stats, admin listings and the queue gauges
+    // run here, so a long scan never holds up a webhook's commit. Its callbacks run like the
+    // writer's (completions).
+    database reads;
+    std::deque<std::unique_ptr<operation>> read_queue; // under mutex
+    std::condition_variable read_wake;
+    std::thread reader;
     const std::string wal_path;
     int wal_fd = -1;
     std::mutex mutex;
@@ -541,6 +577,55 @@ struct sqlite_store::impl {
     template <class T, class Fn> void submit(Fn fn, callback<T> done)
     {
         enqueue(std::make_unique<typed_operation<T, Fn>>(std::move(fn), std::move(done)));
+    }
+
+    // A read on the read connection; `fn` must not write.
+    template <class T, class Fn> void submit_read(Fn fn, callback<T> done)
+    {
+        auto op = std::make_unique<typed_operation<T, Fn>>(std::move(fn), std::move(done));
+        {
+            std::lock_guard lock(mutex);
+            if (!closing) {
+                read_queue.push_back(std::move(op));
+            }
+        }
+        if (op) {
+            op->finish(false);
+            return;
+        }
+        read_wake.notify_one();
+    }
+
+    void read_loop()
+    {
+        for (;;) {
+            std::unique_ptr<operation> op;
+            {
+                std::unique_lock lock(mutex);
+                read_wake.wait(lock, [this] { return closing || !read_queue.empty(); });
+                if (read_queue.empty()) {
+                    return;
+                }
+                op = std::move(read_queue.front());
+                read_queue.pop_front();
+            }
+            try {
+                reads.exec("BEGIN"); // one snapshot for the operation's statements
+                op->execute(reads);
+                reads.exec("COMMIT");
+                op->committed = true;
+            } catch (const std::exception& e) {
+                log::line(log::level::error, "event store read failed").str("error", e.what()).emit();
+                try {
+                    reads.exec("ROLLBACK");
+                } catch (const sql_error&) {
+                    // not in a transaction
+                }
+            }
+            batch_t one;
+            one.push_back(std::move(op));
+            finish(std::move(one));
+        }
     }
 
     // Runs the operations in one transaction. false: nothing was committed.
@@ -706,7 +791,28 @@ sqlite_store::sqlite_store(const std::string& data_dir, std::vector<subscription
         throw std::runtime_error("SWITCHBOARD_DATA_DIR: cannot create '" + data_dir + "': " + ec.message());
     }
     const std::string path = (std::filesystem::path(data_dir) / file_name).string();
-    impl_ = std::make_unique<impl>(path, std::move(subscriptions));
+    // One process owns the database: a second one (another replica on the same volume) stops
+    // here instead of delivering the same rows twice. The kernel drops the lock with the process.
+    const std::string lock_path = path + ".lock";
+    const int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock < 0) {
+        throw std::runtime_error(
+            "cannot use the event store " + path + ": cannot open " + lock_path + ": " + std::strerror(errno));
+    }
+    if (::flock(lock, LOCK_EX | LOCK_NB) != 0) {
+        const int err = errno;
+        ::close(lock);
+        throw std::runtime_error("the event store " + path + " is in use by another process ("
+            + (err == EWOULDBLOCK ? std::string("database is locked: ") + lock_path + " is held" : std::strerror(err))
+            + ")");
+    }
+    try {
+        impl_ = std::make_unique<impl>(path, std::move(subscriptions));
+    } catch (...) {
+        ::close(lock);
+        throw;
+    }
+    impl_->lock_file.fd = lock;
     // Prove the store takes writes now (full disk, read-only volume), not at the first webhook.
     try {
         impl_->db.exec("BEGIN IMMEDIATE");
@@ -722,6 +828,7 @@ sqlite_store::sqlite_store(const std::string& data_dir, std::vector<subscription
     impl_->open_wal();
     impl_->writer = std::thread([this] { impl_->run(); });
     impl_->syncer = std::thread([this] { impl_->sync_loop(); });
+    impl_->reader = std::thread([this] { impl_->read_loop(); });
 }
 
 sqlite_store::~sqlite_store()
@@ -739,6 +846,10 @@ void sqlite_store::close()
         impl_->closing = true;
     }
     impl_->wake.notify_all();
+    impl_->read_wake.notify_all();
+    if (impl_->reader.joinable()) {
+        impl_->reader.join();
+    }
     if (impl_->writer.joinable()) {
         impl_->writer.join();
     }
@@ -815,7 +926,7 @@ void sqlite_store::complete(std::string subscriber, delivery_outcome o, callback
 void sqlite_store::list(std::string subscriber, delivery_state state, std::size_t limit, std::int64_t after_seq,
     callback<std::vector<delivery_row>> done)
 {
-    impl_->submit<std::vector<delivery_row>>(
+    impl_->submit_read<std::vector<delivery_row>>(
         [subscriber = std::move(subscriber), state, limit, after_seq](
             database& db) -> boost::system::result<std::vector<delivery_row>> {
             if (!db.knows(subscriber)) {
@@ -857,9 +968,11 @@ void sqlite_store::replay(
                 return {boost::system::in_place_error, make_error_code(error::not_found)};
             }
             if (event_id.empty()) {
+                // One bounded batch per operation: the writer runs webhooks' commits in between.
                 db.sql("UPDATE deliveries SET state = 0, attempts = 0, first_attempt_at_ms = NULL, "
-                       "next_attempt_at_ms = ?2 WHERE subscriber = ?1 AND state = 3")
-                    .bind(subscriber, now_ms)
+                       "next_attempt_at_ms = ?2 WHERE subscriber = ?1 AND state = 3 AND seq IN "
+                       "(SELECT seq FROM deliveries WHERE subscriber = ?1 AND state = 3 ORDER BY seq LIMIT ?3)")
+                    .bind(subscriber, now_ms, static_cast<std::int64_t>(event_store::replay_batch))
                     .run();
                 return db.changes();
             }
@@ -877,7 +990,7 @@ void sqlite_store::replay(
 
 void sqlite_store::stats(callback<std::vector<queue_stats>> done)
 {
-    impl_->submit<std::vector<queue_stats>>(
+    impl_->submit_read<std::vector<queue_stats>>(
         [](database& db) -> boost::system::result<std::vector<queue_stats>> {
             std::vector<queue_stats> out;
             for (const auto& s : db.subscriptions()) {
@@ -1010,7 +1123,7 @@ call_row read_call(const statement& q)
 
 void sqlite_store::calls(call_filter f, callback<std::vector<call_row>> done)
 {
-    impl_->submit<std::vector<call_row>>(
+    impl_->submit_read<std::vector<call_row>>(
         [f = std::move(f)](database& db) -> boost::system::result<std::vector<call_row>> {
             static const std::string sql = std::string("SELECT ") + call_columns
                 + " FROM calls WHERE (?1 = '' OR status = ?1) "
@@ -1032,7 +1145,7 @@ void sqlite_store::calls(call_filter f, callback<std::vector<call_row>> done)
 
 void sqlite_store::call(std::string call_sid, callback<call_detail> done)
 {
-    impl_->submit<call_detail>(
+    impl_->submit_read<call_detail>(
         [sid = std::move(call_sid)](database& db) -> boost::system::result<call_detail> {
             static const std::string sql = std::string("SELECT ") + call_columns + " FROM calls WHERE call_sid = ?1";
             auto& q = db.sql(sql.c_str());
@@ -1057,7 +1170,7 @@ void sqlite_store::call(std::string call_sid, callback<call_detail> done)
 
 void sqlite_store::totals(std::string also_number, callback<phone_totals> done)
 {
-    impl_->submit<phone_totals>(
+    impl_->submit_read<phone_totals>(
         [also = std::move(also_number)](database& db) -> boost::system::result<phone_totals> {
             phone_totals t;
             auto& q = db.sql("SELECT status, direction, count(*), count(duration_seconds), "

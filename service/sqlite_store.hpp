@@ -30,7 +30,7 @@ public:
     // posts it to the io_context: one hand-off per batch). Default: on the writer thread.
     void complete_on(std::function<void(std::function<void()>)> executor);
 
-    static constexpr int schema_version = 2;
+    static constexpr int schema_version = 3;
     static constexpr const char* file_name = "switchboard.db";
 
     void append(append_request req, callback<append_result> done) override;
