@@ -17,6 +17,7 @@
 #include <thread>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -744,7 +745,19 @@ struct sqlite_store::impl {
             std::string why;
             const bool synced = sync_wal(why);
             if (!synced) {
-                log::line(log::level::error, "event store flush failed: refusing the batch").str("error", why).emit();
+                // Fail-stop. The batch is committed in the WAL (visible to later batches) but not
+                // durable, and after a writeback error Linux may drop the dirty pages and report
+                // the next fsync as fine: a Twilio retry would be answered as a duplicate of an
+                // event that may never reach the disk. Stop now: nothing of the batch was
+                // acknowledged, Twilio retries, and the next start recovers from what is on disk.
+                log::line(log::level::error,
+                    "event store flush failed: stopping (nothing of the batch was acknowledged; the next start "
+                    "recovers the store from what is on disk)")
+                    .str("error", why)
+                    .num("exit_code", fsync_failure_exit_code)
+                    .emit();
+                log::flush();
+                std::_Exit(fsync_failure_exit_code);
             }
             const auto now = std::chrono::steady_clock::now();
             for (auto& b : turn) {

@@ -32,6 +32,8 @@ public:
 
     static constexpr int schema_version = 3;
     static constexpr const char* file_name = "switchboard.db";
+    // The process exits with this code when an fsync of the WAL fails (fail-stop).
+    static constexpr int fsync_failure_exit_code = 75;
 
     void append(append_request req, callback<append_result> done) override;
     void claim(std::string subscriber, std::size_t limit, std::int64_t now_ms, callback<claim_result> done) override;
