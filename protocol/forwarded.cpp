@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -135,6 +136,24 @@ std::string client_address(const std::vector<network>& trusted, std::string_view
         leftmost = hop;
     }
     return leftmost.empty() ? std::string(peer) : std::string(leftmost);
+}
+
+std::string budget_key(std::string_view address)
+{
+    std::array<std::uint8_t, 16> a{};
+    if (!parse_address(address, a)) {
+        return std::string(address);
+    }
+    const bool v4 = std::all_of(a.begin(), a.begin() + 10, [](std::uint8_t b) { return b == 0; }) && a[10] == 0xFF
+        && a[11] == 0xFF;
+    char text[64] = {}; // INET6_ADDRSTRLEN is 46
+    if (v4) {
+        inet_ntop(AF_INET, a.data() + 12, text, sizeof text);
+        return text;
+    }
+    std::fill(a.begin() + 8, a.end(), std::uint8_t{0});
+    inet_ntop(AF_INET6, a.data(), text, sizeof text);
+    return std::string(text) + "/64";
 }
 
 std::string_view first_value(std::string_view header) noexcept

@@ -32,6 +32,12 @@ bool contains(const std::vector<network>& nets, std::string_view address) noexce
 std::string client_address(
     const std::vector<network>& trusted, std::string_view peer, std::string_view x_forwarded_for);
 
+// The key a client's rate budget is kept under: an IPv4 address (or IPv4-mapped IPv6, folded to
+// IPv4) as itself; an IPv6 address as its /64 ("2001:db8:1:2::/64"), since one subscriber is
+// routinely given a whole /64 (RFC 6177) and could otherwise spend 2^64 budgets. Anything that
+// does not parse as an address is kept as it is.
+std::string budget_key(std::string_view address);
+
 // The first entry of a comma-separated forwarding header, trimmed.
 std::string_view first_value(std::string_view header) noexcept;
 

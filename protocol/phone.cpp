@@ -62,4 +62,35 @@ std::string mask(std::string_view number)
     return out;
 }
 
+std::string mask_numbers_in(std::string_view text)
+{
+    constexpr std::size_t min_run = 7;
+    std::string out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        if (!is_digit(text[i])) {
+            out += text[i++];
+            continue;
+        }
+        std::size_t end = i;
+        while (end < text.size() && is_digit(text[end])) {
+            ++end;
+        }
+        const std::string_view run = text.substr(i, end - i);
+        const bool plus = i > 0 && text[i - 1] == '+'; // already copied to out
+        if (run.size() < min_run) {
+            out += run;
+        } else if (plus && is_e164(text.substr(i - 1, run.size() + 1))) {
+            out.pop_back();
+            out += mask(text.substr(i - 1, run.size() + 1));
+        } else {
+            out.append(run.size() - 2, '*');
+            out += run.substr(run.size() - 2);
+        }
+        i = end;
+    }
+    return out;
+}
+
 } // namespace switchboard::phone

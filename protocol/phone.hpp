@@ -16,4 +16,9 @@ std::string_view country_code(std::string_view e164) noexcept;
 // its last two characters: "***ce". Empty stays empty.
 std::string mask(std::string_view number);
 
+// Free text (e.g. Twilio's "The 'To' number +14155551212 is not a valid phone number.") with
+// every run of 7 or more digits masked as a number: "+14155551212" as mask() does, a bare run
+// with all but its last two digits as '*'. Shorter runs (codes, counts) stay.
+std::string mask_numbers_in(std::string_view text);
+
 } // namespace switchboard::phone

@@ -396,6 +396,22 @@ std::string call_twiml(std::string_view message, std::string_view voice, std::st
     return std::move(r).str();
 }
 
+parsed<std::string> checked_call_twiml(
+    std::string_view message, std::string_view voice, std::string_view language, std::string* problem)
+{
+    std::string twiml = call_twiml(message, voice, language);
+    const std::size_t length = characters(twiml);
+    if (length > max_twiml_characters) {
+        if (problem != nullptr) {
+            *problem = "message is too long: Twilio accepts at most " + std::to_string(max_twiml_characters)
+                + " characters of TwiML, and this message makes " + std::to_string(length)
+                + " once wrapped in <Say> and XML-escaped (& < > count as 4 to 5 characters each)";
+        }
+        return error::invalid_parameter;
+    }
+    return twiml;
+}
+
 std::string create_call_form(
     const call_request& r, std::string_view from, std::string_view twiml, std::string_view status_callback)
 {

@@ -85,6 +85,13 @@ private:
 
 // The TwiML spoken on an API-placed call: <Say voice language>message</Say>.
 std::string call_twiml(std::string_view message, std::string_view voice, std::string_view language);
+// Twilio refuses a call whose Twiml parameter is longer than this many characters
+// (https://www.twilio.com/docs/voice/api/call-resource#create-a-call-resource).
+inline constexpr std::size_t max_twiml_characters = 4000;
+// call_twiml, checked against that limit: the wrapping and the XML escaping (& is &amp;) make a
+// message of up to 4000 characters longer. Error: invalid_parameter, `problem` naming `message`.
+parsed<std::string> checked_call_twiml(
+    std::string_view message, std::string_view voice, std::string_view language, std::string* problem);
 std::string create_call_form(
     const call_request& r, std::string_view from, std::string_view twiml, std::string_view status_callback);
 std::string send_sms_form(const sms_request& r, std::string_view from, std::string_view status_callback);

@@ -6,14 +6,20 @@
 
 namespace switchboard::webhook_signature {
 
-boost::system::result<std::string> parse_secret(std::string_view secret)
+boost::system::result<std::string> parse_secret(std::string_view secret, std::string* problem)
 {
     constexpr std::string_view prefix = "whsec_";
     if (secret.substr(0, prefix.size()) == prefix) {
         secret.remove_prefix(prefix.size());
     }
     auto key = crypto::base64_decode(secret);
-    if (!key || key->empty()) {
+    if (!key || key->size() < min_key_bytes) {
+        if (problem != nullptr) {
+            *problem = !key ? std::string("is not whsec_ followed by base64")
+                            : "decodes to " + std::to_string(key->size()) + (key->size() == 1 ? " byte" : " bytes")
+                    + " of key; at least " + std::to_string(min_key_bytes)
+                    + " are required (Standard Webhooks: 24 to 64 random bytes)";
+        }
         return error::invalid_config;
     }
     return std::move(*key);

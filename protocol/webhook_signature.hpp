@@ -5,15 +5,21 @@
 
 #include <boost/system/result.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace switchboard::webhook_signature {
 
+// The shortest key accepted: Standard Webhooks asks for 24 to 64 bytes of random key; a shorter
+// one can be guessed offline from any one signed delivery.
+inline constexpr std::size_t min_key_bytes = 24;
+
 // The raw key of a "whsec_<base64>" secret (the prefix is optional, as in the reference
-// libraries). Error: invalid_config for bad base64 or an empty key.
-boost::system::result<std::string> parse_secret(std::string_view secret);
+// libraries). Error: invalid_config for bad base64 or a key shorter than min_key_bytes;
+// `problem` (when given) then says which, without the secret.
+boost::system::result<std::string> parse_secret(std::string_view secret, std::string* problem = nullptr);
 
 // "v1,<base64>" for the message; `key` is the raw key from parse_secret.
 std::string sign(std::string_view key, std::string_view id, std::int64_t timestamp, std::string_view body);

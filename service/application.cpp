@@ -186,6 +186,11 @@ struct application::impl {
             if (!t.ok) {
                 stats.store_commit_failures.Increment();
             }
+            if (sqlite != nullptr) {
+                // SQLite: "up" means taking writes; a failing commit (disk full, read-only
+                // volume) says so until one succeeds again (Redis reports its connection).
+                stats.store_up.Set(t.ok ? 1 : 0);
+            }
         });
         if (sqlite != nullptr) {
             sqlite->complete_on([this](std::function<void()> fn) { net::post(ioc, std::move(fn)); });
@@ -282,8 +287,8 @@ struct application::impl {
         const std::string& token = cfg.auth_tokens.front();
         std::cerr << "\n  Development mode: no TWILIO_AUTH_TOKEN set, so requests must be signed with the\n"
                   << "  generated token " << token << " (saved in " << cfg.data_dir << "/dev-auth-token). Try:\n"
-                  << "    switchboard sign --token " << token << " --url http://localhost:" << port
-                  << "/api/voice/incoming CallSid=CA1\n\n";
+                  << "    switchboard sign --token-file " << cfg.data_dir
+                  << "/dev-auth-token --url http://localhost:" << port << "/api/voice/incoming CallSid=CA1\n\n";
     }
 
     net::awaitable<void> handle_signals(net::signal_set& signals)

@@ -5,6 +5,7 @@
 #include "protocol/crypto.hpp"
 #include "protocol/phone.hpp"
 #include "protocol/phone_api.hpp"
+#include "protocol/text.hpp"
 #include "protocol/webhook_signature.hpp"
 #include "protocol/webhook_url.hpp"
 #include "service/http_client.hpp"
@@ -33,7 +34,8 @@ const std::vector<setting_doc> all_settings = {
     {"SWITCHBOARD_ADMIN_LISTEN", "0.0.0.0:9090", "Admin listener for /metrics, /healthz, /readyz, host:port."},
     {"SWITCHBOARD_PUBLIC_URL", "",
         "Public base URL Twilio calls, e.g. https://jobmatch.zip; signatures are checked against it plus the raw "
-        "request target. Empty: derived from the Host header (and X-Forwarded-* from trusted proxies)."},
+        "request target. Empty: derived from the Host header (and X-Forwarded-* from trusted proxies), so a request "
+        "signed for another deployment on the same Twilio account verifies too (a warning at start-up)."},
     {"TWILIO_AUTH_TOKEN", "", "Primary Twilio auth token (secret). Required unless --dev."},
     {"TWILIO_AUTH_TOKEN_FILE", "", "File holding the primary auth token (instead of TWILIO_AUTH_TOKEN)."},
     {"TWILIO_AUTH_TOKEN_SECONDARY", "", "Secondary auth token accepted during rotation (secret)."},
@@ -46,8 +48,8 @@ const std::vector<setting_doc> all_settings = {
         "Comma-separated addresses/CIDRs whose X-Forwarded-For/-Proto/-Host are honoured."},
     {"SWITCHBOARD_THREADS", "0", "I/O threads; 0 means one per core."},
     {"SWITCHBOARD_RATE_LIMIT_PER_MINUTE", "60",
-        "Requests per minute per client IP on the public routes; 0 disables. Validly signed Twilio requests are never "
-        "throttled."},
+        "Requests per minute per client IP (IPv6: per /64) on the public routes; 0 disables. Validly signed Twilio "
+        "requests are never throttled."},
     {"SWITCHBOARD_DATA_DIR", "./data", "Directory for the embedded store; created if missing."},
     {"SWITCHBOARD_STORE", "sqlite",
         "Event store: sqlite (embedded, in SWITCHBOARD_DATA_DIR, one replica) or "
@@ -102,8 +104,9 @@ const std::vector<setting_doc> all_settings = {
         "Also reload SWITCHBOARD_MENU_FILE when it changes, checking this often; 0: only on SIGHUP."},
     {"SWITCHBOARD_SUBSCRIBERS", "[]",
         "Event subscribers, a JSON array of {name, url, secret, events, timeout_seconds, concurrency, max_attempts, "
-        "max_age_seconds, initial_delay_seconds, max_delay_seconds, ca_file} (see the README). Secrets inside: "
-        "prefer SWITCHBOARD_SUBSCRIBERS_FILE."},
+        "max_age_seconds, initial_delay_seconds, max_delay_seconds, ca_file} (see the README); each secret at least 24 "
+        "bytes of key, an http:// url other than loopback warned about at start-up. Secrets inside: prefer "
+        "SWITCHBOARD_SUBSCRIBERS_FILE."},
     {"SWITCHBOARD_SUBSCRIBERS_FILE", "",
         "File holding the SWITCHBOARD_SUBSCRIBERS JSON array (e.g. a mounted Secret)."},
     {"TWILIO_ACCOUNT_SID", "",
@@ -444,8 +447,9 @@ std::optional<subscriber_config> parse_subscriber(
     if (s.secret.empty()) {
         return fail_named("secret is required (whsec_ followed by base64; `switchboard secret` makes one)");
     }
-    if (!webhook_signature::parse_secret(s.secret)) {
-        return fail_named("secret must be whsec_ followed by base64");
+    std::string secret_problem;
+    if (!webhook_signature::parse_secret(s.secret, &secret_problem)) {
+        return fail_named("secret " + secret_problem + " (`switchboard secret` makes one)");
     }
     if (const auto* ev = o.if_contains("events")) {
         if (!ev->is_array() || ev->as_array().empty()) {
@@ -513,6 +517,32 @@ std::vector<subscriber_config> parse_subscribers(const std::string& json, std::v
         out.push_back(std::move(*s));
     }
     return out;
+}
+
+// localhost, 127.0.0.0/8 or ::1: traffic that never leaves the machine (or the pod).
+bool is_loopback(std::string_view host)
+{
+    static const auto loopback = *forwarded::parse_networks("127.0.0.0/8, ::1");
+    return text::iequals(host, "localhost") || forwarded::contains(loopback, host);
+}
+
+void add_warnings(load_result& out)
+{
+    const config& c = out.cfg;
+    for (const auto& sub : c.subscribers) {
+        if (!sub.https && !is_loopback(sub.host)) {
+            out.warnings.push_back({"subscriber url is plain http: its events (phone numbers, SMS bodies) and "
+                                    "signatures cross the network unencrypted; use https",
+                {{"setting", "SWITCHBOARD_SUBSCRIBERS"}, {"subscriber", sub.name}}});
+        }
+    }
+    if (c.public_url.empty()) {
+        out.warnings.push_back({"SWITCHBOARD_PUBLIC_URL is not set: Twilio signatures are checked against a URL built "
+                                "from each request's Host header (or a trusted proxy's X-Forwarded-Host), so a request "
+                                "signed for another deployment on the same Twilio account verifies here too; set "
+                                "SWITCHBOARD_PUBLIC_URL to this deployment's public base URL",
+            {{"setting", "SWITCHBOARD_PUBLIC_URL"}}});
+    }
 }
 
 bool is_sid(std::string_view s, std::string_view prefix)
@@ -801,6 +831,7 @@ load_result load_config(const env_lookup& env, const load_options& opts)
         }
     }
     load_phone(l, c.phone);
+    add_warnings(out);
     return out;
 }
 

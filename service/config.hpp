@@ -11,6 +11,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace switchboard {
@@ -125,9 +126,16 @@ struct load_options {
     std::vector<std::string> env_names; // every variable name in the environment (unknown-key check)
 };
 
+// A valid setting that weakens security; logged at warn level at start-up.
+struct config_warning {
+    std::string message;
+    std::vector<std::pair<std::string, std::string>> fields; // e.g. {"subscriber", "crm"}
+};
+
 struct load_result {
     config cfg;
     std::vector<std::string> errors; // empty: cfg is valid
+    std::vector<config_warning> warnings;
 };
 
 load_result load_config(const env_lookup& env, const load_options& opts);

@@ -54,6 +54,46 @@ void append_time(std::string& out)
     out += 'Z';
 }
 
+// One step through UTF-8 text: the well-formed sequence `s` starts with (Unicode 15, table 3-7:
+// no overlong forms, no surrogates, nothing above U+10FFFF), or else the maximal subpart of one
+// (at least one byte), which a single U+FFFD replaces (Unicode 15, section 3.9, "U+FFFD
+// Substitution of Maximal Subparts"; what the WHATWG decoder does).
+struct utf8_step {
+    std::size_t size;
+    bool valid;
+};
+
+utf8_step next_utf8(std::string_view s) noexcept
+{
+    const auto b = static_cast<unsigned char>(s[0]);
+    std::size_t n = 0;
+    unsigned char lo = 0x80; // the range of the second byte; later ones are 80..BF
+    unsigned char hi = 0xBF;
+    if (b < 0x80) {
+        return {1, true};
+    }
+    if (b >= 0xC2 && b <= 0xDF) {
+        n = 2;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+        n = 3;
+        lo = b == 0xE0 ? 0xA0 : 0x80;
+        hi = b == 0xED ? 0x9F : 0xBF;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+        n = 4;
+        lo = b == 0xF0 ? 0x90 : 0x80;
+        hi = b == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return {1, false};
+    }
+    for (std::size_t k = 1; k < n; ++k) {
+        const auto c = k < s.size() ? static_cast<unsigned char>(s[k]) : 0;
+        if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xBF)) {
+            return {k, false};
+        }
+    }
+    return {n, true};
+}
+
 } // namespace
 
 void set_level(level l) noexcept
@@ -84,13 +124,27 @@ void append_json_escaped(std::string& out, std::string_view s)
 {
     static constexpr char hex[] = "0123456789abcdef";
     std::size_t plain = 0; // start of the run of bytes that need no escaping
-    for (std::size_t i = 0; i < s.size(); ++i) {
+    std::size_t i = 0;
+    while (i < s.size()) {
         const auto b = static_cast<unsigned char>(s[i]);
+        if (b >= 0x80) {
+            // JSON text is UTF-8 (RFC 8259 section 8.1): ill-formed bytes (a raw request target,
+            // a header) would make the whole line unparsable.
+            const utf8_step step = next_utf8(s.substr(i));
+            if (!step.valid) {
+                out.append(s.data() + plain, i - plain);
+                out += "\xEF\xBF\xBD"; // U+FFFD REPLACEMENT CHARACTER
+                plain = i + step.size;
+            }
+            i += step.size;
+            continue;
+        }
         if (b >= 0x20 && b != '"' && b != '\\') {
+            ++i;
             continue;
         }
         out.append(s.data() + plain, i - plain);
-        plain = i + 1;
+        plain = ++i;
         switch (b) {
         case '"':
             out += "\\\"";
@@ -184,6 +238,14 @@ line& line::phone(std::string_view k, std::string_view number)
 {
     if (!buf_.empty() && !number.empty()) {
         str(k, phone::mask(number));
+    }
+    return *this;
+}
+
+line& line::masked(std::string_view k, std::string_view text)
+{
+    if (!buf_.empty()) {
+        str(k, phone::mask_numbers_in(text));
     }
     return *this;
 }

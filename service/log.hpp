@@ -28,6 +28,9 @@ public:
     line& boolean(std::string_view key, bool value);
     // A phone number or caller id, masked (country code and last two digits kept).
     line& phone(std::string_view key, std::string_view number);
+    // Free text that may quote phone numbers (Twilio's error messages): every run of 7 or more
+    // digits masked (phone::mask_numbers_in).
+    line& masked(std::string_view key, std::string_view text);
     void emit();
 
 private:
@@ -56,7 +59,8 @@ private:
 // Writes buffered lines to stdout now (called periodically and at exit).
 void flush() noexcept;
 
-// Appends `s` to `out` as a JSON string literal body (no quotes).
+// Appends `s` to `out` as a JSON string literal body (no quotes). Ill-formed UTF-8 comes out as
+// U+FFFD (one per maximal subpart), so every line is valid JSON whatever the bytes.
 void append_json_escaped(std::string& out, std::string_view s);
 
 } // namespace switchboard::log

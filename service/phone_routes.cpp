@@ -65,8 +65,8 @@ http_response twilio_failure(const twilio_result& r, std::string_view operation)
         "Twilio request failed")
         .str("operation", operation)
         .num("status", r.status)
-        .str("error", r.detail)
-        .str("twilio_message", r.error.message)
+        .masked("error", r.detail)
+        .masked("twilio_message", r.error.message) // Twilio quotes the number it refused
         .emit();
     json::object body;
     body["code"] = to_code(ec);
@@ -283,10 +283,13 @@ struct phone_api_impl {
         }
         const std::string voice = c->voice.empty() ? cfg().default_voice : c->voice;
         const std::string language = c->language.empty() ? cfg().default_language : c->language;
+        auto twiml = phone_api::checked_call_twiml(c->message, voice, language, &problem);
+        if (!twiml) {
+            co_return bad(twiml.error(), problem);
+        }
         ctx.log.to = c->to;
         auto r = co_await d.twilio->post("create_call", path("Calls.json"),
-            phone_api::create_call_form(
-                *c, cfg().phone_number, phone_api::call_twiml(c->message, voice, language), webhook("status")));
+            phone_api::create_call_form(*c, cfg().phone_number, *twiml, webhook("status")));
         if (r.ec) {
             co_return twilio_failure(r, "create_call");
         }

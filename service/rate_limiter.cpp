@@ -28,35 +28,26 @@ void rate_limiter::refill(bucket& b, clock::time_point now) const
     }
 }
 
-void rate_limiter::evict(shard& s, clock::time_point now) const
-{
-    // Full buckets carry no information: forgetting them changes no decision.
-    for (auto it = s.buckets.begin(); it != s.buckets.end();) {
-        refill(it->second, now);
-        it = it->second.tokens >= capacity_ ? s.buckets.erase(it) : std::next(it);
-    }
-    if (s.buckets.size() >= max_per_shard_) {
-        // Still full of active clients: drop the one closest to full.
-        auto fullest = std::max_element(s.buckets.begin(), s.buckets.end(),
-            [](const auto& a, const auto& b) { return a.second.tokens < b.second.tokens; });
-        s.buckets.erase(fullest);
-    }
-}
-
 rate_limiter::decision rate_limiter::take(std::string_view client, clock::time_point now)
 {
     shard& s = shards_[std::hash<std::string_view>{}(client) % shards_.size()];
     const std::lock_guard lock(s.mutex);
-    auto it = s.buckets.find(std::string(client));
-    if (it == s.buckets.end()) {
-        if (s.buckets.size() >= max_per_shard_) {
-            evict(s, now);
+    auto found = s.index.find(client);
+    if (found == s.index.end()) {
+        if (s.index.size() >= max_per_shard_) {
+            // Forget the least recently used client: it has had the longest to refill (and a full
+            // bucket carries no information). A refused request counts as use, so a client that
+            // keeps knocking stays remembered, and throttled.
+            s.index.erase(s.by_use.back().client);
+            s.by_use.pop_back();
         }
-        it = s.buckets.emplace(std::string(client), bucket{capacity_, now}).first;
+        s.by_use.push_front(bucket{std::string(client), capacity_, now});
+        found = s.index.emplace(s.by_use.front().client, s.by_use.begin()).first;
     } else {
-        refill(it->second, now);
+        s.by_use.splice(s.by_use.begin(), s.by_use, found->second);
+        refill(*found->second, now);
     }
-    bucket& b = it->second;
+    bucket& b = *found->second;
     if (b.tokens >= 1.0) {
         b.tokens -= 1.0;
         return {true, std::chrono::seconds{0}};
@@ -71,7 +62,7 @@ std::size_t rate_limiter::tracked_clients() const
     std::size_t n = 0;
     for (const auto& s : shards_) {
         const std::lock_guard lock(s.mutex);
-        n += s.buckets.size();
+        n += s.index.size();
     }
     return n;
 }

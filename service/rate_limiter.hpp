@@ -3,6 +3,7 @@
 
 #include <array>
 #include <chrono>
+#include <list>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -22,21 +23,25 @@ public:
         bool allowed;
         std::chrono::seconds retry_after; // when refused: until one request is allowed again
     };
+    // `client` is the key as given: the caller aggregates (forwarded::budget_key for addresses).
     decision take(std::string_view client, clock::time_point now);
 
     std::size_t tracked_clients() const;
 
 private:
     struct bucket {
+        std::string client;
         double tokens;
         clock::time_point updated;
     };
+    // Buckets in order of last use, most recent first, so a full shard forgets its least
+    // recently seen client in O(1) instead of scanning the shard under its lock.
     struct shard {
         mutable std::mutex mutex;
-        std::unordered_map<std::string, bucket> buckets;
+        std::list<bucket> by_use;
+        std::unordered_map<std::string_view, std::list<bucket>::iterator> index; // views of bucket::client
     };
     void refill(bucket& b, clock::time_point now) const;
-    void evict(shard& s, clock::time_point now) const;
 
     double capacity_;
     double per_second_;

@@ -124,18 +124,18 @@ task<std::optional<http_response>> router::spend_budget(request_context& ctx) co
     if (guards_.limiter == nullptr) {
         co_return std::nullopt;
     }
+    // One budget per IPv4 address and per IPv6 /64.
+    const std::string key = forwarded::budget_key(ctx.client);
     std::optional<rate_limiter::decision> d;
     if (guards_.shared_limiter != nullptr && guards_.shared_limiter->available()) {
-        auto shared
-            = co_await store_call<rate_limiter::decision>([&](event_store::callback<rate_limiter::decision> done) {
-                  guards_.shared_limiter->take(ctx.client, done);
-              });
+        auto shared = co_await store_call<rate_limiter::decision>(
+            [&](event_store::callback<rate_limiter::decision> done) { guards_.shared_limiter->take(key, done); });
         if (shared) {
             d = *shared;
         }
     }
     if (!d) {
-        d = guards_.limiter->take(ctx.client, rate_limiter::clock::now());
+        d = guards_.limiter->take(key, rate_limiter::clock::now());
     }
     if (d->allowed) {
         co_return std::nullopt;

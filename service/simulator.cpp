@@ -5,6 +5,7 @@
 #include "protocol/form.hpp"
 #include "protocol/twilio_signature.hpp"
 #include "protocol/twiml_reader.hpp"
+#include "service/cli.hpp"
 #include "service/http_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -386,6 +387,15 @@ int simulate_command(const std::vector<std::string>& args)
             sim.public_url = args[++i];
         } else if (a == "--token" && has_value) {
             sim.token = args[++i];
+        } else if (a == "--token-file" && has_value) {
+            // Not "-": standard input answers the prompts.
+            const std::string file = args[++i];
+            auto token = file == "-" ? std::nullopt : read_token(file);
+            if (!token) {
+                std::cerr << "switchboard simulate: cannot read a token from '" << file << "'\n";
+                return 2;
+            }
+            sim.token = std::move(*token);
         } else if (a == "--from" && has_value) {
             sim.from = args[++i];
         } else if (a == "--to" && has_value) {
@@ -417,7 +427,7 @@ int simulate_command(const std::vector<std::string>& args)
         std::getline(dev, sim.token);
     }
     if (sim.token.empty()) {
-        std::cerr << "switchboard simulate: no auth token: --token, TWILIO_AUTH_TOKEN, or a --dev instance's "
+        std::cerr << "switchboard simulate: no auth token: --token-file, TWILIO_AUTH_TOKEN, or a --dev instance's "
                   << data_dir << "/dev-auth-token\n";
         return 2;
     }

@@ -141,7 +141,7 @@ task<twilio_result> twilio_client::run(
                 log::line(log::level::error, "Twilio refused the configured credentials")
                     .str("operation", operation)
                     .num("status", r.status)
-                    .str("twilio_message", out.error.message)
+                    .masked("twilio_message", out.error.message)
                     .emit();
             } else {
                 out.ec = error::upstream_rejected;

@@ -240,7 +240,8 @@ private:
                 .str("call_sid", ctx.log.call_sid)
                 .str("error", r.ec.message())
                 .num("twilio_code", r.error.code.value_or(0))
-                .str("detail", r.detail)
+                .masked("detail", r.detail)
+                .masked("twilio_message", r.error.message)
                 .emit();
             co_return "failed";
         }

@@ -139,6 +139,22 @@ BOOST_AUTO_TEST_CASE(secrets)
     BOOST_TEST(webhook_signature::parse_secret(secret)->size() == 32u);
 }
 
+BOOST_AUTO_TEST_CASE(secrets_have_at_least_24_bytes_of_key)
+{
+    std::string problem;
+    // One byte of key ("whsec_AQ==") is guessed offline from a single signed delivery.
+    BOOST_TEST(!webhook_signature::parse_secret("whsec_AQ==", &problem));
+    BOOST_TEST(problem.find("decodes to 1 byte of key; at least 24") != std::string::npos, problem);
+    BOOST_TEST(problem.find("AQ==") == std::string::npos); // never the secret itself
+    const std::string short_one = webhook_signature::generate_secret(std::string(23, '\x07'));
+    BOOST_TEST(!webhook_signature::parse_secret(short_one, &problem));
+    BOOST_TEST(problem.find("23 bytes") != std::string::npos, problem);
+    const std::string enough = webhook_signature::generate_secret(std::string(24, '\x07'));
+    BOOST_TEST(webhook_signature::parse_secret(enough, &problem)->size() == 24u);
+    BOOST_TEST(!webhook_signature::parse_secret("whsec_not*base64", &problem));
+    BOOST_TEST(problem == "is not whsec_ followed by base64");
+}
+
 // Padding alone made the decoded length wrap and std::string throw length_error, so one bad
 // subscriber secret terminated the process at start-up (tests/fuzz/crypto_fuzz finds it at once).
 BOOST_AUTO_TEST_CASE(padding_only_secrets_are_refused)

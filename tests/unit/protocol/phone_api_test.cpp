@@ -183,6 +183,35 @@ BOOST_AUTO_TEST_CASE(sms_length_counts_characters)
     BOOST_TEST(!phone_api::parse_sms_request(body + "x\"}", nullptr));
 }
 
+BOOST_AUTO_TEST_CASE(call_twiml_fits_twilios_limit)
+{
+    std::string problem;
+    // 4000 characters pass the field check, but the TwiML Twilio receives is longer.
+    const std::string plain(4000, 'x');
+    BOOST_REQUIRE(phone_api::parse_call_request(R"({"to":"+14155551212","message":")" + plain + "\"}", &problem));
+    auto r = phone_api::checked_call_twiml(plain, "Polly.Joanna", "en-US", &problem);
+    BOOST_TEST(!r);
+    BOOST_TEST((r.error() == error::invalid_parameter));
+    BOOST_TEST(problem.rfind("message ", 0) == 0u, problem);
+    BOOST_TEST(problem.find("4000") != std::string::npos, problem);
+    // What fits exactly passes, and is call_twiml's output.
+    const std::size_t wrapping = phone_api::call_twiml("x", "Polly.Joanna", "en-US").size() - 1;
+    const std::string fits(phone_api::max_twiml_characters - wrapping, 'x');
+    r = phone_api::checked_call_twiml(fits, "Polly.Joanna", "en-US", &problem);
+    BOOST_REQUIRE(r);
+    BOOST_TEST(r->size() == phone_api::max_twiml_characters);
+    BOOST_TEST(*r == phone_api::call_twiml(fits, "Polly.Joanna", "en-US"));
+    BOOST_TEST(!phone_api::checked_call_twiml(fits + "x", "Polly.Joanna", "en-US", &problem));
+    // Escaping counts: 1000 '&' are 5000 characters of TwiML.
+    BOOST_TEST(!phone_api::checked_call_twiml(std::string(1000, '&'), "alice", "en-US", &problem));
+    // Characters, not bytes: as many e-acute as 'x' fit.
+    std::string accented;
+    for (std::size_t i = 0; i < fits.size(); ++i) {
+        accented += "\xc3\xa9";
+    }
+    BOOST_TEST(static_cast<bool>(phone_api::checked_call_twiml(accented, "Polly.Joanna", "en-US", &problem)));
+}
+
 BOOST_AUTO_TEST_CASE(queries)
 {
     std::string problem;

@@ -31,6 +31,21 @@ BOOST_AUTO_TEST_CASE(mask_keeps_country_code_and_last_two)
     BOOST_TEST(phone::mask("") == "");
 }
 
+BOOST_AUTO_TEST_CASE(numbers_inside_messages)
+{
+    BOOST_TEST(phone::mask_numbers_in("The 'To' number +14155551212 is not a valid phone number.")
+        == "The 'To' number +1********12 is not a valid phone number.");
+    BOOST_TEST(phone::mask_numbers_in("To 4155551212, from +442071838750.") == "To ********12, from +44********50.");
+    // Not E.164 after the '+' (too long): masked as a bare run, the '+' kept.
+    BOOST_TEST(phone::mask_numbers_in("+12345678901234567") == "+***************67");
+    BOOST_TEST(phone::mask_numbers_in("1234567") == "*****67");
+    // Short runs are codes and counts, not numbers.
+    BOOST_TEST(phone::mask_numbers_in("error 21211 after 123456 tries: HTTP 400")
+        == "error 21211 after 123456 tries: HTTP 400");
+    BOOST_TEST(phone::mask_numbers_in("").empty());
+    BOOST_TEST(phone::mask_numbers_in("+") == "+");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(trusted_proxies)
@@ -63,6 +78,22 @@ BOOST_AUTO_TEST_CASE(client_address)
     BOOST_TEST(forwarded::client_address(nets, "10.0.0.1", "") == "10.0.0.1");
     BOOST_TEST(forwarded::client_address(nets, "10.0.0.1", "garbage") == "10.0.0.1");
     BOOST_TEST(forwarded::first_value(" https , http") == "https");
+}
+
+BOOST_AUTO_TEST_CASE(budget_keys_aggregate_ipv6_to_its_64)
+{
+    // IPv4, and IPv4 written as IPv4-mapped IPv6, stay per address.
+    BOOST_TEST(forwarded::budget_key("198.51.100.7") == "198.51.100.7");
+    BOOST_TEST(forwarded::budget_key("::ffff:198.51.100.7") == "198.51.100.7");
+    BOOST_TEST(forwarded::budget_key("198.51.100.8") != forwarded::budget_key("198.51.100.7"));
+    // A /64 is one subscriber: every address in it shares one budget.
+    BOOST_TEST(forwarded::budget_key("2001:db8:1:2::1") == "2001:db8:1:2::/64");
+    BOOST_TEST(forwarded::budget_key("2001:db8:1:2:ffff:ffff:ffff:ffff") == "2001:db8:1:2::/64");
+    BOOST_TEST(forwarded::budget_key("[2001:DB8:1:2:a:b:c:d]") == "2001:db8:1:2::/64");
+    BOOST_TEST(forwarded::budget_key("2001:db8:1:3::1") == "2001:db8:1:3::/64");
+    BOOST_TEST(forwarded::budget_key("::1") == "::/64");
+    // Not an address (the peer could not be read): kept as it is.
+    BOOST_TEST(forwarded::budget_key("unknown") == "unknown");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -144,6 +144,54 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(configuration_docs)
 
+BOOST_AUTO_TEST_CASE(subscriber_secrets_need_24_bytes_of_key)
+{
+    const auto with_secret = [](const std::string& secret) {
+        return load({{"TWILIO_AUTH_TOKEN", "t"},
+            {"SWITCHBOARD_SUBSCRIBERS",
+                R"([{"name":"crm","url":"https://crm.example.com/h","secret":")" + secret + R"("}])"}});
+    };
+    const auto one_byte = with_secret("whsec_AQ==");
+    BOOST_REQUIRE(one_byte.errors.size() == 1u);
+    BOOST_TEST(
+        one_byte.errors[0].find("SWITCHBOARD_SUBSCRIBERS[0] (crm): secret decodes to 1 byte of key; at least 24") == 0u,
+        one_byte.errors[0]);
+    BOOST_TEST(one_byte.errors[0].find("AQ==") == std::string::npos); // no secret in messages
+    // 24 bytes: the shortest accepted.
+    BOOST_TEST(with_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").errors.empty());
+}
+
+BOOST_AUTO_TEST_CASE(risky_settings_are_warned_about)
+{
+    const auto subscriber = [](const std::string& name, const std::string& url) {
+        return R"({"name":")" + name + R"(","url":")" + url + R"(","secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})";
+    };
+    const std::string subs = "[" + subscriber("crm", "http://crm.example.com/hooks") + ","
+        + subscriber("local", "http://127.0.0.1:9000/h") + "," + subscriber("name", "http://localhost/h") + ","
+        + subscriber("six", "http://[::1]:9000/h") + "," + subscriber("tls", "https://crm.example.com/h") + "]";
+    const auto r = load({{"TWILIO_AUTH_TOKEN", "t"}, {"SWITCHBOARD_SUBSCRIBERS", subs}});
+    BOOST_REQUIRE(r.errors.empty());
+    std::vector<std::string> named;
+    bool public_url = false;
+    for (const auto& w : r.warnings) {
+        for (const auto& [key, value] : w.fields) {
+            if (key == "subscriber") {
+                named.push_back(value);
+                BOOST_TEST(w.message.find("plain http") != std::string::npos);
+            }
+            if (key == "setting" && value == "SWITCHBOARD_PUBLIC_URL") {
+                public_url = true;
+                BOOST_TEST(w.message.find("Host header") != std::string::npos);
+                BOOST_TEST(w.message.find("another deployment") != std::string::npos);
+            }
+        }
+    }
+    BOOST_TEST(named == std::vector<std::string>{"crm"}); // loopback and https are fine
+    BOOST_TEST(public_url);
+    const auto configured = load({{"TWILIO_AUTH_TOKEN", "t"}, {"SWITCHBOARD_PUBLIC_URL", "https://voice.example.com"}});
+    BOOST_TEST(configured.warnings.empty());
+}
+
 BOOST_AUTO_TEST_CASE(readme_documents_every_setting)
 {
     std::ifstream in(std::string(SWITCHBOARD_SOURCE_DIR) + "/README.md");
