@@ -156,8 +156,37 @@ struct delivery_service::worker {
         }
     }
 
+    // A delivery's concurrency slot and its place in busy_count, given back however deliver()
+    // ends (an escaped exception too), so a slot never leaks.
+    class slot {
+    public:
+        explicit slot(worker& w) : w_(w) { }
+        slot(const slot&) = delete;
+        slot& operator=(const slot&) = delete;
+        ~slot()
+        {
+            free_http();
+            --w_.busy_count;
+        }
+        // The HTTP part is over: the dispatcher may send the next one.
+        void free_http()
+        {
+            if (held_) {
+                held_ = false;
+                --w_.busy;
+                w_.poked = true;
+                w_.wake.cancel();
+            }
+        }
+
+    private:
+        worker& w_;
+        bool held_ = true;
+    };
+
     task<void> deliver(claimed_delivery d)
     {
+        slot taken(*this);
         const std::int64_t attempted_at = unix_ms_now();
         const auto started = std::chrono::steady_clock::now();
         const http_result a = co_await attempt(d);
@@ -212,9 +241,7 @@ struct delivery_service::worker {
         // written. The outcome must reach the store: until it does, the row stays in flight
         // (never claimed twice), so keep trying while the store cannot commit (a full disk).
         // Only a stop gives up: the restart makes in-flight rows due again.
-        --busy;
-        poked = true;
-        wake.cancel();
+        taken.free_http();
         for (int tries = 0;; ++tries) {
             auto r = co_await store_call<bool>(
                 [&](event_store::callback<bool> done) { store.complete(cfg.name, o, done); });
@@ -237,7 +264,6 @@ struct delivery_service::worker {
             net::steady_timer pause(strand, std::chrono::milliseconds(std::min(200 << std::min(tries, 5), 5000)));
             co_await pause.async_wait(use_tuple);
         }
-        --busy_count;
     }
 
     task<http_result> attempt(const claimed_delivery& d)

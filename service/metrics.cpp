@@ -294,7 +294,8 @@ metrics::metrics()
           "Batches the store could not commit (disk full, I/O error).")
                                 .Add({}))
     , store_up(gauges(*registry_, "switchboard_store_up",
-          "1 while the event store takes writes; 0 while Redis is unreachable (webhooks needing it answer 503).")
+          "1 while the event store takes writes; 0 while Redis is unreachable or, on SQLite, since a commit failed "
+          "(disk full, read-only volume) until one succeeds (webhooks needing it answer 503).")
                    .Add({}))
     , store_disconnects(counters(*registry_, "switchboard_store_disconnects_total",
           "Redis connections lost, or connection attempts that failed.")

@@ -885,6 +885,7 @@ describe('data directory', { skip: STORE === 'redis' && 'the SQLite data directo
       assert.equal(metric(m1, 'switchboard_events_published_total') - metric(m0, 'switchboard_events_published_total'),
         during.length - refusedCount);
       assert.ok(metric(m1, 'switchboard_store_commit_failures_total') > 0);
+      assert.equal(metric(m1, 'switchboard_store_up'), 0, 'the store says it cannot take writes');
 
       // Space again: Twilio's retries are accepted. What was acknowledged while full must have
       // been stored (its retry is a duplicate); what was refused is new now.
@@ -894,6 +895,7 @@ describe('data directory', { skip: STORE === 'redis' && 'the SQLite data directo
         assert.equal(res.status, 204, `after freeing space: ${res.status} ${res.text}`);
       }
       const m2 = await scrape(server);
+      assert.equal(metric(m2, 'switchboard_store_up'), 1, 'and again when it can');
       assert.equal(metric(m2, 'switchboard_events_published_total') - metric(m1, 'switchboard_events_published_total'),
         refusedCount);
       assert.equal(metric(m2, 'switchboard_events_duplicates_total') - metric(m1, 'switchboard_events_duplicates_total'),
