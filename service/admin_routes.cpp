@@ -218,7 +218,8 @@ void add_admin_routes(router& r, admin_deps d)
             }
             co_return json_response(http::status::ok, R"({"status":"ready"})");
         }});
-    constexpr route_policy admin{.admin = true};
+    route_policy admin;
+    admin.admin = true;
     r.add({http::verb::get, "/admin/subscribers", "admin_subscribers", admin,
         [d](request_context&) { return subscribers(d); }});
     r.add({http::verb::get, "/admin/subscribers/{name}/deliveries", "admin_deliveries", admin,
