@@ -218,8 +218,7 @@ void add_admin_routes(router& r, admin_deps d)
             }
             co_return json_response(http::status::ok, R"({"status":"ready"})");
         }});
-    route_policy admin;
-    admin.admin = true;
+    constexpr route_policy admin{.twilio_signature = false, .rate_limited = false, .permission = "", .admin = true};
     r.add({http::verb::get, "/admin/subscribers", "admin_subscribers", admin,
         [d](request_context&) { return subscribers(d); }});
     r.add({http::verb::get, "/admin/subscribers/{name}/deliveries", "admin_deliveries", admin,
