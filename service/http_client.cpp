@@ -114,6 +114,20 @@ std::optional<http_url> parse_http_url(std::string_view url)
     if (u.origin.host.size() > 2 && u.origin.host.front() == '[') {
         u.origin.host = u.origin.host.substr(1, u.origin.host.size() - 2);
     }
+    // Boost.URL 1.81 reads "http://h:a914/x" as an empty port and the rootless path "a914/x",
+    // "http://h:8080a/x" as port 8080 and the path "a/x", and wraps port 99999: a port is 1 to
+    // 65535 in digits, and the path is empty or absolute.
+    if (parsed->has_port()) {
+        const std::string_view port = parsed->port();
+        unsigned value = 0;
+        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+        if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535) {
+            return std::nullopt;
+        }
+    }
+    if (!parsed->encoded_path().empty() && parsed->encoded_path().front() != '/') {
+        return std::nullopt;
+    }
     u.origin.port = parsed->has_port() ? std::string(parsed->port()) : (u.origin.https ? "443" : "80");
     u.path = std::string(parsed->encoded_path());
     u.has_query = parsed->has_query();

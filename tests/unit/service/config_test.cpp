@@ -161,6 +161,25 @@ BOOST_AUTO_TEST_CASE(subscriber_secrets_need_24_bytes_of_key)
     BOOST_TEST(with_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").errors.empty());
 }
 
+// Boost.URL 1.81 reads "http://h:a914/x" as an empty port with the rootless path "a914/x",
+// "http://h:8080a/x" as port 8080 with the path "a/x", and wraps port 99999 (found by the
+// subscribers fuzz target): such a subscriber was accepted and every delivery failed.
+BOOST_AUTO_TEST_CASE(subscriber_urls_need_a_real_port_and_an_absolute_path)
+{
+    const auto with_url = [](const std::string& url) {
+        return load({{"TWILIO_AUTH_TOKEN", "t"},
+            {"SWITCHBOARD_SUBSCRIBERS",
+                R"([{"name":"crm","url":")" + url + R"(","secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}])"}});
+    };
+    for (const std::string bad : {"http://crm.example.com:a914/events", "http://crm.example.com:8080a/x",
+             "http://crm.example.com:/x", "http://crm.example.com:99999/", "http://crm.example.com:0/"}) {
+        const auto r = with_url(bad);
+        BOOST_TEST(r.errors.size() == 1u, bad);
+    }
+    BOOST_TEST(with_url("https://crm.example.com:8443/events?x=1").errors.empty());
+    BOOST_TEST(with_url("https://crm.example.com").errors.empty());
+}
+
 BOOST_AUTO_TEST_CASE(risky_settings_are_warned_about)
 {
     const auto subscriber = [](const std::string& name, const std::string& url) {
