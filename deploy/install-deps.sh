@@ -9,7 +9,9 @@ build_pkgs=(
   libssl-dev prometheus-cpp-dev libhiredis-dev libsqlite3-dev libjwt-dev libbenchmark-dev
   libhowardhinnant-date-dev
 )
-test_pkgs=(prometheus redis-server nginx-light wrk yamllint curl clang-format)
+# clang-14 builds tests/fuzz; libFuzzer and the sanitizer runtimes are in libclang-rt-14-dev, which
+# clang-14's packages only recommend.
+test_pkgs=(prometheus redis-server nginx-light wrk yamllint curl clang-format clang-14 libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--with-test-tools" ]]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command for the whole test suite: installs every dependency (Debian packages, npm
-# packages), builds, and runs ctest on a release build, an ASan+UBSan build and a
-# ThreadSanitizer build (the server runs several I/O threads).
+# packages), builds, and runs ctest on a release build, a short run of every fuzz target
+# (clang, libFuzzer), an ASan+UBSan build and a ThreadSanitizer build (the server runs
+# several I/O threads).
 #   deploy/test.sh           everything (what CI runs)
 #   deploy/test.sh --quick   release build only
 set -euo pipefail
@@ -27,6 +28,11 @@ run_preset() {
 
 run_preset release
 if [[ "${quick}" == false ]]; then
+  echo "== fuzz: build the libFuzzer targets and run each for 10 s (tests/fuzz/README.md)"
+  # One command per line: set -e does not stop at a failure inside an && list.
+  cmake --preset fuzz >/dev/null
+  cmake --build --preset fuzz -j "${jobs}"
+  tests/fuzz/run.sh 10
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_preset asan
