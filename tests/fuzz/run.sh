@@ -5,9 +5,12 @@
 #   SWITCHBOARD_FUZZ_BUILD  directory of the *_fuzz binaries (default build/fuzz/tests/fuzz)
 #   SWITCHBOARD_FUZZ_JOBS   targets run at once (default: the number of cores)
 #   SWITCHBOARD_FUZZ_KEEP   keep the grown corpora and logs in this directory
+#   SWITCHBOARD_FUZZ_SEED   libFuzzer's random seed (default 1: the test command's run is
+#                           repeatable; set 0 for a fresh one)
 set -euo pipefail
 
 seconds=${1:-10}
+seed=${SWITCHBOARD_FUZZ_SEED:-1}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${SWITCHBOARD_FUZZ_BUILD:-$root/build/fuzz/tests/fuzz}
@@ -37,7 +40,7 @@ run_one() {
     cp "$here/corpus/$name"/* "$work/$name"/
   fi
   set +e
-  "$bin" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
+  "$bin" -max_total_time="$seconds" -seed="$seed" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$artifacts/$name-" "$work/$name" >"$work/$name.log" 2>&1
   echo $? >"$work/$name.rc"
 }
