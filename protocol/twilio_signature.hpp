@@ -1,5 +1,5 @@
 // X-Twilio-Signature: computing and verifying it exactly as Twilio's helper libraries do
-// (shared/TWILIO.md; twilio-node 6.x getExpectedTwilioSignature / validateRequest).
+// (as twilio-node 6.x getExpectedTwilioSignature / validateRequest compute it).
 #pragma once
 
 #include "protocol/form.hpp"

@@ -1,4 +1,4 @@
-// X-Twilio-Signature: the vectors of shared/TWILIO.md (computed with twilio-node 6.2.0).
+// X-Twilio-Signature: published test vectors of the Twilio signature (computed with twilio-node 6.2.0).
 #include "protocol/error.hpp"
 #include "protocol/twilio_signature.hpp"
 
