@@ -48,6 +48,17 @@ std::string_view reason_label(boost::system::error_code ec)
     return "mismatch";
 }
 
+// The one log line of every refused credential (signature, bearer token, admin token).
+void log_refusal(const request_context& ctx, log::level level, std::string_view what, std::string_view reason)
+{
+    log::line(level, what)
+        .str("request_id", ctx.request_id)
+        .str("route", ctx.route)
+        .str("client", ctx.client)
+        .str("reason", reason)
+        .emit();
+}
+
 http_response too_many(std::chrono::seconds retry_after)
 {
     auto res = error_response(error::rate_limited, "too many requests; retry later");
@@ -148,12 +159,7 @@ task<http_response> router::refuse_signature(request_context& ctx, boost::system
 {
     const std::string_view reason = reason_label(ec);
     guards_.stats.signature_failures[reason].Increment();
-    log::line(log::level::warn, "twilio signature refused")
-        .str("request_id", ctx.request_id)
-        .str("route", ctx.route)
-        .str("client", ctx.client)
-        .str("reason", reason)
-        .emit();
+    log_refusal(ctx, log::level::warn, "twilio signature refused", reason);
     // A failed signature spends the client's budget: guessing is throttled.
     auto refused = co_await spend_budget(ctx);
     if (refused) {
@@ -170,12 +176,7 @@ std::optional<http_response> router::authorize(request_context& ctx, std::string
     }
     const auto refuse = [&](std::string_view reason, std::string_view challenge) {
         guards_.stats.api_auth_failures[reason].Increment();
-        log::line(log::level::info, "bearer token refused")
-            .str("request_id", ctx.request_id)
-            .str("route", ctx.route)
-            .str("client", ctx.client)
-            .str("reason", reason)
-            .emit();
+        log_refusal(ctx, log::level::info, "bearer token refused", reason);
         // No detail for the client: why a token failed helps only an attacker.
         auto res = error_response(error::unauthorized);
         res.set(http::field::www_authenticate, challenge);
@@ -256,12 +257,7 @@ std::optional<http_response> router::authorize_admin(request_context& ctx) const
 {
     const auto refuse = [&](std::string_view reason, http_response res) {
         guards_.stats.admin_auth_failures[reason].Increment();
-        log::line(log::level::warn, "admin request refused")
-            .str("request_id", ctx.request_id)
-            .str("route", ctx.route)
-            .str("client", ctx.client)
-            .str("reason", reason)
-            .emit();
+        log_refusal(ctx, log::level::warn, "admin request refused", reason);
         return res;
     };
     // DNS rebinding: a page that rebinds its own name to this address sends that name as Host.
