@@ -52,6 +52,9 @@ int compare_sum(std::int64_t a, std::int64_t b, std::int64_t c) noexcept
     return sum < c ? -1 : sum > c ? 1 : 0;
 }
 
+// 128-bit arithmetic for the lifetime check: exp, iat, now and the leeway span the int64 range.
+__extension__ using wide = __int128;
+
 } // namespace
 
 std::string_view to_string(claim_failure f) noexcept
@@ -67,6 +70,8 @@ std::string_view to_string(claim_failure f) noexcept
         return "expired";
     case claim_failure::not_yet_valid:
         return "not_yet_valid";
+    case claim_failure::too_long_lived:
+        return "too_long_lived";
     case claim_failure::wrong_issuer:
         return "wrong_issuer";
     case claim_failure::wrong_audience:
@@ -148,6 +153,7 @@ claim_verdict check_claims(std::string_view claims_json, const claim_policy& pol
     bool malformed = false;
     const auto exp = seconds_claim(o, "exp", malformed);
     const auto nbf = seconds_claim(o, "nbf", malformed);
+    const auto iat = seconds_claim(o, "iat", malformed);
     if (malformed) {
         out.failure = claim_failure::malformed;
         return out;
@@ -165,6 +171,14 @@ claim_verdict check_claims(std::string_view claims_json, const claim_policy& pol
     if (nbf && compare_sum(now, leeway, *nbf) < 0) { // §4.1.5: not before nbf (now + leeway < nbf)
         out.failure = claim_failure::not_yet_valid;
         return out;
+    }
+    if (policy.max_lifetime.count() > 0) {
+        const wide cap = wide{policy.max_lifetime.count()} + leeway;
+        const bool too_long = wide{*exp} - now > cap || (iat && wide{*exp} - *iat > cap);
+        if (too_long) {
+            out.failure = claim_failure::too_long_lived;
+            return out;
+        }
     }
     if (!policy.issuer.empty()) {
         const auto* iss = o.if_contains("iss");

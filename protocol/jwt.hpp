@@ -26,6 +26,9 @@ struct claim_policy {
     std::string issuer; // required "iss" when not empty
     std::string audience; // must be "aud" (or one of it) when not empty
     std::chrono::seconds leeway{30}; // clock skew allowed on exp and nbf
+    // The longest a token may live (exp - iat, and exp - now), plus the leeway; 0: no cap.
+    // A token valid for years is a leaked credential waiting to happen.
+    std::chrono::seconds max_lifetime{0};
 };
 
 // Who called, once the token is verified.
@@ -35,7 +38,16 @@ struct principal {
 };
 
 // Why a verified token is still refused (for logs and metrics; the client sees only 401).
-enum class claim_failure { none, malformed, missing_exp, expired, not_yet_valid, wrong_issuer, wrong_audience };
+enum class claim_failure {
+    none,
+    malformed,
+    missing_exp,
+    expired,
+    not_yet_valid,
+    too_long_lived,
+    wrong_issuer,
+    wrong_audience,
+};
 std::string_view to_string(claim_failure f) noexcept;
 
 struct claim_verdict {
@@ -44,7 +56,8 @@ struct claim_verdict {
 };
 
 // Checks the claims (the verified payload JSON) at `now` (Unix seconds): exp required, nbf
-// and iat-free; iss and aud as configured.
+// optional, exp - iat (when iat is present) and exp - now within max_lifetime; iss and aud as
+// configured.
 claim_verdict check_claims(std::string_view claims_json, const claim_policy& policy, std::int64_t now);
 
 // "phone:admin" implies every other "phone:" permission.

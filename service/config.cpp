@@ -125,8 +125,11 @@ const std::vector<setting_doc> all_settings = {
     {"SWITCHBOARD_JWT_SECRET_FILE", "", "File holding SWITCHBOARD_JWT_SECRET."},
     {"SWITCHBOARD_JWT_JWKS_FILE", "", "JWKS file with RS256 (RSA) and ES256 (EC P-256) public keys for bearer tokens."},
     {"SWITCHBOARD_JWT_ISSUER", "", "Required iss claim; empty: not checked."},
-    {"SWITCHBOARD_JWT_AUDIENCE", "", "Required aud claim; empty: not checked."},
+    {"SWITCHBOARD_JWT_AUDIENCE", "",
+        "Required aud claim; empty: not checked (required with SWITCHBOARD_JWT_JWKS_FILE)."},
     {"SWITCHBOARD_JWT_LEEWAY_SECONDS", "30", "Clock skew allowed on exp and nbf."},
+    {"SWITCHBOARD_JWT_MAX_LIFETIME_SECONDS", "86400",
+        "Longest accepted token lifetime (exp - iat, and exp - now), plus the leeway; 0: no cap."},
     {"SWITCHBOARD_CALL_VOICE", "Polly.Joanna", "Default <Say> voice of API-placed calls."},
     {"SWITCHBOARD_CALL_LANGUAGE", "en-US", "Default <Say> language of API-placed calls."},
     {"SWITCHBOARD_PRICE_VOICE_MINUTE", "0.0085", "Price per voice minute for /api/phone/stats estimates."},
@@ -604,6 +607,15 @@ void load_phone(loader& l, phone_config& p)
     p.jwt_issuer = l.text("SWITCHBOARD_JWT_ISSUER", "");
     p.jwt_audience = l.text("SWITCHBOARD_JWT_AUDIENCE", "");
     p.jwt_leeway = std::chrono::seconds(l.integer<unsigned>("SWITCHBOARD_JWT_LEEWAY_SECONDS", 30, 0, 600));
+    p.jwt_max_lifetime
+        = std::chrono::seconds(l.integer<unsigned>("SWITCHBOARD_JWT_MAX_LIFETIME_SECONDS", 86400, 0, 366U * 86400U));
+    if (!p.jwt_jwks_file.empty() && p.jwt_audience.empty()) {
+        // An identity provider's keys sign the tokens of every service it serves: without an
+        // audience, a token minted for another service would open this API.
+        l.fail("SWITCHBOARD_JWT_AUDIENCE",
+            "is required with SWITCHBOARD_JWT_JWKS_FILE (the identifier your identity provider puts in "
+            "aud for this API)");
+    }
     p.default_voice = l.text("SWITCHBOARD_CALL_VOICE", p.default_voice);
     if (!phone_api::is_valid_voice(p.default_voice)) {
         l.fail("SWITCHBOARD_CALL_VOICE", "expected alice, man, woman, Polly.<Name> or Google.<voice>");

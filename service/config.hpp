@@ -52,6 +52,7 @@ struct phone_config {
     std::string jwt_issuer;
     std::string jwt_audience;
     std::chrono::seconds jwt_leeway{30};
+    std::chrono::seconds jwt_max_lifetime{86400};
     std::string default_voice = "Polly.Joanna";
     std::string default_language = "en-US";
     double price_voice_minute = 0.0085;

@@ -1,6 +1,8 @@
 // Metric families, per-route resolution, process metrics and the scrape.
 #include "service/metrics.hpp"
 
+#include "service/log.hpp"
+
 #include "protocol/call_event.hpp"
 #include "protocol/call_status.hpp"
 #include "protocol/ivr_menu.hpp"
@@ -85,6 +87,9 @@ public:
             }
         }
         out.push_back(gauge_family("process_open_fds", "Number of open file descriptors.", open_fds()));
+        out.push_back(counter_family("switchboard_log_lines_dropped_total",
+            "Log lines dropped because stdout did not keep up (the 4 MiB log queue was full).",
+            static_cast<double>(log::dropped_lines())));
         rlimit lim{};
         if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
             out.push_back(gauge_family(
@@ -304,7 +309,7 @@ metrics::metrics()
                             "Operator API requests refused: 401 by token problem, 403 for a missing permission."),
           "reason",
           {"missing", "malformed", "bad_signature", "no_matching_key", "missing_exp", "expired", "not_yet_valid",
-              "wrong_issuer", "wrong_audience", "forbidden"})
+              "too_long_lived", "wrong_issuer", "wrong_audience", "forbidden"})
     , requests_(counters(
           *registry_, "switchboard_http_requests_total", "HTTP requests answered, by route, method and status code."))
     , durations_(prometheus::BuildHistogram()

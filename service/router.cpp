@@ -135,8 +135,11 @@ task<std::optional<http_response>> router::spend_budget(request_context& ctx) co
     if (guards_.limiter == nullptr) {
         co_return std::nullopt;
     }
-    // One budget per IPv4 address and per IPv6 /64.
-    const std::string key = forwarded::budget_key(ctx.client);
+    // A verified bearer token pays from its subject's budget, so unauthenticated traffic from
+    // the same NAT cannot use up an operator's; everyone else from one per IPv4 address and per
+    // IPv6 /64.
+    const std::string key
+        = ctx.authenticated && !ctx.log.subject.empty() ? "sub:" + ctx.log.subject : forwarded::budget_key(ctx.client);
     std::optional<rate_limiter::decision> d;
     if (guards_.shared_limiter != nullptr && guards_.shared_limiter->available()) {
         auto shared = co_await store_call<rate_limiter::decision>(
@@ -355,16 +358,20 @@ task<http_response> router::dispatch(request_context& ctx) const
                 co_return std::move(*refused);
             }
         }
+        // The token is checked first (an HMAC or one signature verification): a refused token
+        // spends its address's budget, so guessing is throttled; a verified one its subject's.
+        std::optional<http_response> refused;
+        if (!policy.permission.empty()) {
+            refused = authorize(ctx, policy.permission);
+        }
         if (policy.rate_limited) {
-            auto refused = co_await spend_budget(ctx);
-            if (refused) {
-                co_return std::move(*refused);
+            auto limited = co_await spend_budget(ctx);
+            if (limited) {
+                co_return std::move(*limited);
             }
         }
-        if (!policy.permission.empty()) {
-            if (auto refused = authorize(ctx, policy.permission)) {
-                co_return std::move(*refused);
-            }
+        if (refused) {
+            co_return std::move(*refused);
         }
         if (ctx.request.method() == http::verb::get) {
             ctx.params = parse_form(ctx.query);

@@ -73,7 +73,8 @@ private:
     static bool match(
         const compiled_route& c, std::string_view path, std::vector<std::pair<std::string, std::string>>* captures);
     task<http_response> refuse_signature(request_context& ctx, boost::system::error_code ec) const;
-    // Takes one request from the client's rate budget; the 429 when it is spent.
+    // Takes one request from the caller's rate budget (a verified token's subject, else the client
+    // address or IPv6 /64); the 429 when it is spent.
     task<std::optional<http_response>> spend_budget(request_context& ctx) const;
     // nullopt: the bearer token verifies and grants `permission`; otherwise the 401/403/503.
     std::optional<http_response> authorize(request_context& ctx, std::string_view permission) const;

@@ -248,6 +248,7 @@ describe('JWT', () => {
       accepted.push([`${alg} scope claim`, await mint(alg, { scope: 'phone:view phone:sms' })]);
       accepted.push([`${alg} aud array`, await mint(alg, { aud: ['other', AUDIENCE] })]);
       accepted.push([`${alg} expired within the leeway`, await mint(alg, { exp: now() - 5 })]);
+      accepted.push([`${alg} living 24 h`, await mint(alg, { exp: now() + 86400, claims: { iat: now() } })]);
     }
     const refused = [];
     for (const alg of ['HS256', 'RS256', 'ES256']) {
@@ -257,6 +258,9 @@ describe('JWT', () => {
       refused.push([`${alg} wrong issuer`, await mint(alg, { iss: 'https://evil.example.com' }), 'wrong_issuer']);
       refused.push([`${alg} no issuer`, await mint(alg, { iss: null }), 'wrong_issuer']);
       refused.push([`${alg} wrong audience`, await mint(alg, { aud: 'someone-else' }), 'wrong_audience']);
+      refused.push([`${alg} valid for a year`, await mint(alg, { exp: now() + 366 * 86400 }), 'too_long_lived']);
+      refused.push([`${alg} issued for 48 h`, await mint(alg, { exp: now() + 600, claims: { iat: now() - 47 * 3600 } }),
+        'too_long_lived']);
       const good = await mint(alg);
       const [h, p, s] = good.split('.');
       const forged = b64u({ ...JSON.parse(Buffer.from(p, 'base64url')), permissions: ALL, sub: 'mallory' });
@@ -305,8 +309,9 @@ describe('JWT', () => {
     const afterScrape = await scrape(main);
     const delta = (reason) => (afterScrape[`switchboard_api_auth_failures_total{reason="${reason}"}`] ?? 0)
       - (before[`switchboard_api_auth_failures_total{reason="${reason}"}`] ?? 0);
-    for (const reason of ['expired', 'missing_exp', 'not_yet_valid', 'wrong_issuer', 'wrong_audience']) {
-      assert.equal(delta(reason), reason === 'wrong_issuer' ? 6 : 3, reason);
+    for (const reason of ['expired', 'missing_exp', 'not_yet_valid', 'wrong_issuer', 'wrong_audience',
+      'too_long_lived']) {
+      assert.equal(delta(reason), reason === 'wrong_issuer' || reason === 'too_long_lived' ? 6 : 3, reason);
     }
     assert.equal(delta('missing'), 3);
     console.log(`# JWT matrix: ${accepted.length} accepted, ${refused.length + 3} refused`);
@@ -327,7 +332,8 @@ describe('JWT', () => {
     const bad = path.join(dir, 'bad-jwks.json');
     writeFileSync(bad, JSON.stringify({ keys: [{ kty: 'RSA', n: 'AQAB', e: 'AQAB', kid: 'tiny' }] }));
     for (const [env, message] of [
-      [{ SWITCHBOARD_JWT_JWKS_FILE: bad }, /shorter than 2048 bits/],
+      [{ SWITCHBOARD_JWT_JWKS_FILE: bad, SWITCHBOARD_JWT_AUDIENCE: AUDIENCE }, /shorter than 2048 bits/],
+      [{ SWITCHBOARD_JWT_JWKS_FILE: keys.jwks }, /SWITCHBOARD_JWT_AUDIENCE.*is required with SWITCHBOARD_JWT_JWKS_FILE/],
       [{ SWITCHBOARD_JWT_SECRET: 'short' }, /at least 32 bytes/],
     ]) {
       await assert.rejects(startServer({ env }), message);

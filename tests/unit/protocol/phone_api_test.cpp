@@ -86,6 +86,26 @@ BOOST_AUTO_TEST_CASE(claims)
     BOOST_TEST((jwt::check_claims(exp + "}", {}, now).failure == jwt::claim_failure::none));
 }
 
+// A cap on the lifetime: exp - iat (when iat is present) and exp - now, each within cap + leeway.
+BOOST_AUTO_TEST_CASE(claims_lifetime_cap)
+{
+    const jwt::claim_policy capped{"", "", std::chrono::seconds(30), std::chrono::seconds(3600)};
+    const auto check = [&](const std::string& json) { return jwt::check_claims(json, capped, now).failure; };
+    const auto exp_in = [](std::int64_t s) { return R"({"exp":)" + std::to_string(now + s); };
+    BOOST_TEST((check(exp_in(3630) + "}") == jwt::claim_failure::none));
+    BOOST_TEST((check(exp_in(3631) + "}") == jwt::claim_failure::too_long_lived));
+    BOOST_TEST((check(exp_in(60) + R"(,"iat":)" + std::to_string(now - 3570) + "}") == jwt::claim_failure::none));
+    BOOST_TEST(
+        (check(exp_in(60) + R"(,"iat":)" + std::to_string(now - 3571) + "}") == jwt::claim_failure::too_long_lived));
+    BOOST_TEST((check(R"({"exp":)" + std::to_string(INT64_MAX) + R"(,"iat":)" + std::to_string(INT64_MIN) + "}")
+        == jwt::claim_failure::too_long_lived));
+    BOOST_TEST((check(exp_in(60) + R"(,"iat":"yesterday"})") == jwt::claim_failure::malformed));
+    // Expiry is reported before the lifetime: an expired token is "expired", whatever its iat.
+    BOOST_TEST((check(exp_in(-60) + R"(,"iat":0})") == jwt::claim_failure::expired));
+    // Without a cap (0), any lifetime passes.
+    BOOST_TEST((jwt::check_claims(exp_in(10 * 366 * 86400) + "}", {}, now).failure == jwt::claim_failure::none));
+}
+
 // exp + leeway was a signed overflow (undefined behaviour) for exp near INT64_MAX, as was
 // now + leeway for nbf; the comparisons are now exact over the whole range.
 BOOST_AUTO_TEST_CASE(claims_at_the_ends_of_time)

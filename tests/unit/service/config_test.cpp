@@ -96,6 +96,22 @@ BOOST_AUTO_TEST_CASE(kubernetes_service_links_are_not_typos)
     BOOST_TEST(has_error(load({{"TWILIO_AUTH_TOKEN", "t"}, {"SWITCHBOARD_PORTS", "1"}}), "SWITCHBOARD_PORTS:"));
 }
 
+BOOST_AUTO_TEST_CASE(bearer_tokens_from_an_identity_provider_need_an_audience)
+{
+    const auto jwks = temp_file("jwks.json", R"({"keys":[]})");
+    BOOST_TEST(has_error(load({{"TWILIO_AUTH_TOKEN", "t"}, {"SWITCHBOARD_JWT_JWKS_FILE", jwks}}),
+        "SWITCHBOARD_JWT_AUDIENCE: is required with SWITCHBOARD_JWT_JWKS_FILE"));
+    const auto r = load(
+        {{"TWILIO_AUTH_TOKEN", "t"}, {"SWITCHBOARD_JWT_JWKS_FILE", jwks}, {"SWITCHBOARD_JWT_AUDIENCE", "switchboard"}});
+    BOOST_TEST(r.errors.empty());
+    BOOST_TEST(r.cfg.phone.jwt_max_lifetime.count() == 86400);
+    // A shared secret is this service's own: no audience needed.
+    BOOST_TEST(load({{"TWILIO_AUTH_TOKEN", "t"}, {"SWITCHBOARD_JWT_SECRET", std::string(32, 'k')}}).errors.empty());
+    BOOST_TEST(has_error(load({{"TWILIO_AUTH_TOKEN", "t"}, {"SWITCHBOARD_JWT_MAX_LIFETIME_SECONDS", "99999999"}}),
+        "SWITCHBOARD_JWT_MAX_LIFETIME_SECONDS:"));
+    std::filesystem::remove(jwks);
+}
+
 BOOST_AUTO_TEST_CASE(listen_forms)
 {
     const auto r
