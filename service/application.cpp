@@ -170,7 +170,7 @@ struct application::impl {
                   : nullptr)
         , tls(cfg.tls_enabled() ? std::make_unique<tls_context_store>(cfg.tls_cert_file, cfg.tls_key_file) : nullptr)
         , tokens(jwt_settings{cfg.phone.jwt_secret, cfg.phone.jwt_jwks_file,
-              {cfg.phone.jwt_issuer, cfg.phone.jwt_audience, cfg.phone.jwt_leeway}})
+              {cfg.phone.jwt_issuer, cfg.phone.jwt_audience, cfg.phone.jwt_leeway, cfg.phone.jwt_max_lifetime}})
         , public_routes({cfg, stats, limiter.get(), shared_limiter.get(), &tokens})
         , admin_routes({cfg, stats, nullptr, nullptr})
         , ioc(static_cast<int>(threads()))
@@ -390,19 +390,6 @@ struct application::impl {
         ioc.stop();
     }
 
-    net::awaitable<void> flush_logs()
-    {
-        net::steady_timer t(ioc);
-        for (;;) {
-            t.expires_after(std::chrono::milliseconds(250));
-            auto [ec] = co_await t.async_wait(use_tuple);
-            log::flush();
-            if (ec) {
-                co_return;
-            }
-        }
-    }
-
     int run()
     {
         // Signals first, so a SIGTERM during start-up drains instead of killing the process.
@@ -432,7 +419,6 @@ struct application::impl {
         public_acceptor = open_acceptor(control, cfg.listen, "public");
         admin_acceptor = open_acceptor(control, cfg.admin_listen, "admin");
         net::co_spawn(control, handle_signals(signals), log_exception);
-        net::co_spawn(ioc, flush_logs(), log_exception);
         if (cfg.menu_watch.count() > 0) {
             net::co_spawn(control, watch_menus(), log_exception);
         }

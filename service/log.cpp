@@ -1,20 +1,28 @@
-// JSON-lines logger on stdout.
+// JSON-lines logger on stdout, written by one background thread from a bounded queue.
 #include "service/log.hpp"
 
 #include "protocol/phone.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <mutex>
+#include <thread>
 
 namespace switchboard::log {
 namespace {
 
+class sink;
+sink& out();
+
 std::atomic<int> current_level{static_cast<int>(level::info)};
-std::mutex out_mutex;
 
 std::string_view level_name(level l) noexcept
 {
@@ -94,6 +102,128 @@ utf8_step next_utf8(std::string_view s) noexcept
     return {n, true};
 }
 
+// Lines wait here for the writer thread, so no request thread ever waits for stdout: a slow or
+// stalled log consumer (a full pipe, a paused container runtime) costs dropped lines, counted,
+// instead of stalling every I/O thread and then /healthz. The bound keeps memory flat.
+class sink {
+public:
+    static constexpr std::size_t max_pending = 4U << 20U; // bytes of lines not yet written
+    // How long flush() (before exit) waits for a stalled consumer before giving up the rest.
+    static constexpr std::chrono::seconds flush_patience{2};
+
+    sink() : writer_([this] { run(); })
+    {
+        writer_.detach(); // the sink lives until the process ends; exit() flushes what is queued
+        std::atexit([] { out().flush(); });
+    }
+    sink(const sink&) = delete;
+    sink& operator=(const sink&) = delete;
+    ~sink() = delete;
+
+    void push(std::string_view text)
+    {
+        bool was_empty = false;
+        {
+            const std::lock_guard lock(mutex_);
+            if (pending_.size() + text.size() > max_pending) {
+                dropped_.fetch_add(1, std::memory_order_relaxed);
+                return;
+            }
+            was_empty = pending_.empty();
+            pending_.append(text);
+            ++queued_;
+        }
+        if (was_empty) {
+            wake_.notify_one();
+        }
+    }
+
+    // Waits until the writer has written every line queued before the call, or flush_patience
+    // has passed: a process must be able to exit even when nobody reads its stdout.
+    void flush() noexcept
+    {
+        std::unique_lock lock(mutex_);
+        const std::uint64_t target = queued_;
+        (void)written_cv_.wait_for(lock, flush_patience, [&] { return written_ >= target; });
+    }
+
+    std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+
+private:
+    // The only thread that writes to stdout, so lines leave in the order they were queued.
+    void run()
+    {
+        for (;;) {
+            std::uint64_t upto = 0;
+            {
+                std::unique_lock lock(mutex_);
+                wake_.wait(lock, [&] { return !pending_.empty(); });
+                batch_.swap(pending_);
+                upto = queued_;
+            }
+            write_batch();
+            {
+                const std::lock_guard lock(mutex_);
+                written_ = upto;
+            }
+            written_cv_.notify_all();
+        }
+    }
+
+    // A drop since the last batch is reported in the stream itself.
+    void write_batch() noexcept
+    {
+        const std::uint64_t dropped = dropped_.load(std::memory_order_relaxed);
+        if (dropped != reported_) {
+            std::string note = "{\"time\":\"";
+            append_time(note);
+            note += "\",\"level\":\"warn\",\"msg\":\"log lines dropped: the log consumer is too slow\",\"dropped\":";
+            note += std::to_string(dropped - reported_);
+            note += "}\n";
+            reported_ = dropped;
+            write_all(note.data(), note.size());
+        }
+        write_all(batch_.data(), batch_.size());
+        batch_.clear();
+        if (batch_.capacity() > (64U << 10U)) {
+            batch_.shrink_to_fit(); // a burst does not keep its buffer for ever
+        }
+    }
+
+    static void write_all(const char* data, std::size_t size) noexcept
+    {
+        while (size > 0) {
+            const ssize_t n = ::write(STDOUT_FILENO, data, size);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                return; // stdout closed or broken: nothing more to do with these lines
+            }
+            data += n;
+            size -= static_cast<std::size_t>(n);
+        }
+    }
+
+    std::mutex mutex_; // guards pending_, queued_ and written_
+    std::condition_variable wake_; // the writer: lines are pending
+    std::condition_variable written_cv_; // flush(): a batch was written
+    std::string pending_;
+    std::uint64_t queued_ = 0; // lines queued since start
+    std::uint64_t written_ = 0; // of those, lines written (or given up on: stdout closed)
+    std::string batch_; // the writer's own
+    std::uint64_t reported_ = 0; // the writer's own: drops already reported in the stream
+    std::atomic<std::uint64_t> dropped_{0};
+    std::thread writer_; // last: starts after the members it uses exist
+};
+
+// Never destroyed: a line logged by another thread while the process exits still has a sink.
+sink& out()
+{
+    static sink* const s = new sink;
+    return *s;
+}
+
 } // namespace
 
 void set_level(level l) noexcept
@@ -170,7 +300,7 @@ void append_json_escaped(std::string& out, std::string_view s)
     out.append(s.data() + plain, s.size() - plain);
 }
 
-line::line(level l, std::string_view message) : level_(l)
+line::line(level l, std::string_view message)
 {
     if (!enabled(l)) {
         return;
@@ -256,11 +386,7 @@ void line::emit()
         return;
     }
     buf_ += "}\n";
-    const std::lock_guard lock(out_mutex);
-    std::fwrite(buf_.data(), 1, buf_.size(), stdout);
-    if (level_ >= level::warn) {
-        std::fflush(stdout);
-    }
+    out().push(buf_);
     buf_.clear();
 }
 
@@ -282,8 +408,12 @@ void on_failure::operator()(std::exception_ptr e) const
 
 void flush() noexcept
 {
-    const std::lock_guard lock(out_mutex);
-    std::fflush(stdout);
+    out().flush();
+}
+
+std::uint64_t dropped_lines() noexcept
+{
+    return out().dropped();
 }
 
 } // namespace switchboard::log

@@ -36,7 +36,6 @@ public:
 private:
     void key(std::string_view k);
 
-    level level_;
     std::string buf_;
 };
 
@@ -56,8 +55,14 @@ private:
     std::string value_;
 };
 
-// Writes buffered lines to stdout now (called periodically and at exit).
+// Lines are queued (at most 4 MiB) and written to stdout by a background thread, so a slow log
+// consumer never stalls a request; a line that does not fit is dropped and counted, and the
+// stream itself says how many were lost. flush() waits (at most 2 s, so a process can exit
+// even when nobody reads its stdout) until what was queued before the call is written; exit()
+// calls it too.
 void flush() noexcept;
+// Lines dropped because the queue was full, since start (switchboard_log_lines_dropped_total).
+std::uint64_t dropped_lines() noexcept;
 
 // Appends `s` to `out` as a JSON string literal body (no quotes). Ill-formed UTF-8 comes out as
 // U+FFFD (one per maximal subpart), so every line is valid JSON whatever the bytes.

@@ -62,6 +62,49 @@ describe('logs', () => {
   });
 });
 
+describe('a stalled log consumer', () => {
+  test('costs dropped (and counted) log lines, never a stalled request', async () => {
+    const server = await startServer({ env: { SWITCHBOARD_RATE_LIMIT_PER_MINUTE: '0' } });
+    try {
+      // Stop reading the server's stdout: the pipe (64 KiB) fills, then the 4 MiB log queue.
+      server.child.stdout.pause();
+      const unsigned = () => fetch(`${server.base}/api/voice/status`, {
+        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'CallSid=CA1',
+        signal: AbortSignal.timeout(10000),
+      }).then(async (r) => { await r.arrayBuffer(); return r.status; });
+      // Each refusal is a warn line and an access line, some 500 bytes: 12 000 are well over 4 MiB.
+      let refused = 0;
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        for (let i = 0; i < 1500; i++) {
+          const status = await unsigned(); // (not `refused += await …`: that reads refused before the await)
+          refused += status === 403 ? 1 : 0;
+        }
+      }));
+      assert.equal(refused, 12000, 'every request answered while nobody read the log');
+      const health = await fetch(`${server.admin}/healthz`, { signal: AbortSignal.timeout(5000) });
+      assert.equal(health.status, 200);
+      const signed = await signedPost(server, '/api/voice/incoming',
+        { CallSid: 'CA' + 'a'.repeat(32), From: '+14155550100', To: '+14155550199' },
+        { headers: {} });
+      assert.equal(signed.status, 200);
+      const metrics = await (await fetch(`${server.admin}/metrics`)).text();
+      const dropped = Number(/^switchboard_log_lines_dropped_total (\d+)/m.exec(metrics)?.[1]);
+      assert.ok(dropped > 0, `dropped lines are counted (${dropped})`);
+      // Reading again: the stream says how many lines it lost, and goes on.
+      server.child.stdout.resume();
+      await waitFor(() => server.logs.some((l) => l.msg?.startsWith('log lines dropped')), 10000);
+      const note = server.logs.find((l) => l.msg?.startsWith('log lines dropped'));
+      const total = Number(/^switchboard_log_lines_dropped_total (\d+)/m
+        .exec(await (await fetch(`${server.admin}/metrics`)).text())?.[1]);
+      assert.ok(note.dropped >= dropped && note.dropped <= total, `${JSON.stringify(note)}: ${dropped}..${total}`);
+      assert.ok(server.logs.every((l) => !l.unparsed), 'every line that was written is whole JSON');
+    } finally {
+      server.child.stdout.resume();
+      await stopServer(server);
+    }
+  });
+});
+
 describe('rate limit', () => {
   test('IPv6 clients share one budget per /64; IPv4 and IPv4-mapped stay per address', async () => {
     const server = await startServer({
@@ -82,6 +125,27 @@ describe('rate limit', () => {
       }
       assert.equal(await from('::ffff:198.51.100.7'), 429, 'IPv4-mapped is the same IPv4 client');
       assert.equal(await from('198.51.100.8'), 200, 'the next IPv4 address has its own');
+    } finally {
+      await stopServer(server);
+    }
+  });
+
+  test('a verified bearer token pays from its subject\'s budget, not its address\'s', async () => {
+    const server = await startServer({
+      env: { SWITCHBOARD_RATE_LIMIT_PER_MINUTE: '3', SWITCHBOARD_JWT_SECRET: JWT_SECRET },
+    });
+    try {
+      const mint = (sub) => new SignJWT({ permissions: ['phone:view'] }).setProtectedHeader({ alg: 'HS256' })
+        .setSubject(sub).setExpirationTime('10m').sign(new TextEncoder().encode(JWT_SECRET));
+      const stats = async (token) => (await fetch(`${server.base}/api/phone/stats`,
+        { headers: token ? { authorization: `Bearer ${token}` } : {} })).status;
+      // Unauthenticated requests (no token, a forged one) use up this address's budget...
+      const anonymous = [await stats(), await stats('a.b.c'), await stats(), await stats()];
+      assert.deepEqual(anonymous, [401, 401, 401, 429]);
+      // ...but the operator's token, from the same address, has its own.
+      const ops = await mint('ops@example.com');
+      assert.deepEqual([await stats(ops), await stats(ops), await stats(ops), await stats(ops)], [200, 200, 200, 429]);
+      assert.equal(await stats(await mint('oncall@example.com')), 200, 'another subject, another budget');
     } finally {
       await stopServer(server);
     }
