@@ -7,6 +7,9 @@
 #   SWITCHBOARD_FUZZ_KEEP   keep the grown corpora and logs in this directory
 #   SWITCHBOARD_FUZZ_SEED   libFuzzer's random seed (default 1: the test command's run is
 #                           repeatable; set 0 for a fresh one)
+#   SWITCHBOARD_FUZZ_RUNS   stop each target after this many executions instead of after N
+#                           seconds (the long run: SWITCHBOARD_FUZZ_RUNS=10000000)
+#   SWITCHBOARD_FUZZ_ONLY   space-separated target names to run (default: all)
 set -euo pipefail
 
 seconds=${1:-10}
@@ -17,10 +20,23 @@ build=${SWITCHBOARD_FUZZ_BUILD:-$root/build/fuzz/tests/fuzz}
 jobs=${SWITCHBOARD_FUZZ_JOBS:-$(nproc)}
 artifacts=$root/build/fuzz/artifacts
 
+if [[ -n ${SWITCHBOARD_FUZZ_RUNS:-} ]]; then
+  budget=(-runs="$SWITCHBOARD_FUZZ_RUNS")
+else
+  budget=(-max_total_time="$seconds")
+fi
+
 targets=()
-for bin in "$build"/*_fuzz; do
-  [[ -x $bin ]] && targets+=("$bin")
-done
+if [[ -n ${SWITCHBOARD_FUZZ_ONLY:-} ]]; then
+  for name in $SWITCHBOARD_FUZZ_ONLY; do
+    [[ -x $build/${name}_fuzz ]] || { echo "run.sh: no target $name in $build" >&2; exit 1; }
+    targets+=("$build/${name}_fuzz")
+  done
+else
+  for bin in "$build"/*_fuzz; do
+    [[ -x $bin ]] && targets+=("$bin")
+  done
+fi
 if [[ ${#targets[@]} -eq 0 ]]; then
   echo "run.sh: no fuzz targets in $build (build them: cmake --preset fuzz && cmake --build --preset fuzz)" >&2
   exit 1
@@ -40,7 +56,7 @@ run_one() {
     cp "$here/corpus/$name"/* "$work/$name"/
   fi
   set +e
-  "$bin" -max_total_time="$seconds" -seed="$seed" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
+  "$bin" "${budget[@]}" -seed="$seed" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$artifacts/$name-" "$work/$name" >"$work/$name.log" 2>&1
   echo $? >"$work/$name.rc"
 }
@@ -57,7 +73,7 @@ done
 wait
 
 failed=0
-printf '%-20s %12s %10s %8s  %s\n' target executions exec/s corpus result
+printf '%-20s %12s %10s %8s %9s  %s\n' target executions exec/s corpus seconds result
 for bin in "${targets[@]}"; do
   name=$(basename "$bin" _fuzz)
   log=$work/$name.log
@@ -65,13 +81,14 @@ for bin in "${targets[@]}"; do
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   units=$(find "$work/$name" -type f | wc -l)
+  secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
   if [[ $rc -eq 0 ]]; then
     result=ok
   else
     result="FAILED (exit $rc)"
     failed=1
   fi
-  printf '%-20s %12s %10s %8s  %s\n' "$name" "${runs:-?}" "${rate:-?}" "$units" "$result"
+  printf '%-20s %12s %10s %8s %9s  %s\n' "$name" "${runs:-?}" "${rate:-?}" "$units" "${secs:-?}" "$result"
 done
 if [[ $failed -ne 0 ]]; then
   for bin in "${targets[@]}"; do
