@@ -157,6 +157,18 @@ struct call_filter {
     std::string before_call_sid;
 };
 
+// One page of the call log. `more`: where the next page starts (the last row examined, which
+// is not always the last row returned: a selective filter on Redis stops after a bounded scan),
+// or nullopt at the end of the log.
+struct call_position {
+    std::int64_t started_at_ms = 0;
+    std::string call_sid;
+};
+struct call_page {
+    std::vector<call_row> rows;
+    std::optional<call_position> more;
+};
+
 struct call_detail {
     call_row call;
     std::vector<std::string> events; // the call's event documents (JSON), oldest first
@@ -217,8 +229,9 @@ public:
     virtual void record_call(outbound_call call, callback<bool> done) = 0;
     virtual void record_message(outbound_message message, callback<bool> done) = 0;
     virtual void record_number(purchased_number number, callback<bool> done) = 0;
-    // Newest first (started_at, then call SID, descending).
-    virtual void calls(call_filter filter, callback<std::vector<call_row>> done) = 0;
+    // Newest first (started_at, then call SID, descending): at most filter.limit rows, each read
+    // bounded, so a page may hold fewer rows and still have `more`.
+    virtual void calls(call_filter filter, callback<call_page> done) = 0;
     // Error not_found for an unknown call.
     virtual void call(std::string call_sid, callback<call_detail> done) = 0;
     // `also_number`: a number in use that may not have been bought through the API (counted once).

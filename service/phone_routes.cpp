@@ -396,21 +396,21 @@ struct phone_api_impl {
         f.direction = q->direction;
         f.before_started_at_ms = q->before_started_at_ms;
         f.before_call_sid = q->before_call_sid;
-        auto rows = co_await store_call<std::vector<call_row>>(
-            [&](event_store::callback<std::vector<call_row>> done) { d.store.calls(f, done); });
-        if (!rows) {
-            co_return bad(rows.error(), "the call log cannot be read now; retry later");
+        auto page
+            = co_await store_call<call_page>([&](event_store::callback<call_page> done) { d.store.calls(f, done); });
+        if (!page) {
+            co_return bad(page.error(), "the call log cannot be read now; retry later");
         }
         json::array calls;
-        for (const auto& c : *rows) {
+        for (const auto& c : page->rows) {
             calls.push_back(call_json(c));
         }
         json::object body;
         body["source"] = "local";
         body["count"] = calls.size();
         body["calls"] = std::move(calls);
-        body["next_cursor"] = rows->size() == f.limit
-            ? json::value(phone_api::history_cursor(rows->back().started_at_ms, rows->back().call_sid))
+        body["next_cursor"] = page->more
+            ? json::value(phone_api::history_cursor(page->more->started_at_ms, page->more->call_sid))
             : json::value(nullptr);
         co_return json_ok(http::status::ok, body);
     }
@@ -558,8 +558,8 @@ struct phone_api_impl {
         // The cheapest read of the call log (one index entry) proves the store answers.
         call_filter newest;
         newest.limit = 1;
-        auto store = co_await store_call<std::vector<call_row>>(
-            [&](event_store::callback<std::vector<call_row>> done) { d.store.calls(newest, done); });
+        auto store = co_await store_call<call_page>(
+            [&](event_store::callback<call_page> done) { d.store.calls(newest, done); });
         json::object st;
         st["ok"] = static_cast<bool>(store);
         ok = ok && store;

@@ -302,7 +302,10 @@ return out
 )lua";
 
 // ARGV: P, status, direction, before started ('' for the first page), before SID, limit
-// -> {{field, value, ...}, ...} newest first
+// -> {next started, next SID, {field, value, ...}, ...} newest first; next started is '' at the
+// end of the log. The window moves by score (started_at ms), never by a growing offset, and one
+// call examines at most 2000 index entries: a selective filter returns a short page with a
+// next position instead of holding Redis for a long scan.
 const char* const calls = R"lua(
 local p, status, direction, before, before_sid, limit = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
 local key = p .. 'calls'
@@ -315,16 +318,22 @@ elseif direction == 'outbound' then
 elseif direction ~= '' then
   key = p .. 'calls:d:' .. direction
 end
-local max = before == '' and '+inf' or before
-local out, offset, scanned = {}, 0, 0
-while #out < limit and scanned < 100000 do
-  local page = redis.call('ZREVRANGEBYSCORE', key, max, '-inf', 'WITHSCORES', 'LIMIT', offset, 200)
-  if #page == 0 then break end
-  offset = offset + #page / 2
+-- Entries at score `max` with a SID >= tie_sid were on an earlier page (equal scores come in
+-- descending SID order); `skip` counts the entries at score `max` already read by this call.
+local max, tie_sid, skip = '+inf', nil, 0
+if before ~= '' then max, tie_sid = before, before_sid end
+local out, scanned, last_started, last_sid, ended = {}, 0, nil, nil, false
+while #out < limit and scanned < 2000 do
+  local page = redis.call('ZREVRANGEBYSCORE', key, max, '-inf', 'WITHSCORES', 'LIMIT', skip, 200)
+  if #page == 0 then ended = true break end
+  local read, tail = 0, 0
   for i = 1, #page, 2 do
     local sid, started = page[i], page[i + 1]
     scanned = scanned + 1
-    local keep = not (before ~= '' and started == before and sid >= before_sid)
+    read = read + 1
+    if started == last_started then tail = tail + 1 else tail = 1 end
+    last_started, last_sid = started, sid
+    local keep = not (tie_sid ~= nil and started == max and sid >= tie_sid)
     local row
     if keep then
       row = redis.call('HGETALL', p .. 'call:' .. sid)
@@ -341,8 +350,16 @@ while #out < limit and scanned < 100000 do
       if #out >= limit then break end
     end
   end
+  if last_started == max then
+    skip = skip + read -- the whole page shared one score: step over it
+  else
+    max, tie_sid, skip = last_started, nil, tail
+  end
 end
-return out
+local result = {'', ''}
+if not ended and last_started ~= nil then result = {last_started, last_sid} end
+for i = 1, #out do result[#result + 1] = out[i] end
+return result
 )lua";
 
 // ARGV: P, call SID -> {{field, value, ...}, payload, payload, ...} ({} for an unknown call)

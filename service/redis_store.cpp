@@ -660,22 +660,32 @@ void redis_store::stats(callback<std::vector<queue_stats>> done)
     });
 }
 
-void redis_store::calls(call_filter f, callback<std::vector<call_row>> done)
+void redis_store::calls(call_filter f, callback<call_page> done)
 {
     client_->eval(scripts_->calls,
         {settings_.prefix, f.status, f.direction,
             f.before_started_at_ms ? std::to_string(*f.before_started_at_ms) : std::string(), f.before_call_sid,
             std::to_string(f.limit)},
         [done = std::move(done)](result<redis_reply> r) {
-            if (!usable(r, "calls")) {
-                done(failure<std::vector<call_row>>());
+            if (!usable(r, "calls") || r->elements.size() < 2) {
+                done(failure<call_page>());
                 return;
             }
-            std::vector<call_row> rows;
-            for (const auto& x : r->elements) {
-                rows.push_back(to_call_row(to_record(x.elements, 0)));
+            // {next started, next SID ('' at the end), row, row, ...}
+            call_page page;
+            if (const std::string next = r->elements[0].text(); !next.empty()) {
+                std::int64_t started = 0;
+                const auto [end, ec] = std::from_chars(next.data(), next.data() + next.size(), started);
+                if (ec != std::errc{} || end != next.data() + next.size()) {
+                    done(failure<call_page>());
+                    return;
+                }
+                page.more = call_position{started, r->elements[1].text()};
             }
-            done(std::move(rows));
+            for (std::size_t i = 2; i < r->elements.size(); ++i) {
+                page.rows.push_back(to_call_row(to_record(r->elements[i].elements, 0)));
+            }
+            done(std::move(page));
         });
 }
 

@@ -51,7 +51,7 @@ public:
     void record_call(outbound_call call, callback<bool> done) override;
     void record_message(outbound_message message, callback<bool> done) override;
     void record_number(purchased_number number, callback<bool> done) override;
-    void calls(call_filter filter, callback<std::vector<call_row>> done) override;
+    void calls(call_filter filter, callback<call_page> done) override;
     void call(std::string call_sid, callback<call_detail> done) override;
     void totals(std::string also_number, callback<phone_totals> done) override;
     void on_commit(std::function<void(const store_timing&)> observer) override;

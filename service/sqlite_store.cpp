@@ -1134,10 +1134,10 @@ call_row read_call(const statement& q)
 
 } // namespace
 
-void sqlite_store::calls(call_filter f, callback<std::vector<call_row>> done)
+void sqlite_store::calls(call_filter f, callback<call_page> done)
 {
-    impl_->submit_read<std::vector<call_row>>(
-        [f = std::move(f)](database& db) -> boost::system::result<std::vector<call_row>> {
+    impl_->submit_read<call_page>(
+        [f = std::move(f)](database& db) -> boost::system::result<call_page> {
             static const std::string sql = std::string("SELECT ") + call_columns
                 + " FROM calls WHERE (?1 = '' OR status = ?1) "
                   "AND (?2 = '' OR direction = ?2 OR (?2 = 'outbound' AND direction LIKE 'outbound%')) "
@@ -1146,12 +1146,15 @@ void sqlite_store::calls(call_filter f, callback<std::vector<call_row>> done)
             auto& q = db.sql(sql.c_str());
             q.bind(
                 f.status, f.direction, f.before_started_at_ms, f.before_call_sid, static_cast<std::int64_t>(f.limit));
-            std::vector<call_row> rows;
+            call_page page;
             while (q.step()) {
-                rows.push_back(read_call(q));
+                page.rows.push_back(read_call(q));
             }
             q.done();
-            return rows;
+            if (page.rows.size() == f.limit && !page.rows.empty()) {
+                page.more = call_position{page.rows.back().started_at_ms, page.rows.back().call_sid};
+            }
+            return page;
         },
         std::move(done));
 }

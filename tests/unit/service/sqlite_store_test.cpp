@@ -286,25 +286,26 @@ BOOST_AUTO_TEST_CASE(call_log_for_the_operator_api)
     f.limit = 2;
     std::vector<std::string> seen;
     for (int page = 0; page < 5; ++page) {
-        auto rows = wait<std::vector<call_row>>([&](auto done) { s.calls(f, done); }).value();
-        for (const auto& row : rows) {
+        auto got = wait<call_page>([&](auto done) { s.calls(f, done); }).value();
+        for (const auto& row : got.rows) {
             seen.push_back(row.call_sid);
         }
-        if (rows.size() < f.limit) {
+        BOOST_TEST(got.more.has_value() == (got.rows.size() == f.limit));
+        if (!got.more) {
             break;
         }
-        f.before_started_at_ms = rows.back().started_at_ms;
-        f.before_call_sid = rows.back().call_sid;
+        f.before_started_at_ms = got.more->started_at_ms;
+        f.before_call_sid = got.more->call_sid;
     }
     BOOST_REQUIRE(seen.size() == 6u);
     BOOST_TEST(seen.front() == "CA" + std::string(31, 'c') + "4");
     BOOST_TEST(seen.back() == sid);
     call_filter done_only;
     done_only.status = "completed";
-    BOOST_TEST(wait<std::vector<call_row>>([&](auto done) { s.calls(done_only, done); }).value().size() == 1u);
+    BOOST_TEST(wait<call_page>([&](auto done) { s.calls(done_only, done); }).value().rows.size() == 1u);
     call_filter outbound;
     outbound.direction = "outbound";
-    BOOST_TEST(wait<std::vector<call_row>>([&](auto done) { s.calls(outbound, done); }).value().size() == 6u);
+    BOOST_TEST(wait<call_page>([&](auto done) { s.calls(outbound, done); }).value().rows.size() == 6u);
 
     purchased_number n{"PN" + std::string(32, '1'), "+14155550199", "line", 5};
     BOOST_TEST(wait<bool>([&](auto done) { s.record_number(n, done); }).value());
