@@ -24,7 +24,9 @@ done
 deploy/install-deps.sh --with-test-tools
 cmake --preset release >/dev/null
 cmake --build --preset release --target switchboard protocol_bench >/dev/null
-bin=build/release/service/switchboard
+# BENCH_BIN: measure another build instead (an A/B run against an older commit; not a
+# SWITCHBOARD_ name: the binary refuses settings it does not know).
+bin=${BENCH_BIN:-build/release/service/switchboard}
 
 source bench/lib.sh
 

@@ -108,6 +108,10 @@ utf8_step next_utf8(std::string_view s) noexcept
 class sink {
 public:
     static constexpr std::size_t max_pending = 4U << 20U; // bytes of lines not yet written
+    // The writer wakes when this much is queued, else every `linger`: one write(2) per batch,
+    // not one wake-up and system call per line (that cost a busy I/O thread a third of its rate).
+    static constexpr std::size_t wake_bytes = 64U << 10U;
+    static constexpr std::chrono::milliseconds linger{50};
     // How long flush() (before exit) waits for a stalled consumer before giving up the rest.
     static constexpr std::chrono::seconds flush_patience{2};
 
@@ -122,28 +126,31 @@ public:
 
     void push(std::string_view text)
     {
-        bool was_empty = false;
+        bool crossed = false;
         {
             const std::lock_guard lock(mutex_);
             if (pending_.size() + text.size() > max_pending) {
                 dropped_.fetch_add(1, std::memory_order_relaxed);
                 return;
             }
-            was_empty = pending_.empty();
+            const bool below = pending_.size() < wake_bytes;
             pending_.append(text);
             ++queued_;
+            crossed = below && pending_.size() >= wake_bytes;
         }
-        if (was_empty) {
+        if (crossed) {
             wake_.notify_one();
         }
     }
 
-    // Waits until the writer has written every line queued before the call, or flush_patience
+    // Wakes the writer and waits until it has written every line queued before the call, or flush_patience
     // has passed: a process must be able to exit even when nobody reads its stdout.
     void flush() noexcept
     {
         std::unique_lock lock(mutex_);
         const std::uint64_t target = queued_;
+        flush_wanted_ = true;
+        wake_.notify_one();
         (void)written_cv_.wait_for(lock, flush_patience, [&] { return written_ >= target; });
     }
 
@@ -157,7 +164,11 @@ private:
             std::uint64_t upto = 0;
             {
                 std::unique_lock lock(mutex_);
-                wake_.wait(lock, [&] { return !pending_.empty(); });
+                (void)wake_.wait_for(lock, linger, [&] { return pending_.size() >= wake_bytes || flush_wanted_; });
+                if (pending_.empty() && !flush_wanted_) {
+                    continue;
+                }
+                flush_wanted_ = false;
                 batch_.swap(pending_);
                 upto = queued_;
             }
@@ -205,12 +216,13 @@ private:
         }
     }
 
-    std::mutex mutex_; // guards pending_, queued_ and written_
+    std::mutex mutex_; // guards pending_, queued_, written_ and flush_wanted_
     std::condition_variable wake_; // the writer: lines are pending
     std::condition_variable written_cv_; // flush(): a batch was written
     std::string pending_;
     std::uint64_t queued_ = 0; // lines queued since start
     std::uint64_t written_ = 0; // of those, lines written (or given up on: stdout closed)
+    bool flush_wanted_ = false;
     std::string batch_; // the writer's own
     std::uint64_t reported_ = 0; // the writer's own: drops already reported in the stream
     std::atomic<std::uint64_t> dropped_{0};
