@@ -245,15 +245,101 @@ parsed<sms_request> parse_sms_request(std::string_view body, std::string* proble
 
 parsed<purchase_request> parse_purchase_request(std::string_view body, std::string* problem)
 {
-    reader r(body, problem, {"phone_number", "friendly_name", "webhook_url"});
+    reader r(
+        body, problem, {"phone_number", "friendly_name", "webhook_url", "voice_url", "sms_url", "status_callback_url"});
     purchase_request p;
     p.phone_number = r.phone("phone_number");
     p.friendly_name = r.text("friendly_name", false, 64);
-    p.webhook_url = r.text("webhook_url", false, 2048);
-    if (r.ok() && !p.webhook_url.empty() && !is_http_url(p.webhook_url)) {
-        r.fail(error::invalid_parameter, "webhook_url must be an absolute http:// or https:// URL");
+    for (auto [name, field] : {std::pair{"webhook_url", &p.webhook_url}, std::pair{"voice_url", &p.voice_url},
+             std::pair{"sms_url", &p.sms_url}, std::pair{"status_callback_url", &p.status_callback_url}}) {
+        *field = r.text(name, false, 2048);
+        if (r.ok() && !field->empty() && !is_http_url(*field)) {
+            r.fail(error::invalid_parameter, std::string(name) + " must be an absolute https:// URL");
+        }
     }
     return finish(r, std::move(p));
+}
+
+bool is_twilio_webhook_url(std::string_view url, bool development) noexcept
+{
+    if (!is_http_url(url)) {
+        return false;
+    }
+    if (url.starts_with("https://")) {
+        return true;
+    }
+    if (!development) {
+        return false;
+    }
+    std::string_view host = url.substr(7);
+    host = host.substr(0, host.find_first_of(":/?#"));
+    return host == "localhost" || host == "127.0.0.1";
+}
+
+parsed<number_webhooks> purchase_webhooks(const purchase_request& r, std::string_view configured_base,
+    std::string_view public_url, bool development, std::string* problem)
+{
+    const auto fail = [&](error e, std::string why) -> parsed<number_webhooks> {
+        if (problem != nullptr) {
+            *problem = std::move(why);
+        }
+        return make_error_code(e);
+    };
+    std::string base;
+    std::string_view from = "webhook_url";
+    if (!r.webhook_url.empty()) {
+        base = r.webhook_url;
+    } else if (!configured_base.empty()) {
+        base = configured_base;
+        from = "SWITCHBOARD_TWILIO_WEBHOOK_URL";
+    } else if (!public_url.empty()) {
+        base = std::string(public_url);
+        while (!base.empty() && base.back() == '/') {
+            base.pop_back();
+        }
+        base += "/api/phone/webhook";
+        from = "SWITCHBOARD_PUBLIC_URL";
+    }
+    while (!base.empty() && base.back() == '/') {
+        base.pop_back();
+    }
+    if (!base.empty() && !is_twilio_webhook_url(base, development)) {
+        return fail(error::invalid_parameter,
+            std::string(from)
+                + " must be an https:// URL (Twilio calls webhooks over https only; http is accepted "
+                  "for localhost in development)");
+    }
+    number_webhooks w;
+    // nullopt: `out` is set; else why not (the message is in `problem`).
+    const auto pick = [&](const std::string& explicit_url, std::string_view suffix, std::string_view name,
+                          std::string& out) -> std::optional<error> {
+        if (!explicit_url.empty()) {
+            if (!is_twilio_webhook_url(explicit_url, development)) {
+                (void)fail(error::invalid_parameter, std::string(name) + " must be an https:// URL");
+                return error::invalid_parameter;
+            }
+            out = explicit_url;
+            return std::nullopt;
+        }
+        if (base.empty()) {
+            (void)fail(error::not_configured,
+                "no webhook base for " + std::string(name)
+                    + ": give webhook_url, or set SWITCHBOARD_TWILIO_WEBHOOK_URL or SWITCHBOARD_PUBLIC_URL");
+            return error::not_configured;
+        }
+        out = base + std::string(suffix);
+        return std::nullopt;
+    };
+    if (auto e = pick(r.voice_url, "/call", "voice_url", w.voice_url)) {
+        return make_error_code(*e);
+    }
+    if (auto e = pick(r.sms_url, "/sms", "sms_url", w.sms_url)) {
+        return make_error_code(*e);
+    }
+    if (auto e = pick(r.status_callback_url, "/status", "status_callback_url", w.status_callback_url)) {
+        return make_error_code(*e);
+    }
+    return w;
 }
 
 parsed<number_search> parse_number_search(std::string_view query, std::string* problem)

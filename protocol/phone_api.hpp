@@ -39,9 +39,30 @@ parsed<sms_request> parse_sms_request(std::string_view body, std::string* proble
 struct purchase_request {
     std::string phone_number;
     std::string friendly_name;
-    std::string webhook_url; // voice URL; default: this service's /api/phone/webhook/call
+    // The base of the number's three webhooks (the Samsaek seed's SAMSAEK_TWILIO_WEBHOOK_URL):
+    // voice {base}/call, SMS {base}/sms, status callback {base}/status.
+    std::string webhook_url;
+    std::string voice_url; // each of these, when given, instead of the base's
+    std::string sms_url;
+    std::string status_callback_url;
 };
 parsed<purchase_request> parse_purchase_request(std::string_view body, std::string* problem);
+
+// Where Twilio will call a number's webhooks.
+struct number_webhooks {
+    std::string voice_url;
+    std::string sms_url;
+    std::string status_callback_url;
+};
+// The base is the request's webhook_url, else `configured_base` (SWITCHBOARD_TWILIO_WEBHOOK_URL),
+// else `public_url` + "/api/phone/webhook"; a trailing '/' is dropped. Twilio requires https:
+// http is accepted only for localhost and 127.0.0.1 when `development` is set. Errors:
+// not_configured (no base and not every URL given), invalid_parameter (a URL that is not https),
+// with the message, naming the field or setting, in `problem`.
+parsed<number_webhooks> purchase_webhooks(const purchase_request& r, std::string_view configured_base,
+    std::string_view public_url, bool development, std::string* problem);
+// https://, or http://localhost / http://127.0.0.1 (any port) when `development` is set.
+bool is_twilio_webhook_url(std::string_view url, bool development) noexcept;
 
 struct number_search {
     std::string country = "US";

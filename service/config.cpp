@@ -121,6 +121,10 @@ const std::vector<setting_doc> all_settings = {
     {"SWITCHBOARD_TWILIO_PHONE_NUMBER", "",
         "E.164 number calls and SMS are sent from (alias: SAMSAEK_TWILIO_PHONE_NUMBER)."},
     {"SAMSAEK_TWILIO_PHONE_NUMBER", "", "Alias of SWITCHBOARD_TWILIO_PHONE_NUMBER (the Samsaek seed's name)."},
+    {"SWITCHBOARD_TWILIO_WEBHOOK_URL", "",
+        "https base of a bought number's webhooks ({base}/call, /sms, /status); empty: "
+        "SWITCHBOARD_PUBLIC_URL/api/phone/webhook (alias: SAMSAEK_TWILIO_WEBHOOK_URL)."},
+    {"SAMSAEK_TWILIO_WEBHOOK_URL", "", "Alias of SWITCHBOARD_TWILIO_WEBHOOK_URL (the Samsaek seed's name)."},
     {"SWITCHBOARD_JWT_SECRET", "", "HS256 shared secret (at least 32 bytes) for the phone API's bearer tokens."},
     {"SWITCHBOARD_JWT_SECRET_FILE", "", "File holding SWITCHBOARD_JWT_SECRET."},
     {"SWITCHBOARD_JWT_JWKS_FILE", "", "JWKS file with RS256 (RSA) and ES256 (EC P-256) public keys for bearer tokens."},
@@ -554,7 +558,7 @@ bool is_sid(std::string_view s, std::string_view prefix)
         && std::all_of(s.begin() + 2, s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
 }
 
-void load_phone(loader& l, phone_config& p)
+void load_phone(loader& l, phone_config& p, bool dev)
 {
     p.account_sid = l.text("TWILIO_ACCOUNT_SID", "");
     if (!p.account_sid.empty() && !is_sid(p.account_sid, "AC")) {
@@ -581,6 +585,20 @@ void load_phone(loader& l, phone_config& p)
     if (!p.phone_number.empty() && !phone::is_e164(p.phone_number)) {
         l.fail(primary.empty() ? "SAMSAEK_TWILIO_PHONE_NUMBER" : "SWITCHBOARD_TWILIO_PHONE_NUMBER",
             "expected an E.164 number such as +14155551212, got '" + p.phone_number + "'");
+    }
+    p.development = dev;
+    const std::string hook = l.text("SWITCHBOARD_TWILIO_WEBHOOK_URL", "");
+    const std::string hook_alias = l.text("SAMSAEK_TWILIO_WEBHOOK_URL", "");
+    if (!hook.empty() && !hook_alias.empty() && hook != hook_alias) {
+        l.fail("SAMSAEK_TWILIO_WEBHOOK_URL", "differs from SWITCHBOARD_TWILIO_WEBHOOK_URL: set one of them");
+    }
+    p.webhook_base = hook.empty() ? hook_alias : hook;
+    while (!p.webhook_base.empty() && p.webhook_base.back() == '/') {
+        p.webhook_base.pop_back();
+    }
+    if (!p.webhook_base.empty() && !phone_api::is_twilio_webhook_url(p.webhook_base, dev)) {
+        l.fail(hook.empty() ? "SAMSAEK_TWILIO_WEBHOOK_URL" : "SWITCHBOARD_TWILIO_WEBHOOK_URL",
+            "must be an https:// URL (Twilio calls webhooks over https only; http://localhost with --dev)");
     }
     p.api_base_url = l.text("TWILIO_API_BASE_URL", p.api_base_url);
     while (!p.api_base_url.empty() && p.api_base_url.back() == '/') {
@@ -842,7 +860,7 @@ load_result load_config(const env_lookup& env, const load_options& opts)
             }
         }
     }
-    load_phone(l, c.phone);
+    load_phone(l, c.phone, opts.dev);
     add_warnings(out);
     return out;
 }

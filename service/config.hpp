@@ -43,6 +43,10 @@ struct phone_config {
     std::string api_key_sid; // TWILIO_API_KEY_SID (SK…): used instead of the auth token when set
     std::string api_key_secret;
     std::string phone_number; // SWITCHBOARD_TWILIO_PHONE_NUMBER (or SAMSAEK_TWILIO_PHONE_NUMBER)
+    // Base of a bought number's webhooks: SWITCHBOARD_TWILIO_WEBHOOK_URL (or SAMSAEK_…); empty:
+    // SWITCHBOARD_PUBLIC_URL/api/phone/webhook.
+    std::string webhook_base;
+    bool development = false; // --dev: http://localhost webhook URLs are accepted
     std::string api_base_url = "https://api.twilio.com";
     std::string api_ca_file;
     std::chrono::milliseconds api_timeout{15'000};

@@ -244,13 +244,14 @@ struct phone_api_impl {
         if (auto r = need_twilio()) {
             co_return std::move(*r);
         }
-        if (d.cfg.public_url.empty() && p->webhook_url.empty()) {
-            co_return bad(error::not_configured,
-                "SWITCHBOARD_PUBLIC_URL is not set and no webhook_url was given: the number would have no webhooks");
+        const auto hooks
+            = phone_api::purchase_webhooks(*p, cfg().webhook_base, d.cfg.public_url, cfg().development, &problem);
+        if (!hooks) {
+            co_return bad(hooks.error(), problem);
         }
-        const std::string voice_url = p->webhook_url.empty() ? webhook("call") : p->webhook_url;
-        const std::string sms_url = d.cfg.public_url.empty() ? std::string() : webhook("sms");
-        const std::string status_url = d.cfg.public_url.empty() ? std::string() : webhook("status");
+        const std::string& voice_url = hooks->voice_url;
+        const std::string& sms_url = hooks->sms_url;
+        const std::string& status_url = hooks->status_callback_url;
         auto r = co_await d.twilio->post("purchase_number", path("IncomingPhoneNumbers.json"),
             phone_api::purchase_form(*p, voice_url, sms_url, status_url));
         if (r.ec) {

@@ -687,6 +687,76 @@ describe('Twilio errors and retries (stub)', () => {
   });
 });
 
+describe('buying a number (the Samsaek seed)', () => {
+  const seed = { phone_number: '+14155550123', friendly_name: 'Samsaek Main Line',
+    webhook_url: 'https://yourdomain.com/api/phone/webhook' };
+
+  test('webhook_url is the base: voice {base}/call, SMS {base}/sms, status {base}/status, all POST', async () => {
+    const token = await mint('HS256', { permissions: ['phone:admin'] });
+    // Prism checks the form against Twilio's spec...
+    const bought = await api(main, 'POST', '/api/phone/numbers/purchase', { token, body: seed });
+    assert.equal(bought.status, 201, bought.text);
+    assert.equal(bought.json.voice_url, 'https://yourdomain.com/api/phone/webhook/call');
+    assert.equal(bought.json.sms_url, 'https://yourdomain.com/api/phone/webhook/sms');
+    assert.equal(bought.json.status_callback, 'https://yourdomain.com/api/phone/webhook/status');
+    // ...and the stub shows exactly what Twilio receives.
+    stub.reset();
+    stub.reply(201, { sid: 'PN' + 'a'.repeat(32), phone_number: seed.phone_number, friendly_name: seed.friendly_name });
+    const recorded = await api(failing, 'POST', '/api/phone/numbers/purchase', { token, body: seed });
+    assert.equal(recorded.status, 201, recorded.text);
+    assert.equal(stub.requests.length, 1);
+    assert.equal(stub.requests[0].url, `/2010-04-01/Accounts/${ACCOUNT_SID}/IncomingPhoneNumbers.json`);
+    const form = Object.fromEntries(new URLSearchParams(stub.requests[0].body));
+    assert.deepEqual(form, {
+      PhoneNumber: '+14155550123', FriendlyName: 'Samsaek Main Line',
+      VoiceUrl: 'https://yourdomain.com/api/phone/webhook/call', VoiceMethod: 'POST',
+      SmsUrl: 'https://yourdomain.com/api/phone/webhook/sms', SmsMethod: 'POST',
+      StatusCallback: 'https://yourdomain.com/api/phone/webhook/status', StatusCallbackMethod: 'POST',
+    });
+    // The voice webhook it was given is a route of ours: a call signed for it is answered.
+    const call = await signedPost(main, '/api/phone/webhook/call',
+      { AccountSid: ACCOUNT_SID, CallSid: 'CA' + randomBytes(16).toString('hex'), From: '+14155550001',
+        To: seed.phone_number, CallStatus: 'ringing' }, { url: `${PUBLIC_URL}/api/phone/webhook/call` });
+    assert.equal(call.status, 200);
+  });
+
+  test('explicit URLs, the configured base and its Samsaek alias; https only', async () => {
+    const token = await mint('HS256', { permissions: ['phone:admin'] });
+    const configured = await startServer({
+      env: phoneEnv(stub.url, { SAMSAEK_TWILIO_WEBHOOK_URL: 'https://hooks.example.com/samsaek/' }),
+    });
+    try {
+      const buy = async (body) => {
+        stub.reset();
+        stub.reply(201, { sid: 'PN' + 'b'.repeat(32), phone_number: '+14155550124' });
+        const r = await api(configured, 'POST', '/api/phone/numbers/purchase', { token, body });
+        return { r, form: stub.requests[0] ? Object.fromEntries(new URLSearchParams(stub.requests[0].body)) : null };
+      };
+      let { r, form } = await buy({ phone_number: '+14155550124' });
+      assert.equal(r.status, 201, r.text);
+      assert.equal(form.VoiceUrl, 'https://hooks.example.com/samsaek/call');
+      assert.equal(form.StatusCallback, 'https://hooks.example.com/samsaek/status');
+      ({ r, form } = await buy({ phone_number: '+14155550124', voice_url: 'https://ivr.example.com/api/voice/incoming' }));
+      assert.equal(form.VoiceUrl, 'https://ivr.example.com/api/voice/incoming');
+      assert.equal(form.SmsUrl, 'https://hooks.example.com/samsaek/sms');
+      for (const [body, field] of [
+        [{ phone_number: '+14155550124', webhook_url: 'http://yourdomain.com/api/phone/webhook' }, 'webhook_url'],
+        [{ phone_number: '+14155550124', sms_url: 'http://yourdomain.com/sms' }, 'sms_url'],
+        [{ phone_number: '+14155550124', webhook_url: 'http://localhost:8080/api/phone/webhook' }, 'webhook_url'],
+      ]) {
+        ({ r, form } = await buy(body));
+        assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
+        assert.match(r.json.message, new RegExp(`^${field} must be an https:// URL`));
+        assert.equal(form, null, 'nothing sent to Twilio');
+      }
+    } finally {
+      await stopServer(configured);
+    }
+    await assert.rejects(startServer({ env: phoneEnv(stub.url, { SWITCHBOARD_TWILIO_WEBHOOK_URL: 'http://x.example' }) }),
+      /SWITCHBOARD_TWILIO_WEBHOOK_URL: must be an https:\/\/ URL/);
+  });
+});
+
 describe('the call log', () => {
   test('history pages newest first by cursor and filters by status and direction', async () => {
     const token = await mint('HS256');

@@ -301,4 +301,75 @@ BOOST_AUTO_TEST_CASE(costs)
     BOOST_TEST(phone_api::money(-0.5) == "-0.5000");
 }
 
+// The Samsaek seed's purchase: webhook_url is the base of the three webhooks.
+BOOST_AUTO_TEST_CASE(purchase_webhooks_follow_the_seed)
+{
+    std::string problem;
+    auto p = phone_api::parse_purchase_request(
+        R"({"phone_number":"+14155550123","friendly_name":"Samsaek Main Line","webhook_url":"https://yourdomain.com/api/phone/webhook"})",
+        &problem);
+    BOOST_REQUIRE(p);
+    auto w = phone_api::purchase_webhooks(*p, "", "https://voice.example.com", false, &problem);
+    BOOST_REQUIRE(w);
+    BOOST_TEST(w->voice_url == "https://yourdomain.com/api/phone/webhook/call");
+    BOOST_TEST(w->sms_url == "https://yourdomain.com/api/phone/webhook/sms");
+    BOOST_TEST(w->status_callback_url == "https://yourdomain.com/api/phone/webhook/status");
+
+    // Without webhook_url: the configured base (a trailing slash dropped), else the public URL.
+    p->webhook_url.clear();
+    w = phone_api::purchase_webhooks(
+        *p, "https://hooks.example.com/base", "https://voice.example.com", false, &problem);
+    BOOST_REQUIRE(w);
+    BOOST_TEST(w->sms_url == "https://hooks.example.com/base/sms");
+    w = phone_api::purchase_webhooks(*p, "", "https://voice.example.com/", false, &problem);
+    BOOST_REQUIRE(w);
+    BOOST_TEST(w->voice_url == "https://voice.example.com/api/phone/webhook/call");
+    BOOST_TEST(w->status_callback_url == "https://voice.example.com/api/phone/webhook/status");
+
+    // Explicit URLs win over the base's.
+    p->voice_url = "https://ivr.example.com/api/voice/incoming";
+    w = phone_api::purchase_webhooks(*p, "", "https://voice.example.com", false, &problem);
+    BOOST_REQUIRE(w);
+    BOOST_TEST(w->voice_url == "https://ivr.example.com/api/voice/incoming");
+    BOOST_TEST(w->sms_url == "https://voice.example.com/api/phone/webhook/sms");
+
+    // No base at all: every webhook must be given.
+    BOOST_TEST(!phone_api::purchase_webhooks(*p, "", "", false, &problem));
+    BOOST_TEST(problem.find("sms_url") != std::string::npos);
+    p->sms_url = "https://a.example.com/s";
+    p->status_callback_url = "https://a.example.com/t";
+    BOOST_TEST(phone_api::purchase_webhooks(*p, "", "", false, &problem).has_value());
+
+    // https only; http://localhost and 127.0.0.1 in development.
+    phone_api::purchase_request plain;
+    plain.webhook_url = "http://yourdomain.com/api/phone/webhook";
+    BOOST_TEST(!phone_api::purchase_webhooks(plain, "", "", true, &problem));
+    BOOST_TEST(problem.find("webhook_url must be an https:// URL") == 0u);
+    plain.webhook_url = "http://localhost:8080/api/phone/webhook";
+    BOOST_TEST(!phone_api::purchase_webhooks(plain, "", "", false, &problem));
+    BOOST_TEST(phone_api::purchase_webhooks(plain, "", "", true, &problem).has_value());
+    plain.webhook_url = "http://127.0.0.1/api/phone/webhook";
+    BOOST_TEST(phone_api::purchase_webhooks(plain, "", "", true, &problem).has_value());
+    plain.webhook_url = "http://localhost.evil.example/api/phone/webhook";
+    BOOST_TEST(!phone_api::purchase_webhooks(plain, "", "", true, &problem));
+    plain.webhook_url = "https://yourdomain.com";
+    plain.voice_url = "http://yourdomain.com/call";
+    BOOST_TEST(!phone_api::purchase_webhooks(plain, "", "", false, &problem));
+    BOOST_TEST(problem.find("voice_url") == 0u);
+
+    // The form Twilio receives: each URL with its method.
+    p = phone_api::parse_purchase_request(
+        R"({"phone_number":"+14155550123","webhook_url":"https://h.example/w"})", &problem);
+    BOOST_REQUIRE(p);
+    w = phone_api::purchase_webhooks(*p, "", "", false, &problem);
+    BOOST_REQUIRE(w);
+    const std::string form = phone_api::purchase_form(*p, w->voice_url, w->sms_url, w->status_callback_url);
+    BOOST_TEST(form.find("VoiceUrl=https%3A%2F%2Fh.example%2Fw%2Fcall&VoiceMethod=POST") != std::string::npos);
+    BOOST_TEST(form.find("SmsUrl=https%3A%2F%2Fh.example%2Fw%2Fsms&SmsMethod=POST") != std::string::npos);
+    BOOST_TEST(form.find("StatusCallback=https%3A%2F%2Fh.example%2Fw%2Fstatus&StatusCallbackMethod=POST")
+        != std::string::npos);
+    BOOST_TEST(!phone_api::parse_purchase_request(R"({"phone_number":"+14155550123","sms_url":"ftp://x"})", &problem));
+    BOOST_TEST(problem.find("sms_url") == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
