@@ -108,8 +108,9 @@ utf8_step next_utf8(std::string_view s) noexcept
 class sink {
 public:
     static constexpr std::size_t max_pending = 4U << 20U; // bytes of lines not yet written
-    // The writer wakes when this much is queued, else every `linger`: one write(2) per batch,
-    // not one wake-up and system call per line (that cost a busy I/O thread a third of its rate).
+    // The writer wakes when this much is queued, for a warning or an error, else every `linger`:
+    // one write(2) per batch, not one wake-up and system call per info line (that cost a busy
+    // I/O thread a quarter of its rate).
     static constexpr std::size_t wake_bytes = 64U << 10U;
     static constexpr std::chrono::milliseconds linger{50};
     // How long flush() (before exit) waits for a stalled consumer before giving up the rest.
@@ -124,9 +125,10 @@ public:
     sink& operator=(const sink&) = delete;
     ~sink() = delete;
 
-    void push(std::string_view text)
+    // `urgent` (warn and error): written as soon as the writer is free, as before the queue.
+    void push(std::string_view text, bool urgent)
     {
-        bool crossed = false;
+        bool wake = false;
         {
             const std::lock_guard lock(mutex_);
             if (pending_.size() + text.size() > max_pending) {
@@ -134,11 +136,12 @@ public:
                 return;
             }
             const bool below = pending_.size() < wake_bytes;
+            wake = (urgent && !urgent_) || (below && pending_.size() + text.size() >= wake_bytes);
+            urgent_ = urgent_ || urgent;
             pending_.append(text);
             ++queued_;
-            crossed = below && pending_.size() >= wake_bytes;
         }
-        if (crossed) {
+        if (wake) {
             wake_.notify_one();
         }
     }
@@ -164,11 +167,13 @@ private:
             std::uint64_t upto = 0;
             {
                 std::unique_lock lock(mutex_);
-                (void)wake_.wait_for(lock, linger, [&] { return pending_.size() >= wake_bytes || flush_wanted_; });
+                (void)wake_.wait_for(
+                    lock, linger, [&] { return pending_.size() >= wake_bytes || urgent_ || flush_wanted_; });
                 if (pending_.empty() && !flush_wanted_) {
                     continue;
                 }
                 flush_wanted_ = false;
+                urgent_ = false;
                 batch_.swap(pending_);
                 upto = queued_;
             }
@@ -216,13 +221,14 @@ private:
         }
     }
 
-    std::mutex mutex_; // guards pending_, queued_, written_ and flush_wanted_
+    std::mutex mutex_; // guards pending_, queued_, written_, flush_wanted_ and urgent_
     std::condition_variable wake_; // the writer: lines are pending
     std::condition_variable written_cv_; // flush(): a batch was written
     std::string pending_;
     std::uint64_t queued_ = 0; // lines queued since start
     std::uint64_t written_ = 0; // of those, lines written (or given up on: stdout closed)
     bool flush_wanted_ = false;
+    bool urgent_ = false; // a warning or an error is pending
     std::string batch_; // the writer's own
     std::uint64_t reported_ = 0; // the writer's own: drops already reported in the stream
     std::atomic<std::uint64_t> dropped_{0};
@@ -312,7 +318,7 @@ void append_json_escaped(std::string& out, std::string_view s)
     out.append(s.data() + plain, s.size() - plain);
 }
 
-line::line(level l, std::string_view message)
+line::line(level l, std::string_view message) : level_(l)
 {
     if (!enabled(l)) {
         return;
@@ -398,7 +404,7 @@ void line::emit()
         return;
     }
     buf_ += "}\n";
-    out().push(buf_);
+    out().push(buf_, level_ >= level::warn);
     buf_.clear();
 }
 

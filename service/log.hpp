@@ -36,6 +36,7 @@ public:
 private:
     void key(std::string_view k);
 
+    level level_;
     std::string buf_;
 };
 
