@@ -1,6 +1,10 @@
 // A menu definition as a Graphviz DOT digraph, for people to look at the call flow.
 #include "protocol/ivr_menu.hpp"
 
+#include <algorithm>
+#include <map>
+#include <vector>
+
 namespace switchboard::ivr {
 namespace {
 
@@ -42,9 +46,39 @@ std::string excerpt(const prompt& p, std::size_t max = 48)
     return text;
 }
 
+// The menus an action chain leads to with `menu` actions.
+void menu_targets(const action& a, std::vector<std::string>& out)
+{
+    for (const action* at = &a; at != nullptr; at = at->next.get()) {
+        if (at->type == action_type::menu) {
+            out.push_back(at->target);
+        }
+    }
+}
+
 class dot_writer {
 public:
-    explicit dot_writer(std::string& out) : out_(out) { }
+    dot_writer(std::string& out, const definition& def) : out_(out)
+    {
+        // `back` returns to the menu the caller came from: every menu with an option (or a
+        // give-up action) that leads here.
+        for (const auto& [id, m] : def.menus) {
+            std::vector<std::string> to;
+            for (const auto& o : m.options) {
+                menu_targets(o.act, to);
+            }
+            menu_targets(m.give_up, to);
+            for (const auto& t : to) {
+                auto& from = parents_[t];
+                if (t != id && std::find(from.begin(), from.end(), id) == from.end()) {
+                    from.push_back(id);
+                }
+            }
+        }
+    }
+
+    // The menu whose options are being drawn (where `back` and `repeat` start from).
+    void in_menu(const std::string& id) { menu_ = id; }
 
     // Draws `a` from node `from` with edge label `label`; terminal actions get their own node.
     void action_edge(const std::string& from, const action& a, const std::string& label)
@@ -53,9 +87,20 @@ public:
         case action_type::menu:
             edge(from, "menu_" + a.target, label);
             return;
-        case action_type::back:
+        case action_type::back: {
+            const auto it = parents_.find(menu_);
+            if (it == parents_.end()) {
+                // A start menu: nowhere to go back to, the caller hears it again.
+                edge(from, "menu_" + menu_, label + " (back: hears this menu again)", "dashed");
+            } else {
+                for (const auto& parent : it->second) {
+                    edge(from, "menu_" + parent, label + " (back)", "dashed");
+                }
+            }
+            return;
+        }
         case action_type::repeat:
-            edge(from, from, label + " (" + std::string(to_string(a.type)) + ")", "dashed");
+            edge(from, "menu_" + menu_, label + " (repeat)", "dashed");
             return;
         default:
             break;
@@ -99,6 +144,8 @@ public:
 
 private:
     std::string& out_;
+    std::map<std::string, std::vector<std::string>, std::less<>> parents_;
+    std::string menu_;
     int counter_ = 0;
 };
 
@@ -108,7 +155,7 @@ std::string to_dot(const definition& def)
 {
     std::string out = "digraph ivr {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n"
                       "  edge [fontname=\"Helvetica\", fontsize=9];\n";
-    dot_writer w(out);
+    dot_writer w(out, def);
     for (const line& l : def.lines) {
         std::string label = "line " + l.id;
         for (const auto& n : l.numbers) {
@@ -126,6 +173,7 @@ std::string to_dot(const definition& def)
     }
     for (const auto& [id, m] : def.menus) {
         const std::string node = "menu_" + id;
+        w.in_menu(id);
         out += "  " + node + " [shape=box, style=rounded, label=" + quoted(id + "\n\"" + excerpt(m.greeting) + "\"")
             + "];\n";
         for (const auto& o : m.options) {

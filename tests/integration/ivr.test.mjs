@@ -600,7 +600,7 @@ describe('switchboard menu check / graph', () => {
       'menu_samsaek_main -> menu_sales: 1 / "sales" / "buy"', 'menu_samsaek_main -> dial +14155550111: 2 / "support" / "help"',
       'dial +14155550111 -> voicemail: no answer', 'menu_samsaek_main -> dial +14155550100: no valid input x3',
       `menu_samsaek_main -> sms: ${act('samsaek_main', 2).body}: 3 / "callback" / "call back"`,
-      'menu_sales -> menu_sales: 9 (back)', 'menu_sales -> menu_sales: 2 (repeat)', 'menu_welcome -> hangup: 9',
+      'menu_sales -> menu_samsaek_main: 9 (back)', 'menu_sales -> menu_sales: 2 (repeat)', 'menu_welcome -> hangup: 9',
       'menu_lab -> redirect https://other.example.com/twiml?a=1&b=2: "forward"', 'menu_lab -> reject (busy): "busy"',
       'menu_lab -> menu_lab_keys: "keys"', 'sms: Code & link -> menu_lab: then',
     ]) {
