@@ -108,9 +108,10 @@ utf8_step next_utf8(std::string_view s) noexcept
 class sink {
 public:
     static constexpr std::size_t max_pending = 4U << 20U; // bytes of lines not yet written
-    // The writer wakes when this much is queued, for a warning or an error, else every `linger`:
-    // one write(2) per batch, not one wake-up and system call per info line (that cost a busy
-    // I/O thread a quarter of its rate).
+    // The writer sleeps while nothing is queued; once a line comes it writes when this much is
+    // queued, at once for a warning or an error, else after `linger`: one write(2) per batch,
+    // not one wake-up and system call per info line (that cost a busy I/O thread a quarter of
+    // its rate).
     static constexpr std::size_t wake_bytes = 64U << 10U;
     static constexpr std::chrono::milliseconds linger{50};
     // How long flush() (before exit) waits for a stalled consumer before giving up the rest.
@@ -136,7 +137,7 @@ public:
                 return;
             }
             const bool below = pending_.size() < wake_bytes;
-            wake = (urgent && !urgent_) || (below && pending_.size() + text.size() >= wake_bytes);
+            wake = pending_.empty() || (urgent && !urgent_) || (below && pending_.size() + text.size() >= wake_bytes);
             urgent_ = urgent_ || urgent;
             pending_.append(text);
             ++queued_;
@@ -167,11 +168,10 @@ private:
             std::uint64_t upto = 0;
             {
                 std::unique_lock lock(mutex_);
+                // Idle: sleep until a line comes. Then gather for up to `linger`.
+                wake_.wait(lock, [&] { return !pending_.empty() || flush_wanted_; });
                 (void)wake_.wait_for(
                     lock, linger, [&] { return pending_.size() >= wake_bytes || urgent_ || flush_wanted_; });
-                if (pending_.empty() && !flush_wanted_) {
-                    continue;
-                }
                 flush_wanted_ = false;
                 urgent_ = false;
                 batch_.swap(pending_);
