@@ -56,6 +56,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (r) {
                 const form_params f = parse_form(phone_api::purchase_form(*r, r->webhook_url, "", ""));
                 fuzz::check(f.get("PhoneNumber") == r->phone_number, "the purchase form decodes back");
+                // Whatever the body, the webhooks handed to Twilio are https (or localhost in
+                // development), and a refusal says why.
+                for (const bool dev : {false, true}) {
+                    std::string why;
+                    const auto w = phone_api::purchase_webhooks(*r, "", "https://voice.example.com", dev, &why);
+                    fuzz::check(w.has_value() != !why.empty(), "a webhook refusal says why");
+                    if (w) {
+                        for (const std::string* u : {&w->voice_url, &w->sms_url, &w->status_callback_url}) {
+                            fuzz::check(
+                                phone_api::is_twilio_webhook_url(*u, dev), "every webhook is one Twilio may call");
+                        }
+                    }
+                }
             }
             break;
         }
