@@ -14,6 +14,8 @@
 #include <charconv>
 #include <cmath>
 #include <initializer_list>
+#include <tuple>
+#include <utility>
 
 namespace switchboard::phone_api {
 namespace {
@@ -258,6 +260,75 @@ parsed<purchase_request> parse_purchase_request(std::string_view body, std::stri
         }
     }
     return finish(r, std::move(p));
+}
+
+parsed<number_update> parse_number_update(std::string_view body, std::string* problem)
+{
+    reader r(body, problem, {"friendly_name", "webhook_url", "voice_url", "sms_url", "status_callback_url"});
+    number_update u;
+    u.friendly_name = r.text("friendly_name", false, 64);
+    for (auto [name, field] : {std::pair{"webhook_url", &u.webhook_url}, std::pair{"voice_url", &u.voice_url},
+             std::pair{"sms_url", &u.sms_url}, std::pair{"status_callback_url", &u.status_callback_url}}) {
+        *field = r.text(name, false, 2048);
+        if (r.ok() && !field->empty() && !is_http_url(*field)) {
+            r.fail(error::invalid_parameter, std::string(name) + " must be an absolute https:// URL");
+        }
+    }
+    if (r.ok() && u.friendly_name.empty() && u.webhook_url.empty() && u.voice_url.empty() && u.sms_url.empty()
+        && u.status_callback_url.empty()) {
+        r.fail(error::missing_parameter,
+            "nothing to change: give friendly_name, webhook_url, voice_url, sms_url or status_callback_url");
+    }
+    return finish(r, std::move(u));
+}
+
+parsed<number_webhooks> update_webhooks(const number_update& u, bool development, std::string* problem)
+{
+    std::string base = u.webhook_url;
+    while (!base.empty() && base.back() == '/') {
+        base.pop_back();
+    }
+    const auto refuse = [&](std::string_view name) -> parsed<number_webhooks> {
+        if (problem != nullptr) {
+            *problem = std::string(name) + " must be an https:// URL (Twilio calls webhooks over https only)";
+        }
+        return make_error_code(error::invalid_parameter);
+    };
+    if (!base.empty() && !is_twilio_webhook_url(base, development)) {
+        return refuse("webhook_url");
+    }
+    number_webhooks w;
+    for (auto [explicit_url, suffix, name, out] : {std::tuple{&u.voice_url, "/call", "voice_url", &w.voice_url},
+             std::tuple{&u.sms_url, "/sms", "sms_url", &w.sms_url},
+             std::tuple{&u.status_callback_url, "/status", "status_callback_url", &w.status_callback_url}}) {
+        if (!explicit_url->empty()) {
+            if (!is_twilio_webhook_url(*explicit_url, development)) {
+                return refuse(name);
+            }
+            *out = *explicit_url;
+        } else if (!base.empty()) {
+            *out = base + suffix;
+        }
+    }
+    return w;
+}
+
+std::string number_update_form(const number_update& u, const number_webhooks& w)
+{
+    form f;
+    if (!u.friendly_name.empty()) {
+        f.add("FriendlyName", u.friendly_name);
+    }
+    if (!w.voice_url.empty()) {
+        f.add("VoiceUrl", w.voice_url).add("VoiceMethod", "POST");
+    }
+    if (!w.sms_url.empty()) {
+        f.add("SmsUrl", w.sms_url).add("SmsMethod", "POST");
+    }
+    if (!w.status_callback_url.empty()) {
+        f.add("StatusCallback", w.status_callback_url).add("StatusCallbackMethod", "POST");
+    }
+    return f.str();
 }
 
 bool is_twilio_webhook_url(std::string_view url, bool development) noexcept

@@ -61,6 +61,21 @@ struct number_webhooks {
 // with the message, naming the field or setting, in `problem`.
 parsed<number_webhooks> purchase_webhooks(const purchase_request& r, std::string_view configured_base,
     std::string_view public_url, bool development, std::string* problem);
+// What to change on a number the account already owns (PATCH /api/phone/numbers/{sid}): at
+// least one field. webhook_url is a base as in a purchase; an explicit URL wins over it.
+struct number_update {
+    std::string friendly_name;
+    std::string webhook_url;
+    std::string voice_url;
+    std::string sms_url;
+    std::string status_callback_url;
+};
+parsed<number_update> parse_number_update(std::string_view body, std::string* problem);
+// The webhooks an update sets; an empty one stays as it is at Twilio. Errors as for a purchase.
+parsed<number_webhooks> update_webhooks(const number_update& u, bool development, std::string* problem);
+// The IncomingPhoneNumbers update form: only what changes, each URL with its POST method.
+std::string number_update_form(const number_update& u, const number_webhooks& w);
+
 // https://, or http://localhost / http://127.0.0.1 (any port) when `development` is set.
 bool is_twilio_webhook_url(std::string_view url, bool development) noexcept;
 

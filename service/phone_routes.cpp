@@ -510,6 +510,38 @@ struct phone_api_impl {
         co_return json_ok(http::status::ok, body);
     }
 
+    // Re-points a number the account already owns: no purchase needed to use the service.
+    task<http_response> update_number(request_context& ctx)
+    {
+        const std::string sid = ctx.path_params.at(0).second;
+        if (!is_twilio_sid(sid, "PN")) {
+            co_return bad(error::invalid_parameter, "a phone number SID is PN followed by 32 hexadecimal digits");
+        }
+        std::string problem;
+        auto u = phone_api::parse_number_update(ctx.request.body(), &problem);
+        if (!u) {
+            co_return bad(u.error(), problem);
+        }
+        const auto hooks = phone_api::update_webhooks(*u, cfg().development, &problem);
+        if (!hooks) {
+            co_return bad(hooks.error(), problem);
+        }
+        if (auto r = need_twilio()) {
+            co_return std::move(*r);
+        }
+        auto r = co_await d.twilio->post(
+            "update_number", path("IncomingPhoneNumbers/" + sid + ".json"), phone_api::number_update_form(*u, *hooks));
+        if (r.ec) {
+            if (r.ec == error::not_found) {
+                co_return bad(error::not_found, "this account owns no number " + sid);
+            }
+            co_return twilio_failure(r, "update_number");
+        }
+        json::object body = pick(r.body, {"sid", "phone_number", "friendly_name", "voice_url", "sms_url"});
+        body["status_callback"] = text(r.body, "status_callback");
+        co_return json_ok(http::status::ok, body);
+    }
+
     task<http_response> hangup(request_context& ctx)
     {
         const std::string sid = ctx.path_params.at(0).second;
@@ -709,6 +741,8 @@ void add_phone_routes(router& r, phone_deps deps)
         bind(&phone_api_impl::search)});
     r.add({http::verb::post, "/api/phone/numbers/purchase", "phone_numbers_purchase", bearer("phone:admin"),
         bind(&phone_api_impl::purchase)});
+    r.add({http::verb::patch, "/api/phone/numbers/{sid}", "phone_number_update", bearer("phone:admin"),
+        bind(&phone_api_impl::update_number)});
     r.add({http::verb::post, "/api/phone/call", "phone_call", bearer("phone:call"), bind(&phone_api_impl::place_call)});
     r.add({http::verb::post, "/api/phone/sms", "phone_sms", bearer("phone:sms"), bind(&phone_api_impl::send_sms)});
     r.add(

@@ -70,6 +70,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     }
                 }
             }
+            // The same body as an update of an owned number.
+            const auto u = phone_api::parse_number_update(in, &problem);
+            check_refusal(u, problem);
+            if (u) {
+                std::string why;
+                const auto w = phone_api::update_webhooks(*u, false, &why);
+                fuzz::check(w.has_value() != !why.empty(), "an update refusal says why");
+                if (w) {
+                    const form_params f = parse_form(phone_api::number_update_form(*u, *w));
+                    fuzz::check(f.get("VoiceUrl") == w->voice_url, "the update form decodes back");
+                }
+            }
             break;
         }
         case 3: {

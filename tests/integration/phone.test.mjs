@@ -345,6 +345,7 @@ describe('JWT', () => {
 const routes = [
   ['GET', '/api/phone/numbers/search?area_code=415', 'phone:view'],
   ['POST', '/api/phone/numbers/purchase', 'phone:admin', { phone_number: '+14155550199' }],
+  ['PATCH', `/api/phone/numbers/PN${'a'.repeat(32)}`, 'phone:admin', { friendly_name: 'Main line' }],
   ['POST', '/api/phone/call', 'phone:call', { to: '+14155551212', message: 'hello' }],
   ['POST', '/api/phone/sms', 'phone:sms', { to: '+14155551212', message: 'hello' }],
   ['GET', '/api/phone/balance', 'phone:view'],
@@ -754,6 +755,55 @@ describe('buying a number (the Samsaek seed)', () => {
     }
     await assert.rejects(startServer({ env: phoneEnv(stub.url, { SWITCHBOARD_TWILIO_WEBHOOK_URL: 'http://x.example' }) }),
       /SWITCHBOARD_TWILIO_WEBHOOK_URL: must be an https:\/\/ URL/);
+  });
+});
+
+describe('re-pointing a number the account owns', () => {
+  test('PATCH /api/phone/numbers/{sid}: the seed\'s base, explicit URLs, only what changes', async () => {
+    const token = await mint('HS256', { permissions: ['phone:admin'] });
+    const sid = 'PN' + 'c'.repeat(32);
+    // Prism: the update form is one Twilio's spec accepts, and the answer conforms to ours.
+    const updated = await api(main, 'PATCH', `/api/phone/numbers/${sid}`,
+      { token, body: { webhook_url: 'https://yourdomain.com/api/phone/webhook', friendly_name: 'Samsaek Main Line' } });
+    assert.equal(updated.status, 200, updated.text);
+    assert.match(updated.json.sid, /^PN/); // (api() checks every answer against service/openapi.yaml)
+    // The stub: exactly what Twilio receives.
+    const sent = async (body) => {
+      stub.reset();
+      stub.reply(200, { sid, phone_number: '+14155550123', friendly_name: 'x', voice_url: 'v', sms_url: 's',
+        status_callback: 'st' });
+      const r = await api(failing, 'PATCH', `/api/phone/numbers/${sid}`, { token, body });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(stub.requests.length, 1);
+      assert.equal(stub.requests[0].method, 'POST');
+      assert.equal(stub.requests[0].url, `/2010-04-01/Accounts/${ACCOUNT_SID}/IncomingPhoneNumbers/${sid}.json`);
+      return Object.fromEntries(new URLSearchParams(stub.requests[0].body));
+    };
+    assert.deepEqual(await sent({ webhook_url: 'https://yourdomain.com/api/phone/webhook/' }), {
+      VoiceUrl: 'https://yourdomain.com/api/phone/webhook/call', VoiceMethod: 'POST',
+      SmsUrl: 'https://yourdomain.com/api/phone/webhook/sms', SmsMethod: 'POST',
+      StatusCallback: 'https://yourdomain.com/api/phone/webhook/status', StatusCallbackMethod: 'POST',
+    });
+    assert.deepEqual(await sent({ voice_url: 'https://jobmatch.zip/api/voice/incoming' }),
+      { VoiceUrl: 'https://jobmatch.zip/api/voice/incoming', VoiceMethod: 'POST' }, 'only what changes');
+    assert.deepEqual(await sent({ friendly_name: 'Line 2' }), { FriendlyName: 'Line 2' });
+
+    stub.reset();
+    for (const [url, body, status, pattern] of [
+      [`/api/phone/numbers/${sid}`, {}, 400, /nothing to change/],
+      [`/api/phone/numbers/${sid}`, { webhook_url: 'http://yourdomain.com/w' }, 400, /^webhook_url must be an https/],
+      [`/api/phone/numbers/${sid}`, { sms_url: 'ftp://x' }, 400, /^sms_url/],
+      [`/api/phone/numbers/${sid}`, { voice_urll: 'https://a.example' }, 400, /voice_urll/],
+      ['/api/phone/numbers/PN123', { friendly_name: 'x' }, 400, /PN followed by 32/],
+    ]) {
+      const r = await api(failing, 'PATCH', url, { token, body });
+      assert.equal(r.status, status, `${JSON.stringify(body)}: ${r.text}`);
+      assert.match(r.json.message, pattern);
+    }
+    assert.equal(stub.requests.length, 0, 'nothing invalid reaches Twilio');
+    stub.reply(404, twilioError(404, 20404, 'The requested resource was not found'));
+    const missing = await api(failing, 'PATCH', `/api/phone/numbers/${sid}`, { token, body: { friendly_name: 'x' } });
+    assert.equal(missing.status, 404, missing.text);
   });
 });
 

@@ -302,6 +302,31 @@ BOOST_AUTO_TEST_CASE(costs)
 }
 
 // The Samsaek seed's purchase: webhook_url is the base of the three webhooks.
+BOOST_AUTO_TEST_CASE(number_updates_change_only_what_is_given)
+{
+    std::string problem;
+    BOOST_TEST(!phone_api::parse_number_update("{}", &problem));
+    BOOST_TEST(problem.find("nothing to change") == 0u);
+    auto u = phone_api::parse_number_update(R"({"webhook_url":"https://h.example/w/"})", &problem);
+    BOOST_REQUIRE(u);
+    auto w = phone_api::update_webhooks(*u, false, &problem);
+    BOOST_REQUIRE(w);
+    BOOST_TEST(w->voice_url == "https://h.example/w/call");
+    BOOST_TEST(w->status_callback_url == "https://h.example/w/status");
+    u = phone_api::parse_number_update(R"({"sms_url":"https://h.example/s","friendly_name":"L"})", &problem);
+    BOOST_REQUIRE(u);
+    w = phone_api::update_webhooks(*u, false, &problem);
+    BOOST_REQUIRE(w);
+    BOOST_TEST(w->voice_url.empty());
+    BOOST_TEST(
+        phone_api::number_update_form(*u, *w) == "FriendlyName=L&SmsUrl=https%3A%2F%2Fh.example%2Fs&SmsMethod=POST");
+    u = phone_api::parse_number_update(R"({"voice_url":"http://localhost:8080/c"})", &problem);
+    BOOST_REQUIRE(u);
+    BOOST_TEST(!phone_api::update_webhooks(*u, false, &problem));
+    BOOST_TEST(problem.find("voice_url must be an https:// URL") == 0u);
+    BOOST_TEST(phone_api::update_webhooks(*u, true, &problem).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(purchase_webhooks_follow_the_seed)
 {
     std::string problem;
