@@ -247,19 +247,52 @@ parsed<sms_request> parse_sms_request(std::string_view body, std::string* proble
 
 parsed<purchase_request> parse_purchase_request(std::string_view body, std::string* problem)
 {
-    reader r(
-        body, problem, {"phone_number", "friendly_name", "webhook_url", "voice_url", "sms_url", "status_callback_url"});
+    reader r(body, problem,
+        {"phone_number", "friendly_name", "webhook_url", "voice_url", "sms_url", "status_callback_url",
+            "voice_fallback_url", "sms_fallback_url"});
     purchase_request p;
     p.phone_number = r.phone("phone_number");
     p.friendly_name = r.text("friendly_name", false, 64);
     for (auto [name, field] : {std::pair{"webhook_url", &p.webhook_url}, std::pair{"voice_url", &p.voice_url},
-             std::pair{"sms_url", &p.sms_url}, std::pair{"status_callback_url", &p.status_callback_url}}) {
+             std::pair{"sms_url", &p.sms_url}, std::pair{"status_callback_url", &p.status_callback_url},
+             std::pair{"voice_fallback_url", &p.voice_fallback_url},
+             std::pair{"sms_fallback_url", &p.sms_fallback_url}}) {
         *field = r.text(name, false, 2048);
         if (r.ok() && !field->empty() && !is_http_url(*field)) {
             r.fail(error::invalid_parameter, std::string(name) + " must be an absolute https:// URL");
         }
     }
     return finish(r, std::move(p));
+}
+
+parsed<number_fallbacks> purchase_fallbacks(const purchase_request& r, std::string_view voice_default,
+    std::string_view sms_default, std::string_view public_url, bool development, std::string* problem)
+{
+    std::string root(public_url);
+    while (!root.empty() && root.back() == '/') {
+        root.pop_back();
+    }
+    number_fallbacks out;
+    for (auto [given, configured, route, name, field] :
+        {std::tuple{&r.voice_fallback_url, voice_default, "/api/voice/incoming", "voice_fallback_url", &out.voice_url},
+            std::tuple{&r.sms_fallback_url, sms_default, "/api/sms/incoming", "sms_fallback_url", &out.sms_url}}) {
+        if (!given->empty()) {
+            *field = *given;
+        } else if (configured == "none") {
+            continue;
+        } else if (!configured.empty()) {
+            *field = std::string(configured);
+        } else if (!root.empty()) {
+            *field = root + route;
+        }
+        if (!field->empty() && !is_twilio_webhook_url(*field, development)) {
+            if (problem != nullptr) {
+                *problem = std::string(name) + " must be an https:// URL (Twilio calls webhooks over https only)";
+            }
+            return make_error_code(error::invalid_parameter);
+        }
+    }
+    return out;
 }
 
 parsed<number_update> parse_number_update(std::string_view body, std::string* problem)
@@ -596,8 +629,8 @@ std::string send_sms_form(const sms_request& r, std::string_view from, std::stri
     return f.str();
 }
 
-std::string purchase_form(
-    const purchase_request& r, std::string_view voice_url, std::string_view sms_url, std::string_view status_callback)
+std::string purchase_form(const purchase_request& r, std::string_view voice_url, std::string_view sms_url,
+    std::string_view status_callback, const number_fallbacks& fallbacks)
 {
     form f;
     f.add("PhoneNumber", r.phone_number);
@@ -612,6 +645,12 @@ std::string purchase_form(
     }
     if (!status_callback.empty()) {
         f.add("StatusCallback", status_callback).add("StatusCallbackMethod", "POST");
+    }
+    if (!fallbacks.voice_url.empty()) {
+        f.add("VoiceFallbackUrl", fallbacks.voice_url).add("VoiceFallbackMethod", "POST");
+    }
+    if (!fallbacks.sms_url.empty()) {
+        f.add("SmsFallbackUrl", fallbacks.sms_url).add("SmsFallbackMethod", "POST");
     }
     return f.str();
 }

@@ -45,8 +45,20 @@ struct purchase_request {
     std::string voice_url; // each of these, when given, instead of the base's
     std::string sms_url;
     std::string status_callback_url;
+    std::string voice_fallback_url; // what Twilio requests when the voice webhook fails
+    std::string sms_fallback_url;
 };
 parsed<purchase_request> parse_purchase_request(std::string_view body, std::string* problem);
+
+// A bought number's fallback URLs: the request's, else the configured ones ("none": no
+// fallback), else `public_url` + /api/voice/incoming and /api/sms/incoming (the JobMatch seed's
+// handlers), else none. https only, as for the webhooks.
+struct number_fallbacks {
+    std::string voice_url;
+    std::string sms_url;
+};
+parsed<number_fallbacks> purchase_fallbacks(const purchase_request& r, std::string_view voice_default,
+    std::string_view sms_default, std::string_view public_url, bool development, std::string* problem);
 
 // Where Twilio will call a number's webhooks.
 struct number_webhooks {
@@ -131,8 +143,8 @@ parsed<std::string> checked_call_twiml(
 std::string create_call_form(
     const call_request& r, std::string_view from, std::string_view twiml, std::string_view status_callback);
 std::string send_sms_form(const sms_request& r, std::string_view from, std::string_view status_callback);
-std::string purchase_form(
-    const purchase_request& r, std::string_view voice_url, std::string_view sms_url, std::string_view status_callback);
+std::string purchase_form(const purchase_request& r, std::string_view voice_url, std::string_view sms_url,
+    std::string_view status_callback, const number_fallbacks& fallbacks = {});
 std::string search_query(const number_search& s); // AreaCode=…&PageSize=…
 
 // Twilio's error document {"code", "message", "more_info", "status"}; tolerant of other bodies.

@@ -125,6 +125,10 @@ const std::vector<setting_doc> all_settings = {
         "https base of a bought number's webhooks ({base}/call, /sms, /status); empty: "
         "SWITCHBOARD_PUBLIC_URL/api/phone/webhook (alias: SAMSAEK_TWILIO_WEBHOOK_URL)."},
     {"SAMSAEK_TWILIO_WEBHOOK_URL", "", "Alias of SWITCHBOARD_TWILIO_WEBHOOK_URL (the Samsaek seed's name)."},
+    {"SWITCHBOARD_TWILIO_VOICE_FALLBACK_URL", "",
+        "VoiceFallbackUrl of a bought number; empty: SWITCHBOARD_PUBLIC_URL/api/voice/incoming; none: no fallback."},
+    {"SWITCHBOARD_TWILIO_SMS_FALLBACK_URL", "",
+        "SmsFallbackUrl of a bought number; empty: SWITCHBOARD_PUBLIC_URL/api/sms/incoming; none: no fallback."},
     {"SWITCHBOARD_JWT_SECRET", "", "HS256 shared secret (at least 32 bytes) for the phone API's bearer tokens."},
     {"SWITCHBOARD_JWT_SECRET_FILE", "", "File holding SWITCHBOARD_JWT_SECRET."},
     {"SWITCHBOARD_JWT_JWKS_FILE", "", "JWKS file with RS256 (RSA) and ES256 (EC P-256) public keys for bearer tokens."},
@@ -599,6 +603,13 @@ void load_phone(loader& l, phone_config& p, bool dev)
     if (!p.webhook_base.empty() && !phone_api::is_twilio_webhook_url(p.webhook_base, dev)) {
         l.fail(hook.empty() ? "SAMSAEK_TWILIO_WEBHOOK_URL" : "SWITCHBOARD_TWILIO_WEBHOOK_URL",
             "must be an https:// URL (Twilio calls webhooks over https only; http://localhost with --dev)");
+    }
+    for (auto [name, field] : {std::pair{"SWITCHBOARD_TWILIO_VOICE_FALLBACK_URL", &p.voice_fallback},
+             std::pair{"SWITCHBOARD_TWILIO_SMS_FALLBACK_URL", &p.sms_fallback}}) {
+        *field = l.text(name, "");
+        if (!field->empty() && *field != "none" && !phone_api::is_twilio_webhook_url(*field, dev)) {
+            l.fail(name, "must be an https:// URL, or none (http://localhost with --dev)");
+        }
     }
     p.api_base_url = l.text("TWILIO_API_BASE_URL", p.api_base_url);
     while (!p.api_base_url.empty() && p.api_base_url.back() == '/') {

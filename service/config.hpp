@@ -46,6 +46,10 @@ struct phone_config {
     // Base of a bought number's webhooks: SWITCHBOARD_TWILIO_WEBHOOK_URL (or SAMSAEK_…); empty:
     // SWITCHBOARD_PUBLIC_URL/api/phone/webhook.
     std::string webhook_base;
+    // A bought number's fallbacks (SWITCHBOARD_TWILIO_VOICE_FALLBACK_URL, _SMS_FALLBACK_URL):
+    // empty: SWITCHBOARD_PUBLIC_URL + /api/voice/incoming and /api/sms/incoming; "none": none.
+    std::string voice_fallback;
+    std::string sms_fallback;
     bool development = false; // --dev: http://localhost webhook URLs are accepted
     std::string api_base_url = "https://api.twilio.com";
     std::string api_ca_file;

@@ -249,11 +249,16 @@ struct phone_api_impl {
         if (!hooks) {
             co_return bad(hooks.error(), problem);
         }
+        const auto fallbacks = phone_api::purchase_fallbacks(
+            *p, cfg().voice_fallback, cfg().sms_fallback, d.cfg.public_url, cfg().development, &problem);
+        if (!fallbacks) {
+            co_return bad(fallbacks.error(), problem);
+        }
         const std::string& voice_url = hooks->voice_url;
         const std::string& sms_url = hooks->sms_url;
         const std::string& status_url = hooks->status_callback_url;
         auto r = co_await d.twilio->post("purchase_number", path("IncomingPhoneNumbers.json"),
-            phone_api::purchase_form(*p, voice_url, sms_url, status_url));
+            phone_api::purchase_form(*p, voice_url, sms_url, status_url, *fallbacks));
         if (r.ec) {
             co_return twilio_failure(r, "purchase_number");
         }
@@ -268,6 +273,8 @@ struct phone_api_impl {
         body["voice_url"] = voice_url;
         body["sms_url"] = sms_url;
         body["status_callback"] = status_url;
+        body["voice_fallback_url"] = fallbacks->voice_url;
+        body["sms_fallback_url"] = fallbacks->sms_url;
         body["recorded"] = recorded;
         co_return json_ok(http::status::created, body);
     }

@@ -713,7 +713,11 @@ describe('buying a number (the Samsaek seed)', () => {
       VoiceUrl: 'https://yourdomain.com/api/phone/webhook/call', VoiceMethod: 'POST',
       SmsUrl: 'https://yourdomain.com/api/phone/webhook/sms', SmsMethod: 'POST',
       StatusCallback: 'https://yourdomain.com/api/phone/webhook/status', StatusCallbackMethod: 'POST',
+      // Fallbacks: the JobMatch seed's handlers on this service, by default.
+      VoiceFallbackUrl: `${PUBLIC_URL}/api/voice/incoming`, VoiceFallbackMethod: 'POST',
+      SmsFallbackUrl: `${PUBLIC_URL}/api/sms/incoming`, SmsFallbackMethod: 'POST',
     });
+    assert.equal(recorded.json.voice_fallback_url, `${PUBLIC_URL}/api/voice/incoming`);
     // The voice webhook it was given is a route of ours: a call signed for it is answered.
     const call = await signedPost(main, '/api/phone/webhook/call',
       { AccountSid: ACCOUNT_SID, CallSid: 'CA' + randomBytes(16).toString('hex'), From: '+14155550001',
@@ -724,7 +728,9 @@ describe('buying a number (the Samsaek seed)', () => {
   test('explicit URLs, the configured base and its Samsaek alias; https only', async () => {
     const token = await mint('HS256', { permissions: ['phone:admin'] });
     const configured = await startServer({
-      env: phoneEnv(stub.url, { SAMSAEK_TWILIO_WEBHOOK_URL: 'https://hooks.example.com/samsaek/' }),
+      env: phoneEnv(stub.url, { SAMSAEK_TWILIO_WEBHOOK_URL: 'https://hooks.example.com/samsaek/',
+        SWITCHBOARD_TWILIO_VOICE_FALLBACK_URL: 'https://backup.example.com/voice',
+        SWITCHBOARD_TWILIO_SMS_FALLBACK_URL: 'none' }),
     });
     try {
       const buy = async (body) => {
@@ -737,12 +743,17 @@ describe('buying a number (the Samsaek seed)', () => {
       assert.equal(r.status, 201, r.text);
       assert.equal(form.VoiceUrl, 'https://hooks.example.com/samsaek/call');
       assert.equal(form.StatusCallback, 'https://hooks.example.com/samsaek/status');
+      assert.equal(form.VoiceFallbackUrl, 'https://backup.example.com/voice', 'the configured fallback');
+      assert.equal(form.SmsFallbackUrl, undefined, 'none: no SMS fallback');
+      ({ r, form } = await buy({ phone_number: '+14155550124', voice_fallback_url: 'https://other.example.com/v' }));
+      assert.equal(form.VoiceFallbackUrl, 'https://other.example.com/v', 'the request\'s fallback wins');
       ({ r, form } = await buy({ phone_number: '+14155550124', voice_url: 'https://ivr.example.com/api/voice/incoming' }));
       assert.equal(form.VoiceUrl, 'https://ivr.example.com/api/voice/incoming');
       assert.equal(form.SmsUrl, 'https://hooks.example.com/samsaek/sms');
       for (const [body, field] of [
         [{ phone_number: '+14155550124', webhook_url: 'http://yourdomain.com/api/phone/webhook' }, 'webhook_url'],
         [{ phone_number: '+14155550124', sms_url: 'http://yourdomain.com/sms' }, 'sms_url'],
+        [{ phone_number: '+14155550124', voice_fallback_url: 'http://yourdomain.com/v' }, 'voice_fallback_url'],
         [{ phone_number: '+14155550124', webhook_url: 'http://localhost:8080/api/phone/webhook' }, 'webhook_url'],
       ]) {
         ({ r, form } = await buy(body));

@@ -327,6 +327,31 @@ BOOST_AUTO_TEST_CASE(number_updates_change_only_what_is_given)
     BOOST_TEST(phone_api::update_webhooks(*u, true, &problem).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(purchase_fallbacks_default_to_the_jobmatch_handlers)
+{
+    std::string problem;
+    phone_api::purchase_request r;
+    auto f = phone_api::purchase_fallbacks(r, "", "", "https://voice.example.com/", false, &problem);
+    BOOST_REQUIRE(f);
+    BOOST_TEST(f->voice_url == "https://voice.example.com/api/voice/incoming");
+    BOOST_TEST(f->sms_url == "https://voice.example.com/api/sms/incoming");
+    f = phone_api::purchase_fallbacks(r, "https://b.example/v", "none", "https://voice.example.com", false, &problem);
+    BOOST_REQUIRE(f);
+    BOOST_TEST(f->voice_url == "https://b.example/v");
+    BOOST_TEST(f->sms_url.empty());
+    f = phone_api::purchase_fallbacks(r, "", "", "", false, &problem);
+    BOOST_REQUIRE(f);
+    BOOST_TEST((f->voice_url.empty() && f->sms_url.empty())); // no public URL: no fallback
+    r.sms_fallback_url = "http://b.example/s";
+    BOOST_TEST(!phone_api::purchase_fallbacks(r, "", "", "", false, &problem));
+    BOOST_TEST(problem.find("sms_fallback_url must be an https:// URL") == 0u);
+    phone_api::number_fallbacks both{"https://a.example/v", "https://a.example/s"};
+    r.phone_number = "+14155550123";
+    const std::string form = phone_api::purchase_form(r, "", "", "", both);
+    BOOST_TEST(form.find("VoiceFallbackUrl=https%3A%2F%2Fa.example%2Fv&VoiceFallbackMethod=POST") != std::string::npos);
+    BOOST_TEST(form.find("SmsFallbackUrl=https%3A%2F%2Fa.example%2Fs&SmsFallbackMethod=POST") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(purchase_webhooks_follow_the_seed)
 {
     std::string problem;
