@@ -62,6 +62,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     std::string why;
                     const auto w = phone_api::purchase_webhooks(*r, "", "https://voice.example.com", dev, &why);
                     fuzz::check(w.has_value() != !why.empty(), "a webhook refusal says why");
+                    const auto fb
+                        = phone_api::purchase_fallbacks(*r, "", "none", "https://voice.example.com", dev, &why);
+                    if (fb) {
+                        fuzz::check(fb->sms_url.empty() == r->sms_fallback_url.empty(), "none means none");
+                        fuzz::check(phone_api::is_twilio_webhook_url(fb->voice_url, dev), "a fallback Twilio may call");
+                    }
                     if (w) {
                         for (const std::string* u : {&w->voice_url, &w->sms_url, &w->status_callback_url}) {
                             fuzz::check(
