@@ -408,7 +408,9 @@ parsed<number_webhooks> purchase_webhooks(const purchase_request& r, std::string
         base.pop_back();
     }
     if (!base.empty() && !is_twilio_webhook_url(base, development)) {
-        return fail(error::invalid_parameter,
+        // The client's own webhook_url is a bad request; a configured base (an http
+        // SWITCHBOARD_PUBLIC_URL, say) is the operator's to fix.
+        return fail(from == "webhook_url" ? error::invalid_parameter : error::not_configured,
             std::string(from)
                 + " must be an https:// URL (Twilio calls webhooks over https only; http is accepted "
                   "for localhost in development)");

@@ -69,7 +69,8 @@ struct number_webhooks {
 // The base is the request's webhook_url, else `configured_base` (SWITCHBOARD_TWILIO_WEBHOOK_URL),
 // else `public_url` + "/api/phone/webhook"; a trailing '/' is dropped. Twilio requires https:
 // http is accepted only for localhost and 127.0.0.1 when `development` is set. Errors:
-// not_configured (no base and not every URL given), invalid_parameter (a URL that is not https),
+// not_configured (no base and not every URL given, or a configured base that is not https),
+// invalid_parameter (a URL of the request that is not https),
 // with the message, naming the field or setting, in `problem`.
 parsed<number_webhooks> purchase_webhooks(const purchase_request& r, std::string_view configured_base,
     std::string_view public_url, bool development, std::string* problem);

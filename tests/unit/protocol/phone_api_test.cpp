@@ -402,6 +402,11 @@ BOOST_AUTO_TEST_CASE(purchase_webhooks_follow_the_seed)
     BOOST_TEST(phone_api::purchase_webhooks(plain, "", "", true, &problem).has_value());
     plain.webhook_url = "http://localhost.evil.example/api/phone/webhook";
     BOOST_TEST(!phone_api::purchase_webhooks(plain, "", "", true, &problem));
+    // An http public URL is the operator's problem (503 not_configured), not the client's.
+    const auto from_config = phone_api::purchase_webhooks({}, "", "http://voice.example.com", false, &problem);
+    BOOST_REQUIRE(!from_config);
+    BOOST_TEST(from_config.error() == make_error_code(error::not_configured));
+    BOOST_TEST(problem.find("SWITCHBOARD_PUBLIC_URL must be an https:// URL") == 0u);
     plain.webhook_url = "https://yourdomain.com";
     plain.voice_url = "http://yourdomain.com/call";
     BOOST_TEST(!phone_api::purchase_webhooks(plain, "", "", false, &problem));
