@@ -286,10 +286,14 @@ parsed<number_fallbacks> purchase_fallbacks(const purchase_request& r, std::stri
             *field = root + route;
         }
         if (!field->empty() && !is_twilio_webhook_url(*field, development)) {
+            // The request's own URL is a bad request; a default is the operator's to fix (the
+            // configured fallbacks are checked at start-up, so this is an http public URL).
+            const bool requested = !given->empty();
             if (problem != nullptr) {
-                *problem = std::string(name) + " must be an https:// URL (Twilio calls webhooks over https only)";
+                *problem = (requested ? std::string(name) : std::string("SWITCHBOARD_PUBLIC_URL"))
+                    + " must be an https:// URL (Twilio calls webhooks over https only)";
             }
-            return make_error_code(error::invalid_parameter);
+            return make_error_code(requested ? error::invalid_parameter : error::not_configured);
         }
     }
     return out;

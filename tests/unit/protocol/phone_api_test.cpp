@@ -342,6 +342,10 @@ BOOST_AUTO_TEST_CASE(purchase_fallbacks_default_to_the_jobmatch_handlers)
     f = phone_api::purchase_fallbacks(r, "", "", "", false, &problem);
     BOOST_REQUIRE(f);
     BOOST_TEST((f->voice_url.empty() && f->sms_url.empty())); // no public URL: no fallback
+    const auto http_root = phone_api::purchase_fallbacks(r, "", "", "http://voice.example.com", false, &problem);
+    BOOST_REQUIRE(!http_root);
+    BOOST_TEST(http_root.error() == make_error_code(error::not_configured));
+    BOOST_TEST(problem.find("SWITCHBOARD_PUBLIC_URL must be an https:// URL") == 0u);
     r.sms_fallback_url = "http://b.example/s";
     BOOST_TEST(!phone_api::purchase_fallbacks(r, "", "", "", false, &problem));
     BOOST_TEST(problem.find("sms_fallback_url must be an https:// URL") == 0u);
