@@ -268,10 +268,7 @@ parsed<purchase_request> parse_purchase_request(std::string_view body, std::stri
 parsed<number_fallbacks> purchase_fallbacks(const purchase_request& r, std::string_view voice_default,
     std::string_view sms_default, std::string_view public_url, bool development, std::string* problem)
 {
-    std::string root(public_url);
-    while (!root.empty() && root.back() == '/') {
-        root.pop_back();
-    }
+    const std::string root(text::without_trailing_slashes(public_url));
     number_fallbacks out;
     for (auto [given, configured, route, name, field] :
         {std::tuple{&r.voice_fallback_url, voice_default, "/api/voice/incoming", "voice_fallback_url", &out.voice_url},
@@ -321,10 +318,7 @@ parsed<number_update> parse_number_update(std::string_view body, std::string* pr
 
 parsed<number_webhooks> update_webhooks(const number_update& u, bool development, std::string* problem)
 {
-    std::string base = u.webhook_url;
-    while (!base.empty() && base.back() == '/') {
-        base.pop_back();
-    }
+    const std::string base(text::without_trailing_slashes(u.webhook_url));
     const auto refuse = [&](std::string_view name) -> parsed<number_webhooks> {
         if (problem != nullptr) {
             *problem = std::string(name) + " must be an https:// URL (Twilio calls webhooks over https only)";
@@ -396,20 +390,13 @@ parsed<number_webhooks> purchase_webhooks(const purchase_request& r, std::string
     std::string base;
     std::string_view from = "webhook_url";
     if (!r.webhook_url.empty()) {
-        base = r.webhook_url;
+        base = text::without_trailing_slashes(r.webhook_url);
     } else if (!configured_base.empty()) {
-        base = configured_base;
+        base = text::without_trailing_slashes(configured_base);
         from = "SWITCHBOARD_TWILIO_WEBHOOK_URL";
     } else if (!public_url.empty()) {
-        base = std::string(public_url);
-        while (!base.empty() && base.back() == '/') {
-            base.pop_back();
-        }
-        base += "/api/phone/webhook";
+        base = std::string(text::without_trailing_slashes(public_url)) + "/api/phone/webhook";
         from = "SWITCHBOARD_PUBLIC_URL";
-    }
-    while (!base.empty() && base.back() == '/') {
-        base.pop_back();
     }
     if (!base.empty() && !is_twilio_webhook_url(base, development)) {
         // The client's own webhook_url is a bad request; a configured base (an http

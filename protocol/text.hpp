@@ -1,4 +1,5 @@
-// Text helpers shared by the wire formats: percent coding, UTF-8 repair, UTF-16 ordering.
+// Text helpers shared by the wire formats: percent coding, UTF-8 repair, UTF-16 ordering,
+// trailing slashes.
 #pragma once
 
 #include <string>
@@ -15,6 +16,16 @@ void percent_decode_append(std::string& out, std::string_view in, bool plus_as_s
 // and Node's Buffer#toString do), so byte strings hash the way JavaScript strings do.
 std::string repair_utf8(std::string in);
 bool is_valid_utf8(std::string_view in) noexcept;
+
+// `in` without its trailing '/' characters: a base URL or path that a suffix starting with '/'
+// is appended to.
+constexpr std::string_view without_trailing_slashes(std::string_view in) noexcept
+{
+    while (!in.empty() && in.back() == '/') {
+        in.remove_suffix(1);
+    }
+    return in;
+}
 
 // Orders valid UTF-8 strings by UTF-16 code units: JavaScript's default Array#sort order.
 bool utf16_less(std::string_view a, std::string_view b) noexcept;

@@ -596,10 +596,7 @@ void load_phone(loader& l, phone_config& p, bool dev)
     if (!hook.empty() && !hook_alias.empty() && hook != hook_alias) {
         l.fail("SAMSAEK_TWILIO_WEBHOOK_URL", "differs from SWITCHBOARD_TWILIO_WEBHOOK_URL: set one of them");
     }
-    p.webhook_base = hook.empty() ? hook_alias : hook;
-    while (!p.webhook_base.empty() && p.webhook_base.back() == '/') {
-        p.webhook_base.pop_back();
-    }
+    p.webhook_base = text::without_trailing_slashes(hook.empty() ? hook_alias : hook);
     if (!p.webhook_base.empty() && !phone_api::is_twilio_webhook_url(p.webhook_base, dev)) {
         l.fail(hook.empty() ? "SAMSAEK_TWILIO_WEBHOOK_URL" : "SWITCHBOARD_TWILIO_WEBHOOK_URL",
             "must be an https:// URL (Twilio calls webhooks over https only; http://localhost with --dev)");
@@ -611,10 +608,7 @@ void load_phone(loader& l, phone_config& p, bool dev)
             l.fail(name, "must be an https:// URL, or none (http://localhost with --dev)");
         }
     }
-    p.api_base_url = l.text("TWILIO_API_BASE_URL", p.api_base_url);
-    while (!p.api_base_url.empty() && p.api_base_url.back() == '/') {
-        p.api_base_url.pop_back();
-    }
+    p.api_base_url = text::without_trailing_slashes(l.text("TWILIO_API_BASE_URL", p.api_base_url));
     const auto base = parse_http_url(p.api_base_url);
     if (!base || base->has_query || base->has_fragment) {
         l.fail("TWILIO_API_BASE_URL", "expected http(s)://host[:port][/prefix], got '" + p.api_base_url + "'");
@@ -744,10 +738,7 @@ load_result load_config(const env_lookup& env, const load_options& opts)
     c.listen = l.endpoint("SWITCHBOARD_LISTEN", c.listen);
     c.admin_listen = l.endpoint("SWITCHBOARD_ADMIN_LISTEN", c.admin_listen);
 
-    c.public_url = l.text("SWITCHBOARD_PUBLIC_URL", "");
-    while (!c.public_url.empty() && c.public_url.back() == '/') {
-        c.public_url.pop_back();
-    }
+    c.public_url = text::without_trailing_slashes(l.text("SWITCHBOARD_PUBLIC_URL", ""));
     if (!c.public_url.empty()) {
         const auto parts = webhook_url::split(c.public_url);
         const bool http_scheme = parts && (parts->scheme == "https://" || parts->scheme == "http://");

@@ -3,6 +3,7 @@
 
 #include "protocol/crypto.hpp"
 #include "protocol/form.hpp"
+#include "protocol/text.hpp"
 #include "protocol/twilio_signature.hpp"
 #include "protocol/twiml_reader.hpp"
 #include "service/cli.hpp"
@@ -350,9 +351,7 @@ int simulate(const simulation& sim, std::istream& in, std::ostream& out)
         out << "error: --url must be an http(s) URL without query, e.g. http://127.0.0.1:8080\n";
         return 2;
     }
-    while (!base->path.empty() && base->path.back() == '/') {
-        base->path.pop_back();
-    }
+    base->path.resize(text::without_trailing_slashes(base->path).size());
     net::io_context ioc;
     const connection_executor strand = net::make_strand(ioc);
     http_client client(strand, base->origin, 1, 1024 * 1024);

@@ -4,6 +4,7 @@
 #include "protocol/crypto.hpp"
 #include "protocol/delivery_policy.hpp"
 #include "protocol/error.hpp"
+#include "protocol/text.hpp"
 #include "service/clock.hpp"
 #include "service/http_client.hpp"
 #include "service/log.hpp"
@@ -32,10 +33,7 @@ http_origin parse_origin(const std::string& url, const std::string& ca_file, std
             + url + "'");
     }
     u->origin.ca_file = ca_file;
-    base_path = std::move(u->path);
-    while (!base_path.empty() && base_path.back() == '/') {
-        base_path.pop_back();
-    }
+    base_path = text::without_trailing_slashes(u->path);
     return std::move(u->origin);
 }
 
