@@ -44,6 +44,14 @@ std::size_t characters(std::string_view s) noexcept
 }
 
 // Reads one JSON object's fields, refusing unknown keys and wrong types; the first problem wins.
+bool is_http_url(std::string_view u) noexcept
+{
+    const bool scheme = u.starts_with("https://") || u.starts_with("http://");
+    const std::size_t host_at = u.find("://") + 3;
+    return scheme && u.size() > host_at && u[host_at] != '/'
+        && std::none_of(u.begin(), u.end(), [](char c) { return c <= ' ' || c == '"' || c == '<' || c == '>'; });
+}
+
 class reader {
 public:
     reader(std::string_view body, std::string* problem, std::initializer_list<std::string_view> known)
@@ -67,6 +75,18 @@ public:
 
     bool ok() const noexcept { return !ec_; }
     error code() const noexcept { return ec_ ? static_cast<error>(ec_.value()) : error::ok; }
+
+    // A URL field (at most 2048 characters, absolute http:// or https://, without spaces,
+    // quotes or angle brackets); "" when absent. Whether Twilio may call it is decided later.
+    std::string url(std::string_view name)
+    {
+        std::string u = text(name, false, 2048);
+        if (ok() && !u.empty() && !is_http_url(u)) {
+            fail(error::invalid_parameter, std::string(name) + " must be an absolute https:// URL");
+            return {};
+        }
+        return u;
+    }
 
     // A string field; "" when absent. `max` counts characters.
     std::string text(std::string_view name, bool required, std::size_t max)
@@ -167,12 +187,19 @@ std::optional<int> small_int(std::string_view s)
     return n;
 }
 
-bool is_http_url(std::string_view u) noexcept
+// A number's webhooks in an IncomingPhoneNumbers form, each with its method; an empty one is
+// left out (on an update: unchanged).
+void add_webhooks(form& f, std::string_view voice_url, std::string_view sms_url, std::string_view status_callback)
 {
-    const bool scheme = u.starts_with("https://") || u.starts_with("http://");
-    const std::size_t host_at = u.find("://") + 3;
-    return scheme && u.size() > host_at && u[host_at] != '/'
-        && std::none_of(u.begin(), u.end(), [](char c) { return c <= ' ' || c == '"' || c == '<' || c == '>'; });
+    if (!voice_url.empty()) {
+        f.add("VoiceUrl", voice_url).add("VoiceMethod", "POST");
+    }
+    if (!sms_url.empty()) {
+        f.add("SmsUrl", sms_url).add("SmsMethod", "POST");
+    }
+    if (!status_callback.empty()) {
+        f.add("StatusCallback", status_callback).add("StatusCallbackMethod", "POST");
+    }
 }
 
 } // namespace
@@ -253,15 +280,12 @@ parsed<purchase_request> parse_purchase_request(std::string_view body, std::stri
     purchase_request p;
     p.phone_number = r.phone("phone_number");
     p.friendly_name = r.text("friendly_name", false, 64);
-    for (auto [name, field] : {std::pair{"webhook_url", &p.webhook_url}, std::pair{"voice_url", &p.voice_url},
-             std::pair{"sms_url", &p.sms_url}, std::pair{"status_callback_url", &p.status_callback_url},
-             std::pair{"voice_fallback_url", &p.voice_fallback_url},
-             std::pair{"sms_fallback_url", &p.sms_fallback_url}}) {
-        *field = r.text(name, false, 2048);
-        if (r.ok() && !field->empty() && !is_http_url(*field)) {
-            r.fail(error::invalid_parameter, std::string(name) + " must be an absolute https:// URL");
-        }
-    }
+    p.webhook_url = r.url("webhook_url");
+    p.voice_url = r.url("voice_url");
+    p.sms_url = r.url("sms_url");
+    p.status_callback_url = r.url("status_callback_url");
+    p.voice_fallback_url = r.url("voice_fallback_url");
+    p.sms_fallback_url = r.url("sms_fallback_url");
     return finish(r, std::move(p));
 }
 
@@ -301,13 +325,10 @@ parsed<number_update> parse_number_update(std::string_view body, std::string* pr
     reader r(body, problem, {"friendly_name", "webhook_url", "voice_url", "sms_url", "status_callback_url"});
     number_update u;
     u.friendly_name = r.text("friendly_name", false, 64);
-    for (auto [name, field] : {std::pair{"webhook_url", &u.webhook_url}, std::pair{"voice_url", &u.voice_url},
-             std::pair{"sms_url", &u.sms_url}, std::pair{"status_callback_url", &u.status_callback_url}}) {
-        *field = r.text(name, false, 2048);
-        if (r.ok() && !field->empty() && !is_http_url(*field)) {
-            r.fail(error::invalid_parameter, std::string(name) + " must be an absolute https:// URL");
-        }
-    }
+    u.webhook_url = r.url("webhook_url");
+    u.voice_url = r.url("voice_url");
+    u.sms_url = r.url("sms_url");
+    u.status_callback_url = r.url("status_callback_url");
     if (r.ok() && u.friendly_name.empty() && u.webhook_url.empty() && u.voice_url.empty() && u.sms_url.empty()
         && u.status_callback_url.empty()) {
         r.fail(error::missing_parameter,
@@ -350,15 +371,7 @@ std::string number_update_form(const number_update& u, const number_webhooks& w)
     if (!u.friendly_name.empty()) {
         f.add("FriendlyName", u.friendly_name);
     }
-    if (!w.voice_url.empty()) {
-        f.add("VoiceUrl", w.voice_url).add("VoiceMethod", "POST");
-    }
-    if (!w.sms_url.empty()) {
-        f.add("SmsUrl", w.sms_url).add("SmsMethod", "POST");
-    }
-    if (!w.status_callback_url.empty()) {
-        f.add("StatusCallback", w.status_callback_url).add("StatusCallbackMethod", "POST");
-    }
+    add_webhooks(f, w.voice_url, w.sms_url, w.status_callback_url);
     return f.str();
 }
 
@@ -630,15 +643,7 @@ std::string purchase_form(const purchase_request& r, std::string_view voice_url,
     if (!r.friendly_name.empty()) {
         f.add("FriendlyName", r.friendly_name);
     }
-    if (!voice_url.empty()) {
-        f.add("VoiceUrl", voice_url).add("VoiceMethod", "POST");
-    }
-    if (!sms_url.empty()) {
-        f.add("SmsUrl", sms_url).add("SmsMethod", "POST");
-    }
-    if (!status_callback.empty()) {
-        f.add("StatusCallback", status_callback).add("StatusCallbackMethod", "POST");
-    }
+    add_webhooks(f, voice_url, sms_url, status_callback);
     if (!fallbacks.voice_url.empty()) {
         f.add("VoiceFallbackUrl", fallbacks.voice_url).add("VoiceFallbackMethod", "POST");
     }
