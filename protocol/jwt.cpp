@@ -42,17 +42,8 @@ std::optional<std::int64_t> seconds_claim(const boost::json::object& o, std::str
     return std::nullopt;
 }
 
-// The sign of (a + b) - c, without overflow: a claim near INT64_MAX plus the leeway must not wrap.
-int compare_sum(std::int64_t a, std::int64_t b, std::int64_t c) noexcept
-{
-    std::int64_t sum = 0;
-    if (__builtin_add_overflow(a, b, &sum)) {
-        return b > 0 ? 1 : -1; // beyond the int64 range, so beyond c
-    }
-    return sum < c ? -1 : sum > c ? 1 : 0;
-}
-
-// 128-bit arithmetic for the lifetime check: exp, iat, now and the leeway span the int64 range.
+// 128-bit arithmetic for the time checks: exp, nbf, iat, now and the leeway each span the int64
+// range, so a claim near INT64_MAX plus the leeway must not wrap.
 __extension__ using wide = __int128;
 
 } // namespace
@@ -164,11 +155,11 @@ claim_verdict check_claims(std::string_view claims_json, const claim_policy& pol
         return out;
     }
     // RFC 7519 §4.1.4: not accepted on or after exp (now >= exp + leeway).
-    if (compare_sum(*exp, leeway, now) <= 0) {
+    if (wide{*exp} + leeway <= now) {
         out.failure = claim_failure::expired;
         return out;
     }
-    if (nbf && compare_sum(now, leeway, *nbf) < 0) { // §4.1.5: not before nbf (now + leeway < nbf)
+    if (nbf && wide{now} + leeway < *nbf) { // §4.1.5: not before nbf (now + leeway < nbf)
         out.failure = claim_failure::not_yet_valid;
         return out;
     }
