@@ -337,32 +337,53 @@ parsed<number_update> parse_number_update(std::string_view body, std::string* pr
     return finish(r, std::move(u));
 }
 
-parsed<number_webhooks> update_webhooks(const number_update& u, bool development, std::string* problem)
+namespace {
+
+std::error_code refuse_url(std::string_view name, std::string* problem)
 {
-    const std::string base(text::without_trailing_slashes(u.webhook_url));
-    const auto refuse = [&](std::string_view name) -> parsed<number_webhooks> {
-        if (problem != nullptr) {
-            *problem = std::string(name) + " must be an https:// URL (Twilio calls webhooks over https only)";
-        }
-        return make_error_code(error::invalid_parameter);
-    };
-    if (!base.empty() && !is_twilio_webhook_url(base, development)) {
-        return refuse("webhook_url");
+    if (problem != nullptr) {
+        *problem = std::string(name) + " must be an https:// URL (Twilio calls webhooks over https only)";
     }
+    return make_error_code(error::invalid_parameter);
+}
+
+// A number's three webhooks: an explicit URL (which must be one Twilio may call) wins, else
+// `base` + the route's suffix. Without either a webhook stays empty (an update leaves it as it
+// is), or, when `every` is set (a purchase), that is a not_configured error.
+parsed<number_webhooks> resolve_webhooks(std::string_view base, const std::string& voice, const std::string& sms,
+    const std::string& status, bool every, bool development, std::string* problem)
+{
     number_webhooks w;
-    for (auto [explicit_url, suffix, name, out] : {std::tuple{&u.voice_url, "/call", "voice_url", &w.voice_url},
-             std::tuple{&u.sms_url, "/sms", "sms_url", &w.sms_url},
-             std::tuple{&u.status_callback_url, "/status", "status_callback_url", &w.status_callback_url}}) {
+    for (auto [explicit_url, suffix, name, out] :
+        {std::tuple{&voice, "/call", "voice_url", &w.voice_url}, std::tuple{&sms, "/sms", "sms_url", &w.sms_url},
+            std::tuple{&status, "/status", "status_callback_url", &w.status_callback_url}}) {
         if (!explicit_url->empty()) {
             if (!is_twilio_webhook_url(*explicit_url, development)) {
-                return refuse(name);
+                return refuse_url(name, problem);
             }
             *out = *explicit_url;
         } else if (!base.empty()) {
-            *out = base + suffix;
+            *out = std::string(base) + suffix;
+        } else if (every) {
+            if (problem != nullptr) {
+                *problem = "no webhook base for " + std::string(name)
+                    + ": give webhook_url, or set SWITCHBOARD_TWILIO_WEBHOOK_URL or SWITCHBOARD_PUBLIC_URL";
+            }
+            return make_error_code(error::not_configured);
         }
     }
     return w;
+}
+
+} // namespace
+
+parsed<number_webhooks> update_webhooks(const number_update& u, bool development, std::string* problem)
+{
+    const std::string_view base = text::without_trailing_slashes(u.webhook_url);
+    if (!base.empty() && !is_twilio_webhook_url(base, development)) {
+        return refuse_url("webhook_url", problem);
+    }
+    return resolve_webhooks(base, u.voice_url, u.sms_url, u.status_callback_url, false, development, problem);
 }
 
 std::string number_update_form(const number_update& u, const number_webhooks& w)
@@ -394,12 +415,6 @@ bool is_twilio_webhook_url(std::string_view url, bool development) noexcept
 parsed<number_webhooks> purchase_webhooks(const purchase_request& r, std::string_view configured_base,
     std::string_view public_url, bool development, std::string* problem)
 {
-    const auto fail = [&](error e, std::string why) -> parsed<number_webhooks> {
-        if (problem != nullptr) {
-            *problem = std::move(why);
-        }
-        return make_error_code(e);
-    };
     std::string base;
     std::string_view from = "webhook_url";
     if (!r.webhook_url.empty()) {
@@ -414,42 +429,14 @@ parsed<number_webhooks> purchase_webhooks(const purchase_request& r, std::string
     if (!base.empty() && !is_twilio_webhook_url(base, development)) {
         // The client's own webhook_url is a bad request; a configured base (an http
         // SWITCHBOARD_PUBLIC_URL, say) is the operator's to fix.
-        return fail(from == "webhook_url" ? error::invalid_parameter : error::not_configured,
-            std::string(from)
-                + " must be an https:// URL (Twilio calls webhooks over https only; http is accepted "
-                  "for localhost in development)");
-    }
-    number_webhooks w;
-    // nullopt: `out` is set; else why not (the message is in `problem`).
-    const auto pick = [&](const std::string& explicit_url, std::string_view suffix, std::string_view name,
-                          std::string& out) -> std::optional<error> {
-        if (!explicit_url.empty()) {
-            if (!is_twilio_webhook_url(explicit_url, development)) {
-                (void)fail(error::invalid_parameter, std::string(name) + " must be an https:// URL");
-                return error::invalid_parameter;
-            }
-            out = explicit_url;
-            return std::nullopt;
+        if (problem != nullptr) {
+            *problem = std::string(from)
+                + " must be an https:// URL (Twilio calls webhooks over https only; http is accepted for "
+                  "localhost in development)";
         }
-        if (base.empty()) {
-            (void)fail(error::not_configured,
-                "no webhook base for " + std::string(name)
-                    + ": give webhook_url, or set SWITCHBOARD_TWILIO_WEBHOOK_URL or SWITCHBOARD_PUBLIC_URL");
-            return error::not_configured;
-        }
-        out = base + std::string(suffix);
-        return std::nullopt;
-    };
-    if (auto e = pick(r.voice_url, "/call", "voice_url", w.voice_url)) {
-        return make_error_code(*e);
+        return make_error_code(from == "webhook_url" ? error::invalid_parameter : error::not_configured);
     }
-    if (auto e = pick(r.sms_url, "/sms", "sms_url", w.sms_url)) {
-        return make_error_code(*e);
-    }
-    if (auto e = pick(r.status_callback_url, "/status", "status_callback_url", w.status_callback_url)) {
-        return make_error_code(*e);
-    }
-    return w;
+    return resolve_webhooks(base, r.voice_url, r.sms_url, r.status_callback_url, true, development, problem);
 }
 
 parsed<number_search> parse_number_search(std::string_view query, std::string* problem)
