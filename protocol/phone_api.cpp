@@ -2,6 +2,7 @@
 #include "protocol/phone_api.hpp"
 
 #include "protocol/call_status.hpp"
+#include "protocol/connection_overrides.hpp"
 #include "protocol/error.hpp"
 #include "protocol/form.hpp"
 #include "protocol/phone.hpp"
@@ -78,12 +79,20 @@ public:
 
     // A URL field (at most 2048 characters, absolute http:// or https://, without spaces,
     // quotes or angle brackets); "" when absent. Whether Twilio may call it is decided later.
+    // A fragment must be Twilio connection overrides (#ct=…&rc=…).
     std::string url(std::string_view name)
     {
         std::string u = text(name, false, 2048);
         if (ok() && !u.empty() && !is_http_url(u)) {
             fail(error::invalid_parameter, std::string(name) + " must be an absolute https:// URL");
             return {};
+        }
+        if (const std::size_t hash = u.find('#'); ok() && hash != std::string::npos) {
+            std::string why;
+            if (!connection_overrides::parse(std::string_view(u).substr(hash + 1), &why)) {
+                fail(error::invalid_parameter, std::string(name) + ": " + why);
+                return {};
+            }
         }
         return u;
     }
@@ -199,6 +208,17 @@ void add_webhooks(form& f, std::string_view voice_url, std::string_view sms_url,
     }
     if (!status_callback.empty()) {
         f.add("StatusCallback", status_callback).add("StatusCallbackMethod", "POST");
+    }
+}
+
+// A number's fallback URLs, each with its method; an empty one is left out.
+void add_fallbacks(form& f, const number_fallbacks& fallbacks)
+{
+    if (!fallbacks.voice_url.empty()) {
+        f.add("VoiceFallbackUrl", fallbacks.voice_url).add("VoiceFallbackMethod", "POST");
+    }
+    if (!fallbacks.sms_url.empty()) {
+        f.add("SmsFallbackUrl", fallbacks.sms_url).add("SmsFallbackMethod", "POST");
     }
 }
 
@@ -322,17 +342,22 @@ parsed<number_fallbacks> purchase_fallbacks(const purchase_request& r, std::stri
 
 parsed<number_update> parse_number_update(std::string_view body, std::string* problem)
 {
-    reader r(body, problem, {"friendly_name", "webhook_url", "voice_url", "sms_url", "status_callback_url"});
+    reader r(body, problem,
+        {"friendly_name", "webhook_url", "voice_url", "sms_url", "status_callback_url", "voice_fallback_url",
+            "sms_fallback_url"});
     number_update u;
     u.friendly_name = r.text("friendly_name", false, 64);
     u.webhook_url = r.url("webhook_url");
     u.voice_url = r.url("voice_url");
     u.sms_url = r.url("sms_url");
     u.status_callback_url = r.url("status_callback_url");
+    u.voice_fallback_url = r.url("voice_fallback_url");
+    u.sms_fallback_url = r.url("sms_fallback_url");
     if (r.ok() && u.friendly_name.empty() && u.webhook_url.empty() && u.voice_url.empty() && u.sms_url.empty()
-        && u.status_callback_url.empty()) {
+        && u.status_callback_url.empty() && u.voice_fallback_url.empty() && u.sms_fallback_url.empty()) {
         r.fail(error::missing_parameter,
-            "nothing to change: give friendly_name, webhook_url, voice_url, sms_url or status_callback_url");
+            "nothing to change: give friendly_name, webhook_url, voice_url, sms_url, status_callback_url, "
+            "voice_fallback_url or sms_fallback_url");
     }
     return finish(r, std::move(u));
 }
@@ -386,14 +411,38 @@ parsed<number_webhooks> update_webhooks(const number_update& u, bool development
     return resolve_webhooks(base, u.voice_url, u.sms_url, u.status_callback_url, false, development, problem);
 }
 
-std::string number_update_form(const number_update& u, const number_webhooks& w)
+parsed<number_fallbacks> update_fallbacks(const number_update& u, bool development, std::string* problem)
+{
+    for (auto [url, name] :
+        {std::pair{&u.voice_fallback_url, "voice_fallback_url"}, std::pair{&u.sms_fallback_url, "sms_fallback_url"}}) {
+        if (!url->empty() && !is_twilio_webhook_url(*url, development)) {
+            return refuse_url(name, problem);
+        }
+    }
+    return number_fallbacks{u.voice_fallback_url, u.sms_fallback_url};
+}
+
+std::string number_update_form(const number_update& u, const number_webhooks& w, const number_fallbacks& fallbacks)
 {
     form f;
     if (!u.friendly_name.empty()) {
         f.add("FriendlyName", u.friendly_name);
     }
     add_webhooks(f, w.voice_url, w.sms_url, w.status_callback_url);
+    add_fallbacks(f, fallbacks);
     return f.str();
+}
+
+void add_overrides(number_webhooks& w, number_fallbacks& f, std::string_view webhook, std::string_view status)
+{
+    for (std::string* url : {&w.voice_url, &w.sms_url, &f.voice_url, &f.sms_url}) {
+        if (!url->empty()) {
+            *url = connection_overrides::apply(*url, webhook);
+        }
+    }
+    if (!w.status_callback_url.empty()) {
+        w.status_callback_url = connection_overrides::apply(w.status_callback_url, status);
+    }
 }
 
 bool is_twilio_webhook_url(std::string_view url, bool development) noexcept
@@ -631,12 +680,7 @@ std::string purchase_form(const purchase_request& r, std::string_view voice_url,
         f.add("FriendlyName", r.friendly_name);
     }
     add_webhooks(f, voice_url, sms_url, status_callback);
-    if (!fallbacks.voice_url.empty()) {
-        f.add("VoiceFallbackUrl", fallbacks.voice_url).add("VoiceFallbackMethod", "POST");
-    }
-    if (!fallbacks.sms_url.empty()) {
-        f.add("SmsFallbackUrl", fallbacks.sms_url).add("SmsFallbackMethod", "POST");
-    }
+    add_fallbacks(f, fallbacks);
     return f.str();
 }
 

@@ -82,12 +82,21 @@ struct number_update {
     std::string voice_url;
     std::string sms_url;
     std::string status_callback_url;
+    std::string voice_fallback_url;
+    std::string sms_fallback_url;
 };
 parsed<number_update> parse_number_update(std::string_view body, std::string* problem);
 // The webhooks an update sets; an empty one stays as it is at Twilio. Errors as for a purchase.
 parsed<number_webhooks> update_webhooks(const number_update& u, bool development, std::string* problem);
+// The fallbacks an update sets (only those the request names); invalid_parameter for one that
+// Twilio may not call.
+parsed<number_fallbacks> update_fallbacks(const number_update& u, bool development, std::string* problem);
 // The IncomingPhoneNumbers update form: only what changes, each URL with its POST method.
-std::string number_update_form(const number_update& u, const number_webhooks& w);
+std::string number_update_form(const number_update& u, const number_webhooks& w, const number_fallbacks& fallbacks);
+// Appends Twilio's connection overrides (canonical text, see connection_overrides.hpp) to the
+// URLs handed to Twilio: `webhook` to the voice, SMS and fallback URLs, `status` to the status
+// callback. A URL that carries its own fragment keeps it.
+void add_overrides(number_webhooks& w, number_fallbacks& f, std::string_view webhook, std::string_view status);
 
 // https://, or http://localhost / http://127.0.0.1 (any port) when `development` is set.
 bool is_twilio_webhook_url(std::string_view url, bool development) noexcept;

@@ -2,6 +2,7 @@
 #include "service/config.hpp"
 
 #include "protocol/call_event.hpp"
+#include "protocol/connection_overrides.hpp"
 #include "protocol/crypto.hpp"
 #include "protocol/phone.hpp"
 #include "protocol/phone_api.hpp"
@@ -21,12 +22,18 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <tuple>
 #include <unistd.h>
 
 extern char** environ;
 
 namespace switchboard {
 namespace {
+
+// Twilio waits 5 s for a status callback's answer and tries twice more on a timeout, a refused
+// connection or a 5xx (a replica that is slow or whose store is away): events are de-duplicated,
+// so a retry of one that was stored costs nothing.
+constexpr const char* default_status_overrides = "rt=5000&rc=2&rp=ct,rt,5xx";
 
 const std::vector<setting_doc> all_settings = {
     {"SWITCHBOARD_LISTEN", "0.0.0.0:8080",
@@ -129,6 +136,12 @@ const std::vector<setting_doc> all_settings = {
         "VoiceFallbackUrl of a bought number; empty: SWITCHBOARD_PUBLIC_URL/api/voice/incoming; none: no fallback."},
     {"SWITCHBOARD_TWILIO_SMS_FALLBACK_URL", "",
         "SmsFallbackUrl of a bought number; empty: SWITCHBOARD_PUBLIC_URL/api/sms/incoming; none: no fallback."},
+    {"SWITCHBOARD_TWILIO_WEBHOOK_OVERRIDES", "",
+        "Twilio connection overrides (ct=, rt=, tt=, rc=, rp=, e=, sni= joined by &) appended as #fragment to the "
+        "voice, SMS and fallback URLs of numbers bought or updated; empty: Twilio's defaults."},
+    {"SWITCHBOARD_TWILIO_STATUS_CALLBACK_OVERRIDES", default_status_overrides,
+        "Connection overrides appended to every status callback URL handed to Twilio (calls, SMS, numbers); none: "
+        "Twilio's defaults."},
     {"SWITCHBOARD_JWT_SECRET", "", "HS256 shared secret (at least 32 bytes) for the phone API's bearer tokens."},
     {"SWITCHBOARD_JWT_SECRET_FILE", "", "File holding SWITCHBOARD_JWT_SECRET."},
     {"SWITCHBOARD_JWT_JWKS_FILE", "", "JWKS file with RS256 (RSA) and ES256 (EC P-256) public keys for bearer tokens."},
@@ -608,6 +621,17 @@ void load_phone(loader& l, phone_config& p, bool dev)
             l.fail(name, "must be an https:// URL, or none (http://localhost with --dev)");
         }
     }
+    for (auto [name, field, fallback] :
+        {std::tuple{"SWITCHBOARD_TWILIO_WEBHOOK_OVERRIDES", &p.webhook_overrides, std::string_view()},
+            std::tuple{"SWITCHBOARD_TWILIO_STATUS_CALLBACK_OVERRIDES", &p.status_overrides,
+                std::string_view(default_status_overrides)}}) {
+        std::string why;
+        if (auto o = connection_overrides::parse(l.text(name, std::string(fallback)), &why)) {
+            *field = std::move(*o);
+        } else {
+            l.fail(name, why);
+        }
+    }
     p.api_base_url = text::without_trailing_slashes(l.text("TWILIO_API_BASE_URL", p.api_base_url));
     const auto base = parse_http_url(p.api_base_url);
     if (!base || base->has_query || base->has_fragment) {
@@ -863,6 +887,10 @@ load_result load_config(const env_lookup& env, const load_options& opts)
         }
     }
     load_phone(l, c.phone, opts.dev);
+    if (!c.public_url.empty()) {
+        c.phone.status_callback
+            = connection_overrides::apply(c.public_url + "/api/phone/webhook/status", c.phone.status_overrides);
+    }
     add_warnings(out);
     return out;
 }

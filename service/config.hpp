@@ -50,6 +50,14 @@ struct phone_config {
     // empty: SWITCHBOARD_PUBLIC_URL + /api/voice/incoming and /api/sms/incoming; "none": none.
     std::string voice_fallback;
     std::string sms_fallback;
+    // Twilio connection overrides (canonical, without '#'; empty: none) for the voice, SMS and
+    // fallback URLs of a number (SWITCHBOARD_TWILIO_WEBHOOK_OVERRIDES) and for every status
+    // callback (SWITCHBOARD_TWILIO_STATUS_CALLBACK_OVERRIDES).
+    std::string webhook_overrides;
+    std::string status_overrides;
+    // The StatusCallback of the calls and SMS this service places: SWITCHBOARD_PUBLIC_URL +
+    // /api/phone/webhook/status + the status overrides; empty without a public URL.
+    std::string status_callback;
     bool development = false; // --dev: http://localhost webhook URLs are accepted
     std::string api_base_url = "https://api.twilio.com";
     std::string api_ca_file;

@@ -192,11 +192,6 @@ struct phone_api_impl {
         return std::nullopt;
     }
 
-    std::string webhook(std::string_view which) const
-    {
-        return d.cfg.public_url + "/api/phone/webhook/" + std::string(which);
-    }
-
     std::string path(std::string_view rest) const { return phone_api::account_path(cfg().account_sid, rest); }
 
     // ---- Twilio-backed operations ----
@@ -244,16 +239,17 @@ struct phone_api_impl {
         if (auto r = need_twilio()) {
             co_return std::move(*r);
         }
-        const auto hooks
+        auto hooks
             = phone_api::purchase_webhooks(*p, cfg().webhook_base, d.cfg.public_url, cfg().development, &problem);
         if (!hooks) {
             co_return bad(hooks.error(), problem);
         }
-        const auto fallbacks = phone_api::purchase_fallbacks(
+        auto fallbacks = phone_api::purchase_fallbacks(
             *p, cfg().voice_fallback, cfg().sms_fallback, d.cfg.public_url, cfg().development, &problem);
         if (!fallbacks) {
             co_return bad(fallbacks.error(), problem);
         }
+        phone_api::add_overrides(*hooks, *fallbacks, cfg().webhook_overrides, cfg().status_overrides);
         const std::string& voice_url = hooks->voice_url;
         const std::string& sms_url = hooks->sms_url;
         const std::string& status_url = hooks->status_callback_url;
@@ -297,7 +293,7 @@ struct phone_api_impl {
         }
         ctx.log.to = c->to;
         auto r = co_await d.twilio->post("create_call", path("Calls.json"),
-            phone_api::create_call_form(*c, cfg().phone_number, *twiml, webhook("status")));
+            phone_api::create_call_form(*c, cfg().phone_number, *twiml, cfg().status_callback));
         if (r.ec) {
             co_return twilio_failure(r, "create_call");
         }
@@ -326,7 +322,7 @@ struct phone_api_impl {
         body["agent_name"] = c->agent_name;
         body["call_purpose"] = c->call_purpose;
         body["workflow_id"] = c->workflow_id;
-        body["status_callback"] = webhook("status");
+        body["status_callback"] = cfg().status_callback;
         body["recorded"] = recorded;
         co_return json_ok(http::status::created, body);
     }
@@ -343,7 +339,7 @@ struct phone_api_impl {
         }
         ctx.log.to = m->to;
         auto r = co_await d.twilio->post(
-            "send_sms", path("Messages.json"), phone_api::send_sms_form(*m, cfg().phone_number, webhook("status")));
+            "send_sms", path("Messages.json"), phone_api::send_sms_form(*m, cfg().phone_number, cfg().status_callback));
         if (r.ec) {
             co_return twilio_failure(r, "send_sms");
         }
@@ -365,7 +361,7 @@ struct phone_api_impl {
         body["from"] = cfg().phone_number;
         body["agent_name"] = m->agent_name;
         body["segments"] = field(r.body, "num_segments");
-        body["status_callback"] = webhook("status");
+        body["status_callback"] = cfg().status_callback;
         body["recorded"] = recorded;
         co_return json_ok(http::status::created, body);
     }
@@ -529,22 +525,28 @@ struct phone_api_impl {
         if (!u) {
             co_return bad(u.error(), problem);
         }
-        const auto hooks = phone_api::update_webhooks(*u, cfg().development, &problem);
+        auto hooks = phone_api::update_webhooks(*u, cfg().development, &problem);
         if (!hooks) {
             co_return bad(hooks.error(), problem);
+        }
+        auto fallbacks = phone_api::update_fallbacks(*u, cfg().development, &problem);
+        if (!fallbacks) {
+            co_return bad(fallbacks.error(), problem);
         }
         if (auto r = need_twilio()) {
             co_return std::move(*r);
         }
-        auto r = co_await d.twilio->post(
-            "update_number", path("IncomingPhoneNumbers/" + sid + ".json"), phone_api::number_update_form(*u, *hooks));
+        phone_api::add_overrides(*hooks, *fallbacks, cfg().webhook_overrides, cfg().status_overrides);
+        auto r = co_await d.twilio->post("update_number", path("IncomingPhoneNumbers/" + sid + ".json"),
+            phone_api::number_update_form(*u, *hooks, *fallbacks));
         if (r.ec) {
             if (r.ec == error::not_found) {
                 co_return bad(error::not_found, "this account owns no number " + sid);
             }
             co_return twilio_failure(r, "update_number");
         }
-        json::object body = pick(r.body, {"sid", "phone_number", "friendly_name", "voice_url", "sms_url"});
+        json::object body = pick(r.body,
+            {"sid", "phone_number", "friendly_name", "voice_url", "sms_url", "voice_fallback_url", "sms_fallback_url"});
         body["status_callback"] = text(r.body, "status_callback");
         co_return json_ok(http::status::ok, body);
     }

@@ -226,8 +226,7 @@ private:
                 .emit();
             co_return "failed";
         }
-        const std::string callback
-            = d_.cfg.public_url.empty() ? std::string() : d_.cfg.public_url + "/api/phone/webhook/status";
+        const std::string& callback = d_.cfg.phone.status_callback;
         const auto& account = d_.twilio->settings().account_sid;
         // Named, not temporaries inside the co_await: GCC 12 destroys such temporaries wrongly.
         const phone_api::sms_request request{m.to, m.body, "ivr"};

@@ -134,7 +134,21 @@ for (let i = 0; i < count; i++) {
     url += `${url.includes('?') ? '&' : '?'}bodySHA256=${createHash('sha256').update(body).digest('hex')}`;
   }
 
-  const signedUrl = pick(urlVariants(url));
+  // Twilio connection overrides (#ct=…&rc=…) on the configured URL: Twilio does not send the
+  // fragment and signs the URL without it; sometimes the validator is handed the configured URL
+  // with its fragment, or the signer kept it.
+  let fragment = '';
+  if (kind !== 'json' && chance(0.25)) {
+    fragment = '#' + pick(['rc=2', 'ct=2000&rc=3&rp=ct,rt,5xx', 'rt=5000&rc=2&rp=ct,rt,5xx', 'e=frankfurt&sni=y', 'tt=15000']);
+  }
+  const fragmentMode = fragment ? pick(['stripped', 'stripped', 'received', 'signed']) : 'none';
+  if (fragmentMode === 'received') {
+    url += fragment; // the validator sees it and so does the signer
+  }
+  let signedUrl = pick(urlVariants(url));
+  if (fragmentMode === 'signed') {
+    signedUrl += fragment; // signed with the fragment, received without: refused
+  }
   const signedParams = kind === 'form' ? params : {};
   let signature = twilio.getExpectedTwilioSignature(token, signedUrl, signedParams);
   const tamper = pick(['none', 'none', 'none', 'signature', 'token', 'body', 'url', 'port']);
@@ -157,7 +171,7 @@ for (let i = 0; i < count; i++) {
   const expected = kind === 'json'
     ? verdict(() => twilio.validateRequestWithBody(token, signature, sentUrl, sentBody))
     : verdict(() => twilio.validateRequest(token, signature, sentUrl, sentParams));
-  cases.push({ token, url: sentUrl, signature, kind, body: sentBody, tamper, expected });
+  cases.push({ token, url: sentUrl, signature, kind, body: sentBody, tamper, fragment: fragmentMode, expected });
 }
 
 writeFileSync(out, JSON.stringify({ seed, cases }, null, 1));

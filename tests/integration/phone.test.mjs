@@ -457,7 +457,8 @@ describe('against Twilio\'s OpenAPI spec (Prism)', () => {
     });
     assert.equal(call.status, 201, call.text);
     assert.match(call.json.sid, /^CA[0-9a-f]{32}$/i);
-    assert.equal(call.json.status_callback, `${PUBLIC_URL}/api/phone/webhook/status`);
+    // With the default connection overrides: Twilio retries a slow or failing status callback.
+    assert.equal(call.json.status_callback, `${PUBLIC_URL}/api/phone/webhook/status#rt=5000&rc=2&rp=ct,rt,5xx`);
     assert.equal(call.json.recorded, true);
 
     const sms = await api(main, 'POST', '/api/phone/sms',
@@ -541,7 +542,7 @@ describe('Twilio errors and retries (stub)', () => {
     assert.match(sent.headers['content-type'], /^application\/x-www-form-urlencoded/);
     const form = new URLSearchParams(sent.body);
     assert.deepEqual(form.getAll('StatusCallbackEvent'), ['initiated', 'ringing', 'answered', 'completed']);
-    assert.equal(form.get('StatusCallback'), `${PUBLIC_URL}/api/phone/webhook/status`);
+    assert.equal(form.get('StatusCallback'), `${PUBLIC_URL}/api/phone/webhook/status#rt=5000&rc=2&rp=ct,rt,5xx`);
     assert.equal(form.get('From'), SENDER);
     const expected = new twilio.twiml.VoiceResponse();
     expected.say({ voice: 'Polly.Joanna', language: 'en-US' }, 'Tom & Jerry <3');
@@ -699,7 +700,7 @@ describe('buying a number (the Samsaek seed)', () => {
     assert.equal(bought.status, 201, bought.text);
     assert.equal(bought.json.voice_url, 'https://yourdomain.com/api/phone/webhook/call');
     assert.equal(bought.json.sms_url, 'https://yourdomain.com/api/phone/webhook/sms');
-    assert.equal(bought.json.status_callback, 'https://yourdomain.com/api/phone/webhook/status');
+    assert.equal(bought.json.status_callback, 'https://yourdomain.com/api/phone/webhook/status#rt=5000&rc=2&rp=ct,rt,5xx');
     // ...and the stub shows exactly what Twilio receives.
     stub.reset();
     stub.reply(201, { sid: 'PN' + 'a'.repeat(32), phone_number: seed.phone_number, friendly_name: seed.friendly_name });
@@ -712,7 +713,8 @@ describe('buying a number (the Samsaek seed)', () => {
       PhoneNumber: '+14155550123', FriendlyName: 'Samsaek Main Line',
       VoiceUrl: 'https://yourdomain.com/api/phone/webhook/call', VoiceMethod: 'POST',
       SmsUrl: 'https://yourdomain.com/api/phone/webhook/sms', SmsMethod: 'POST',
-      StatusCallback: 'https://yourdomain.com/api/phone/webhook/status', StatusCallbackMethod: 'POST',
+      StatusCallback: 'https://yourdomain.com/api/phone/webhook/status#rt=5000&rc=2&rp=ct,rt,5xx',
+      StatusCallbackMethod: 'POST',
       // Fallbacks: the JobMatch seed's handlers on this service, by default.
       VoiceFallbackUrl: `${PUBLIC_URL}/api/voice/incoming`, VoiceFallbackMethod: 'POST',
       SmsFallbackUrl: `${PUBLIC_URL}/api/sms/incoming`, SmsFallbackMethod: 'POST',
@@ -742,7 +744,7 @@ describe('buying a number (the Samsaek seed)', () => {
       let { r, form } = await buy({ phone_number: '+14155550124' });
       assert.equal(r.status, 201, r.text);
       assert.equal(form.VoiceUrl, 'https://hooks.example.com/samsaek/call');
-      assert.equal(form.StatusCallback, 'https://hooks.example.com/samsaek/status');
+      assert.equal(form.StatusCallback, 'https://hooks.example.com/samsaek/status#rt=5000&rc=2&rp=ct,rt,5xx');
       assert.equal(form.VoiceFallbackUrl, 'https://backup.example.com/voice', 'the configured fallback');
       assert.equal(form.SmsFallbackUrl, undefined, 'none: no SMS fallback');
       ({ r, form } = await buy({ phone_number: '+14155550124', voice_fallback_url: 'https://other.example.com/v' }));
@@ -793,7 +795,8 @@ describe('re-pointing a number the account owns', () => {
     assert.deepEqual(await sent({ webhook_url: 'https://yourdomain.com/api/phone/webhook/' }), {
       VoiceUrl: 'https://yourdomain.com/api/phone/webhook/call', VoiceMethod: 'POST',
       SmsUrl: 'https://yourdomain.com/api/phone/webhook/sms', SmsMethod: 'POST',
-      StatusCallback: 'https://yourdomain.com/api/phone/webhook/status', StatusCallbackMethod: 'POST',
+      StatusCallback: 'https://yourdomain.com/api/phone/webhook/status#rt=5000&rc=2&rp=ct,rt,5xx',
+      StatusCallbackMethod: 'POST',
     });
     assert.deepEqual(await sent({ voice_url: 'https://jobmatch.zip/api/voice/incoming' }),
       { VoiceUrl: 'https://jobmatch.zip/api/voice/incoming', VoiceMethod: 'POST' }, 'only what changes');
@@ -815,6 +818,64 @@ describe('re-pointing a number the account owns', () => {
     stub.reply(404, twilioError(404, 20404, 'The requested resource was not found'));
     const missing = await api(failing, 'PATCH', `/api/phone/numbers/${sid}`, { token, body: { friendly_name: 'x' } });
     assert.equal(missing.status, 404, missing.text);
+  });
+});
+
+describe('connection overrides on the URLs handed to Twilio', () => {
+  test('configured fragments on webhooks, fallbacks and status callbacks; a request\'s own fragment kept', async () => {
+    const token = await mint('HS256', { permissions: ['phone:admin'] });
+    const sid = 'PN' + 'd'.repeat(32);
+    // Prism: Twilio's spec accepts fallbacks and fragment URLs on an update.
+    const viaPrism = await api(main, 'PATCH', `/api/phone/numbers/${sid}`, { token, body: {
+      voice_fallback_url: 'https://jobmatch.zip/api/voice/incoming#ct=2000', sms_fallback_url: 'https://jobmatch.zip/api/sms/incoming',
+      status_callback_url: 'https://jobmatch.zip/api/voice/status' } });
+    assert.equal(viaPrism.status, 200, viaPrism.text);
+    const server = await startServer({ env: phoneEnv(stub.url, {
+      SWITCHBOARD_TWILIO_WEBHOOK_OVERRIDES: 'rc=3&ct=2000&e=frankfurt',
+      SWITCHBOARD_TWILIO_STATUS_CALLBACK_OVERRIDES: '#tt=12000' }) });
+    try {
+      const sent = async (method, url, body, reply) => {
+        stub.reset();
+        stub.reply(reply[0], reply[1]);
+        const r = await api(server, method, url, { token, body });
+        assert.equal(r.status, reply[0] === 200 ? 200 : 201, r.text);
+        return { r, form: Object.fromEntries(new URLSearchParams(stub.requests[0].body)) };
+      };
+      let { r, form } = await sent('POST', '/api/phone/numbers/purchase',
+        { phone_number: '+14155550125', sms_url: 'https://own.example.com/sms#rc=0' },
+        [201, { sid, phone_number: '+14155550125' }]);
+      assert.equal(form.VoiceUrl, `${PUBLIC_URL}/api/phone/webhook/call#ct=2000&rc=3&e=frankfurt`);
+      assert.equal(form.SmsUrl, 'https://own.example.com/sms#rc=0', 'the request\'s fragment wins');
+      assert.equal(form.StatusCallback, `${PUBLIC_URL}/api/phone/webhook/status#tt=12000`);
+      assert.equal(form.VoiceFallbackUrl, `${PUBLIC_URL}/api/voice/incoming#ct=2000&rc=3&e=frankfurt`);
+      assert.equal(form.SmsFallbackUrl, `${PUBLIC_URL}/api/sms/incoming#ct=2000&rc=3&e=frankfurt`);
+      assert.equal(r.json.voice_url, form.VoiceUrl, 'the answer shows what Twilio got');
+      ({ form } = await sent('PATCH', `/api/phone/numbers/${sid}`,
+        { voice_fallback_url: 'https://backup.example.com/v', sms_fallback_url: 'https://backup.example.com/s' },
+        [200, { sid, voice_fallback_url: 'https://backup.example.com/v#ct=2000&rc=3&e=frankfurt' }]));
+      assert.deepEqual(form, {
+        VoiceFallbackUrl: 'https://backup.example.com/v#ct=2000&rc=3&e=frankfurt', VoiceFallbackMethod: 'POST',
+        SmsFallbackUrl: 'https://backup.example.com/s#ct=2000&rc=3&e=frankfurt', SmsFallbackMethod: 'POST',
+      });
+      ({ r, form } = await sent('POST', '/api/phone/sms', { to: '+14155551212', message: 'hi' },
+        [201, { sid: 'SM' + 'e'.repeat(32), status: 'queued' }]));
+      assert.equal(form.StatusCallback, `${PUBLIC_URL}/api/phone/webhook/status#tt=12000`);
+      assert.equal(r.json.status_callback, form.StatusCallback);
+      stub.reset();
+      for (const [body, pattern] of [
+        [{ phone_number: '+14155550125', voice_url: 'https://own.example.com/v#top' }, /^voice_url: unknown connection override 'top'/],
+        [{ phone_number: '+14155550125', voice_fallback_url: 'https://own.example.com/v#rc=9' }, /^voice_fallback_url: rc \(retry count\) must be a whole number from 0 to 5/],
+      ]) {
+        const bad = await api(server, 'POST', '/api/phone/numbers/purchase', { token, body });
+        assert.equal(bad.status, 400, bad.text);
+        assert.match(bad.json.message, pattern);
+      }
+      assert.equal(stub.requests.length, 0, 'nothing invalid reaches Twilio');
+    } finally {
+      await stopServer(server);
+    }
+    await assert.rejects(startServer({ env: phoneEnv(stub.url, { SWITCHBOARD_TWILIO_STATUS_CALLBACK_OVERRIDES: 'rp=sometimes' }) }),
+      /SWITCHBOARD_TWILIO_STATUS_CALLBACK_OVERRIDES: rp \(retry policy\) must be a comma list of 4xx, 5xx, ct, rt, all/);
   });
 });
 

@@ -1,5 +1,6 @@
 // The operator API's pure parts: JWT header peek and claim checks, request validation,
 // Twilio form bodies and errors, the cost estimate.
+#include "protocol/connection_overrides.hpp"
 #include "protocol/error.hpp"
 #include "protocol/jwt.hpp"
 #include "protocol/phone_api.hpp"
@@ -318,8 +319,21 @@ BOOST_AUTO_TEST_CASE(number_updates_change_only_what_is_given)
     w = phone_api::update_webhooks(*u, false, &problem);
     BOOST_REQUIRE(w);
     BOOST_TEST(w->voice_url.empty());
-    BOOST_TEST(
-        phone_api::number_update_form(*u, *w) == "FriendlyName=L&SmsUrl=https%3A%2F%2Fh.example%2Fs&SmsMethod=POST");
+    auto f = phone_api::update_fallbacks(*u, false, &problem);
+    BOOST_REQUIRE(f);
+    BOOST_TEST(phone_api::number_update_form(*u, *w, *f)
+        == "FriendlyName=L&SmsUrl=https%3A%2F%2Fh.example%2Fs&SmsMethod=POST");
+    u = phone_api::parse_number_update(R"({"voice_fallback_url":"https://b.example/v"})", &problem);
+    BOOST_REQUIRE(u);
+    w = phone_api::update_webhooks(*u, false, &problem);
+    f = phone_api::update_fallbacks(*u, false, &problem);
+    BOOST_REQUIRE((w && f));
+    BOOST_TEST(phone_api::number_update_form(*u, *w, *f)
+        == "VoiceFallbackUrl=https%3A%2F%2Fb.example%2Fv&VoiceFallbackMethod=POST");
+    u = phone_api::parse_number_update(R"({"sms_fallback_url":"http://b.example/s"})", &problem);
+    BOOST_REQUIRE(u);
+    BOOST_TEST(!phone_api::update_fallbacks(*u, false, &problem));
+    BOOST_TEST(problem.find("sms_fallback_url must be an https:// URL") == 0u);
     u = phone_api::parse_number_update(R"({"voice_url":"http://localhost:8080/c"})", &problem);
     BOOST_REQUIRE(u);
     BOOST_TEST(!phone_api::update_webhooks(*u, false, &problem));
@@ -429,6 +443,87 @@ BOOST_AUTO_TEST_CASE(purchase_webhooks_follow_the_seed)
         != std::string::npos);
     BOOST_TEST(!phone_api::parse_purchase_request(R"({"phone_number":"+14155550123","sms_url":"ftp://x"})", &problem));
     BOOST_TEST(problem.find("sms_url") == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(connection_overrides_)
+
+namespace co = switchboard::connection_overrides;
+
+BOOST_AUTO_TEST_CASE(parse_is_canonical_and_strict)
+{
+    std::string problem;
+    BOOST_TEST(co::parse("", &problem).value() == "");
+    BOOST_TEST(co::parse("none", &problem).value() == "");
+    BOOST_TEST(co::parse("#rp=ct,rt,5xx&rc=2&ct=100", &problem).value() == "ct=100&rc=2&rp=ct,rt,5xx");
+    BOOST_TEST(co::parse("sni=y&e=frankfurt&tt=15000&rt=15000&ct=10000&rc=5&rp=all", &problem).value()
+        == "ct=10000&rt=15000&tt=15000&rc=5&rp=all&e=frankfurt&sni=y");
+    BOOST_TEST(co::parse("rc=0&rp=4xx", &problem).value() == "rc=0&rp=4xx");
+    const std::pair<std::string_view, std::string_view> refused[] = {
+        {"ct=99", "ct (connect timeout in ms) must be a whole number from 100 to 10000, got '99'"},
+        {"ct=10001", "ct (connect timeout in ms) must be a whole number from 100 to 10000"},
+        {"rt=15001", "rt (read timeout in ms) must be a whole number from 100 to 15000"},
+        {"tt=1e3", "tt (total timeout in ms)"},
+        {"rc=6", "rc (retry count) must be a whole number from 0 to 5"},
+        {"rc=-1", "rc (retry count)"},
+        {"rc=", "rc (retry count)"},
+        {"rp=ct,,rt", "rp (retry policy) must be a comma list"},
+        {"rp=", "rp (retry policy)"},
+        {"rp=3xx", "rp (retry policy)"},
+        {"e=Frankfurt", "e (edge)"},
+        {"e=-x", "e (edge)"},
+        {"sni=yes", "sni must be y or n"},
+        {"rc=1&rc=2", "connection override rc is given twice"},
+        {"rc=1&", "unknown connection override ''"},
+        {"x=1", "unknown connection override 'x=1'"},
+        {"rc", "unknown connection override 'rc'"},
+    };
+    for (const auto& [text, why] : refused) {
+        problem.clear();
+        const auto r = co::parse(text, &problem);
+        BOOST_TEST_CONTEXT(text)
+        {
+            BOOST_TEST(!r);
+            BOOST_TEST(problem.find(why) == 0u, problem);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(apply_keeps_an_explicit_fragment)
+{
+    BOOST_TEST(co::apply("https://h.example/s", "rc=2") == "https://h.example/s#rc=2");
+    BOOST_TEST(co::apply("https://h.example/s?a=1", "rc=2") == "https://h.example/s?a=1#rc=2");
+    BOOST_TEST(co::apply("https://h.example/s#ct=500", "rc=2") == "https://h.example/s#ct=500");
+    BOOST_TEST(co::apply("https://h.example/s", "") == "https://h.example/s");
+}
+
+BOOST_AUTO_TEST_CASE(numbers_carry_the_configured_overrides)
+{
+    std::string problem;
+    phone_api::purchase_request r;
+    r.phone_number = "+14155550123";
+    r.webhook_url = "https://h.example/api/phone/webhook";
+    r.sms_url = "https://h.example/own#ct=500";
+    auto w = phone_api::purchase_webhooks(r, "", "", false, &problem);
+    auto f = phone_api::purchase_fallbacks(r, "", "", "https://h.example", false, &problem);
+    BOOST_REQUIRE((w && f));
+    phone_api::add_overrides(*w, *f, "ct=2000", "rt=5000&rc=2");
+    BOOST_TEST(w->voice_url == "https://h.example/api/phone/webhook/call#ct=2000");
+    BOOST_TEST(w->sms_url == "https://h.example/own#ct=500");
+    BOOST_TEST(w->status_callback_url == "https://h.example/api/phone/webhook/status#rt=5000&rc=2");
+    BOOST_TEST(f->voice_url == "https://h.example/api/voice/incoming#ct=2000");
+    BOOST_TEST(f->sms_url == "https://h.example/api/sms/incoming#ct=2000");
+    const std::string form = phone_api::purchase_form(r, w->voice_url, w->sms_url, w->status_callback_url, *f);
+    BOOST_TEST(
+        form.find("StatusCallback=https%3A%2F%2Fh.example%2Fapi%2Fphone%2Fwebhook%2Fstatus%23rt%3D5000%26rc%3D2&")
+        != std::string::npos);
+    // A request's fragment must be overrides Twilio understands.
+    BOOST_TEST(!phone_api::parse_purchase_request(
+        R"({"phone_number":"+14155550123","voice_url":"https://h.example/v#section"})", &problem));
+    BOOST_TEST(problem.find("voice_url: unknown connection override 'section'") == 0u, problem);
+    BOOST_TEST(!phone_api::parse_number_update(R"({"status_callback_url":"https://h.example/s#rc=9"})", &problem));
+    BOOST_TEST(problem.find("status_callback_url: rc (retry count)") == 0u, problem);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

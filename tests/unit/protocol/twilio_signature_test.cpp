@@ -42,6 +42,21 @@ BOOST_AUTO_TEST_CASE(classic_vector_and_default_port_form)
     BOOST_TEST(!accepts("https://mycompany.com/myapp.php?foo=1&bar=3", "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", p));
 }
 
+// A callback URL configured with Twilio connection overrides
+// (https://mycompany.com/myapp.php?foo=1&bar=2#rc=2&rp=ct,rt,5xx): the request carries no
+// fragment and Twilio signs the URL without it. A signature over the URL with the fragment
+// (S0gio…, twilio-node's getExpectedTwilioSignature) does not verify the request as received.
+BOOST_AUTO_TEST_CASE(connection_override_fragments_are_not_signed)
+{
+    const auto p = params({{"CallSid", "CA1234567890ABCDE"}, {"Caller", "+12349013030"}, {"Digits", "1234"},
+        {"From", "+12349013030"}, {"To", "+18005551212"}});
+    const std::string_view received = "https://mycompany.com/myapp.php?foo=1&bar=2";
+    BOOST_TEST(accepts(received, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", p));
+    BOOST_TEST(sig::compute("12345", "https://mycompany.com/myapp.php?foo=1&bar=2#rc=2&rp=ct,rt,5xx", p)
+        == "S0gioIKo/kArVcdXgB0nOsFAg4A=");
+    BOOST_TEST(!accepts(received, "S0gioIKo/kArVcdXgB0nOsFAg4A=", p));
+}
+
 BOOST_AUTO_TEST_CASE(explicit_port_is_signed_and_required)
 {
     const auto p = params(
