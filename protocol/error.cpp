@@ -42,6 +42,10 @@ public:
             return "the resource is not in a state that allows this request";
         case error::not_configured:
             return "this feature is not configured";
+        case error::idempotency_key_in_use:
+            return "a request with this Idempotency-Key is still being processed";
+        case error::idempotency_key_reused:
+            return "this Idempotency-Key was used for a different request";
         case error::upstream_rejected:
             return "Twilio refused the request";
         case error::upstream_failed:

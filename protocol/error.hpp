@@ -30,6 +30,8 @@ enum class error {
     not_found, // no such record (admin and API lookups)
     conflict, // the resource is not in a state that allows the request (a call already ended)
     not_configured, // a feature whose settings are absent (the phone API without keys)
+    idempotency_key_in_use, // an earlier request with this Idempotency-Key is still running
+    idempotency_key_reused, // this Idempotency-Key was used for another request
     // Twilio's REST API.
     upstream_rejected, // Twilio refused the request as invalid (its 4xx): the caller's input
     upstream_failed, // Twilio answered 5xx, refused our credentials, or could not be reached

@@ -151,6 +151,9 @@ const std::vector<setting_doc> all_settings = {
     {"SWITCHBOARD_JWT_LEEWAY_SECONDS", "30", "Clock skew allowed on exp and nbf."},
     {"SWITCHBOARD_JWT_MAX_LIFETIME_SECONDS", "86400",
         "Longest accepted token lifetime (exp - iat, and exp - now), plus the leeway; 0: no cap."},
+    {"SWITCHBOARD_IDEMPOTENCY_TTL_SECONDS", "86400",
+        "How long the answer to a create sent with an Idempotency-Key (call, SMS, number purchase) is replayed to a "
+        "repeat with the same key; 60 to 2592000."},
     {"SWITCHBOARD_CALL_VOICE", "Polly.Joanna", "Default <Say> voice of API-placed calls."},
     {"SWITCHBOARD_CALL_LANGUAGE", "en-US", "Default <Say> language of API-placed calls."},
     {"SWITCHBOARD_PRICE_VOICE_MINUTE", "0.0085", "Price per voice minute for /api/phone/stats estimates."},
@@ -656,6 +659,8 @@ void load_phone(loader& l, phone_config& p, bool dev)
     p.jwt_leeway = std::chrono::seconds(l.integer<unsigned>("SWITCHBOARD_JWT_LEEWAY_SECONDS", 30, 0, 600));
     p.jwt_max_lifetime
         = std::chrono::seconds(l.integer<unsigned>("SWITCHBOARD_JWT_MAX_LIFETIME_SECONDS", 86400, 0, 366U * 86400U));
+    p.idempotency_ttl
+        = std::chrono::seconds(l.integer<unsigned>("SWITCHBOARD_IDEMPOTENCY_TTL_SECONDS", 86400, 60, 30U * 86400U));
     if (!p.jwt_jwks_file.empty() && p.jwt_audience.empty()) {
         // An identity provider's keys sign the tokens of every service it serves: without an
         // audience, a token minted for another service would open this API.

@@ -69,6 +69,7 @@ struct phone_config {
     std::string jwt_audience;
     std::chrono::seconds jwt_leeway{30};
     std::chrono::seconds jwt_max_lifetime{86400};
+    std::chrono::seconds idempotency_ttl{86400}; // an Idempotency-Key's answer is replayed this long
     std::string default_voice = "Polly.Joanna";
     std::string default_language = "en-US";
     double price_voice_minute = 0.0085;

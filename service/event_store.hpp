@@ -10,6 +10,7 @@
 
 #include "protocol/call_event.hpp"
 #include "protocol/call_status.hpp"
+#include "protocol/idempotency.hpp"
 
 #include <boost/system/result.hpp>
 
@@ -237,6 +238,17 @@ public:
     // `also_number`: a number in use that may not have been bought through the API (counted once).
     virtual void totals(std::string also_number, callback<phone_totals> done) = 0;
 
+    // Idempotency-Key records of the operator API's creates, by idempotency::scope. `begin`
+    // reads the scope's record and stores what idempotency::begin decides, atomically (one
+    // transaction; on Redis a compare-and-set, so replicas share the keys). `finish` replaces
+    // the in-flight record `begun` with `result`, or removes it when `result` is nullopt (the
+    // answer is not kept) — only while `begun` is still the record stored; false otherwise.
+    virtual void idempotency_begin(std::string scope, std::string fingerprint, std::int64_t now_ms,
+        idempotency::policy policy, callback<idempotency::decision> done)
+        = 0;
+    virtual void idempotency_finish(
+        std::string scope, idempotency::record begun, std::optional<idempotency::record> result, callback<bool> done)
+        = 0;
     // Observes every commit (batch size, duration, success), from the store's thread.
     virtual void on_commit(std::function<void(const store_timing&)> observer) = 0;
 

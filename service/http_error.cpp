@@ -25,7 +25,10 @@ http::status to_status(boost::system::error_code ec) noexcept
     case error::forbidden:
         return http::status::forbidden;
     case error::conflict:
+    case error::idempotency_key_in_use:
         return http::status::conflict;
+    case error::idempotency_key_reused:
+        return http::status::unprocessable_entity;
     case error::not_configured:
         return http::status::service_unavailable;
     case error::upstream_failed:
@@ -78,6 +81,10 @@ std::string_view to_code(boost::system::error_code ec) noexcept
         return "forbidden";
     case error::conflict:
         return "conflict";
+    case error::idempotency_key_in_use:
+        return "idempotency_key_in_use";
+    case error::idempotency_key_reused:
+        return "idempotency_key_reused";
     case error::not_configured:
         return "not_configured";
     case error::upstream_rejected:

@@ -310,6 +310,12 @@ metrics::metrics()
           "reason",
           {"missing", "malformed", "bad_signature", "no_matching_key", "missing_exp", "expired", "not_yet_valid",
               "too_long_lived", "wrong_issuer", "wrong_audience", "forbidden"})
+    , idempotency(
+          counters(*registry_, "switchboard_idempotency_requests_total",
+              "Operator API creates sent with an Idempotency-Key, by outcome: proceeded (first use of the key), "
+              "replayed (the first answer sent again), in_flight (409), reused (422: another request), "
+              "invalid (400), unavailable (503: the store could not answer)."),
+          "outcome", {"proceeded", "replayed", "in_flight", "reused", "invalid", "unavailable"})
     , requests_(counters(
           *registry_, "switchboard_http_requests_total", "HTTP requests answered, by route, method and status code."))
     , durations_(prometheus::BuildHistogram()

@@ -119,6 +119,9 @@ public:
 
     // Operator API and Twilio REST client.
     counter_set api_auth_failures; // reason: missing, malformed, bad_signature, no_matching_key, expired, ...
+    // Creates sent with an Idempotency-Key: outcome proceeded (first use), replayed, in_flight
+    // (409), reused (422), invalid (400), unavailable (the store could not answer: 503).
+    counter_set idempotency;
     // One Twilio REST request: its operation (create_call, ...), result class (2xx, 4xx, 429,
     // 5xx, timeout, connect_error, ...) and duration.
     void twilio_request(std::string_view operation, std::string_view result, double seconds);

@@ -4,6 +4,7 @@
 #include "protocol/call_event.hpp"
 #include "protocol/call_status.hpp"
 #include "protocol/error.hpp"
+#include "protocol/idempotency.hpp"
 #include "protocol/phone_api.hpp"
 #include "protocol/twiml.hpp"
 #include "service/clock.hpp"
@@ -12,6 +13,7 @@
 #include "service/event_store.hpp"
 #include "service/http_error.hpp"
 #include "service/log.hpp"
+#include "service/metrics.hpp"
 #include "service/store_await.hpp"
 #include "service/twilio_client.hpp"
 #include "service/voice_routes.hpp"
@@ -722,6 +724,83 @@ struct phone_api_impl {
     }
 
     // Records what the API did; false (logged) when the store could not commit it.
+    // A create with an Idempotency-Key (protocol/idempotency.hpp): the first request with a key
+    // runs `handler` and its answer is kept; a repeat with the same body gets that answer again
+    // (Idempotent-Replayed: true) without calling Twilio, from any replica sharing the store.
+    // Without the header the handler just runs.
+    task<http_response> idempotent(
+        request_context& ctx, std::string_view route, task<http_response> (phone_api_impl::*handler)(request_context&))
+    {
+        const auto header = ctx.request.find("Idempotency-Key");
+        if (header == ctx.request.end()) {
+            co_return co_await (this->*handler)(ctx);
+        }
+        std::string problem;
+        const auto key = idempotency::parse_key(header->value(), &problem);
+        if (!key) {
+            d.stats.idempotency["invalid"].Increment();
+            co_return bad(key.error(), problem);
+        }
+        const std::string scope = idempotency::scope(ctx.log.subject, *key);
+        const std::string print
+            = idempotency::fingerprint(ctx.request.method_string(), ctx.request.target(), ctx.request.body());
+        const idempotency::policy policy{
+            std::chrono::duration_cast<std::chrono::milliseconds>(cfg().idempotency_ttl).count(),
+            idempotency::policy{}.lease_ms};
+        const std::int64_t now = unix_ms_now();
+        auto begun = co_await store_call<idempotency::decision>([&](event_store::callback<idempotency::decision> done) {
+            d.store.idempotency_begin(scope, print, now, policy, std::move(done));
+        });
+        if (!begun) {
+            d.stats.idempotency["unavailable"].Increment();
+            auto res
+                = bad(error::store_unavailable, "the Idempotency-Key could not be checked: the store is unavailable");
+            res.set(http::field::retry_after, "1");
+            co_return res;
+        }
+        switch (begun->what) {
+        case idempotency::verdict::in_flight:
+            d.stats.idempotency["in_flight"].Increment();
+            co_return bad(error::idempotency_key_in_use,
+                "a request with this Idempotency-Key is still being processed; retry when it has finished");
+        case idempotency::verdict::mismatch:
+            d.stats.idempotency["reused"].Increment();
+            co_return bad(error::idempotency_key_reused,
+                "this Idempotency-Key was used for a different request (another body or route); use a new key");
+        case idempotency::verdict::replay: {
+            d.stats.idempotency["replayed"].Increment();
+            auto res = json_response(static_cast<http::status>(begun->existing.status), begun->existing.body);
+            res.set("Idempotent-Replayed", "true");
+            co_return res;
+        }
+        case idempotency::verdict::proceed:
+            break;
+        }
+        d.stats.idempotency["proceeded"].Increment();
+        http_response res = co_await (this->*handler)(ctx);
+        const idempotency::record claim = *begun->write;
+        auto kept = idempotency::finish(claim, static_cast<int>(res.result_int()), res.body());
+        const bool keep = kept.has_value();
+        auto finished = co_await store_call<bool>([&](event_store::callback<bool> done) {
+            d.store.idempotency_finish(scope, claim, std::move(kept), std::move(done));
+        });
+        if (!finished || !*finished) {
+            // The key stays claimed until its lease ends: repeats get 409 meanwhile, never a
+            // second create.
+            log::line(log::level::error, "an Idempotency-Key answer could not be stored")
+                .str("route", route)
+                .num("status", static_cast<std::int64_t>(res.result_int()))
+                .str("error", finished ? "the key was taken over after its lease" : finished.error().message())
+                .emit();
+        } else if (!keep) {
+            log::line(log::level::debug, "Idempotency-Key freed: the answer is not kept")
+                .str("route", route)
+                .num("status", static_cast<std::int64_t>(res.result_int()))
+                .emit();
+        }
+        co_return res;
+    }
+
     template <class Fn> task<bool> record(std::string_view what, Fn fn)
     {
         auto r = co_await store_call<bool>(std::move(fn));
@@ -748,12 +827,18 @@ void add_phone_routes(router& r, phone_deps deps)
 
     r.add({http::verb::get, "/api/phone/numbers/search", "phone_numbers_search", bearer("phone:view"),
         bind(&phone_api_impl::search)});
+    // The creates: each takes an Idempotency-Key.
+    const auto once = [api](std::string_view route, member fn) {
+        return [api, route, fn](request_context& ctx) { return api->idempotent(ctx, route, fn); };
+    };
     r.add({http::verb::post, "/api/phone/numbers/purchase", "phone_numbers_purchase", bearer("phone:admin"),
-        bind(&phone_api_impl::purchase)});
+        once("phone_numbers_purchase", &phone_api_impl::purchase)});
     r.add({http::verb::patch, "/api/phone/numbers/{sid}", "phone_number_update", bearer("phone:admin"),
         bind(&phone_api_impl::update_number)});
-    r.add({http::verb::post, "/api/phone/call", "phone_call", bearer("phone:call"), bind(&phone_api_impl::place_call)});
-    r.add({http::verb::post, "/api/phone/sms", "phone_sms", bearer("phone:sms"), bind(&phone_api_impl::send_sms)});
+    r.add({http::verb::post, "/api/phone/call", "phone_call", bearer("phone:call"),
+        once("phone_call", &phone_api_impl::place_call)});
+    r.add({http::verb::post, "/api/phone/sms", "phone_sms", bearer("phone:sms"),
+        once("phone_sms", &phone_api_impl::send_sms)});
     r.add(
         {http::verb::get, "/api/phone/balance", "phone_balance", bearer("phone:view"), bind(&phone_api_impl::balance)});
     r.add({http::verb::get, "/api/phone/calls/history", "phone_calls_history", bearer("phone:view"),

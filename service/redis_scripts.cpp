@@ -20,6 +20,7 @@
 //   P live:S              zset seq: S's pending and in-flight deliveries
 //   P retry:S             zset next_attempt_at_ms -> seq: pending deliveries waiting for a retry
 //   P dead:S, P delivered:S   zset seq
+//   P idem:<scope>        string: an Idempotency-Key record (protocol/idempotency.hpp), expiring
 #include "service/redis_scripts.hpp"
 
 namespace switchboard::redis_scripts {
@@ -392,6 +393,24 @@ redis.call('SADD', p .. 'phones', ARGV[3])
 local k = p .. 'number:' .. sid
 redis.call('HSET', k, 'phone', ARGV[3], 'friendly', ARGV[4])
 redis.call('HSETNX', k, 'purchased', ARGV[5])
+return 1
+)lua";
+
+// Compare-and-set of one string key: the Idempotency-Key records. The rules are C++'s
+// (protocol/idempotency); this only makes the read-decide-write atomic across replicas.
+// ARGV: key, expected value ('' = absent), new value ('' = delete), time to live in ms ('' =
+// keep the key's own)
+// -> 1 when the key held `expected` and now holds the new value, 0 when it held something else
+const char* const swap = R"lua(
+local key, expected, value, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+if (redis.call('GET', key) or '') ~= expected then return 0 end
+if value == '' then
+  redis.call('DEL', key)
+elseif ttl == '' then
+  redis.call('SET', key, value, 'KEEPTTL')
+else
+  redis.call('SET', key, value, 'PX', ttl)
+end
 return 1
 )lua";
 

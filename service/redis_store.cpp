@@ -205,7 +205,7 @@ call_row to_call_row(const record& r)
 } // namespace
 
 struct redis_store::scripts {
-    std::size_t read, write, claim, complete, list, replay, stats, calls, call, totals, number;
+    std::size_t read, write, claim, complete, list, replay, stats, calls, call, totals, number, swap;
     std::unordered_map<std::string, std::unique_ptr<std::atomic<std::int64_t>>> last_reclaim;
     // The subscriber's consumer group was there (or made) at an earlier claim of this process.
     std::unordered_map<std::string, std::unique_ptr<std::atomic<bool>>> group_seen;
@@ -244,6 +244,7 @@ redis_store::redis_store(redis_store_settings settings, std::vector<subscription
     s.call = c.add_script(redis_scripts::call);
     s.totals = c.add_script(redis_scripts::totals);
     s.number = c.add_script(redis_scripts::number);
+    s.swap = c.add_script(redis_scripts::swap);
     for (const auto& sub : subs_) {
         s.last_reclaim.emplace(sub.name, std::make_unique<std::atomic<std::int64_t>>(0));
         s.group_seen.emplace(sub.name, std::make_unique<std::atomic<bool>>(false));
@@ -497,6 +498,71 @@ void redis_store::record_number(purchased_number n, callback<bool> done)
             }
             done(true);
         });
+}
+
+// Read the key, decide in C++, compare-and-set; a concurrent change (another replica took the
+// key between the read and the write) reads again, a few times at most.
+struct redis_store::idempotency_op {
+    std::string key;
+    std::string fingerprint;
+    std::int64_t now_ms = 0;
+    idempotency::policy policy;
+    callback<idempotency::decision> done;
+    int conflicts = 0;
+};
+
+void redis_store::idempotency_begin(std::string scope, std::string fingerprint, std::int64_t now_ms,
+    idempotency::policy policy, callback<idempotency::decision> done)
+{
+    auto op = std::make_shared<idempotency_op>(
+        idempotency_op{settings_.prefix + "idem:" + scope, std::move(fingerprint), now_ms, policy, std::move(done)});
+    idempotency_try(std::move(op));
+}
+
+void redis_store::idempotency_try(std::shared_ptr<idempotency_op> op)
+{
+    client_->command({"GET", op->key}, [this, op](result<redis_reply> r) {
+        if (!usable(r, "idempotency_read")) {
+            op->done(failure<idempotency::decision>());
+            return;
+        }
+        const std::string current = r->text();
+        auto d = idempotency::begin(idempotency::decode(current), op->fingerprint, op->now_ms, op->policy);
+        if (!d.write) {
+            op->done(std::move(d));
+            return;
+        }
+        std::vector<std::string> args{op->key, current, idempotency::encode(*d.write),
+            std::to_string(std::max<std::int64_t>(1, d.write->expires_at_ms - op->now_ms))};
+        client_->eval(scripts_->swap, std::move(args), [this, op, d = std::move(d)](result<redis_reply> w) mutable {
+            if (!usable(w, "idempotency_write")) {
+                op->done(failure<idempotency::decision>());
+                return;
+            }
+            if (w->number() == 1) {
+                op->done(std::move(d));
+            } else if (++op->conflicts < max_conflicts) {
+                idempotency_try(op);
+            } else {
+                op->done(idempotency::decision{idempotency::verdict::in_flight, std::nullopt, {}});
+            }
+        });
+    });
+}
+
+void redis_store::idempotency_finish(
+    std::string scope, idempotency::record begun, std::optional<idempotency::record> answer, callback<bool> done)
+{
+    // The answer keeps the expiry the claim was given ('' = KEEPTTL).
+    std::vector<std::string> args{settings_.prefix + "idem:" + scope, idempotency::encode(begun),
+        answer ? idempotency::encode(*answer) : std::string(), std::string()};
+    client_->eval(scripts_->swap, std::move(args), [done = std::move(done)](result<redis_reply> r) {
+        if (!usable(r, "idempotency_finish")) {
+            done(failure<bool>());
+            return;
+        }
+        done(r->number() == 1);
+    });
 }
 
 void redis_store::claim(std::string subscriber, std::size_t limit, std::int64_t now_ms, callback<claim_result> done)

@@ -54,6 +54,10 @@ public:
     void calls(call_filter filter, callback<call_page> done) override;
     void call(std::string call_sid, callback<call_detail> done) override;
     void totals(std::string also_number, callback<phone_totals> done) override;
+    void idempotency_begin(std::string scope, std::string fingerprint, std::int64_t now_ms, idempotency::policy policy,
+        callback<idempotency::decision> done) override;
+    void idempotency_finish(std::string scope, idempotency::record begun, std::optional<idempotency::record> result,
+        callback<bool> done) override;
     void on_commit(std::function<void(const store_timing&)> observer) override;
     bool available() const override;
 
@@ -65,6 +69,8 @@ private:
     // Reads the record (and the dedupe key), lets the operation plan its write from what it
     // read, and runs the write script; a record changed in between is read and planned again.
     void versioned_write(std::shared_ptr<write_op> op);
+    struct idempotency_op;
+    void idempotency_try(std::shared_ptr<idempotency_op> op);
     // A call or message record upsert without an event (the operator API's call log).
     void upsert(std::string kind, std::string sid,
         std::function<std::vector<std::pair<std::string, std::string>>(

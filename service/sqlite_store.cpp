@@ -194,6 +194,18 @@ CREATE TABLE numbers (
 CREATE INDEX calls_status_newest ON calls (status, started_at_ms DESC, call_sid DESC);
 DROP INDEX calls_started;
 )sql",
+    // 4: Idempotency-Key records of the operator API's creates (protocol/idempotency.hpp).
+    R"sql(
+CREATE TABLE idempotency_keys (
+    scope TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    lease_until_ms INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX idempotency_expiry ON idempotency_keys (expires_at_ms);
+)sql",
 };
 static_assert(std::size(migrations) == sqlite_store::schema_version);
 
@@ -1096,6 +1108,64 @@ void sqlite_store::record_number(purchased_number n, callback<bool> done)
                 .bind(n.sid, n.phone_number, n.friendly_name, n.purchased_at_ms)
                 .run();
             return true;
+        },
+        std::move(done));
+}
+
+void sqlite_store::idempotency_begin(std::string scope, std::string fingerprint, std::int64_t now_ms,
+    idempotency::policy policy, callback<idempotency::decision> done)
+{
+    impl_->submit<idempotency::decision>(
+        [scope = std::move(scope), fingerprint = std::move(fingerprint), now_ms, policy](
+            database& db) -> boost::system::result<idempotency::decision> {
+            // Expired keys go a few at a time, on the way: the table stays as large as one
+            // day's creates.
+            db.sql("DELETE FROM idempotency_keys WHERE scope IN (SELECT scope FROM idempotency_keys WHERE "
+                   "expires_at_ms <= ?1 ORDER BY expires_at_ms LIMIT 16)")
+                .bind(now_ms)
+                .run();
+            auto& q = db.sql("SELECT fingerprint, expires_at_ms, lease_until_ms, status, body FROM idempotency_keys "
+                             "WHERE scope = ?1")
+                          .bind(scope);
+            std::optional<idempotency::record> existing;
+            if (q.step()) {
+                existing = idempotency::record{
+                    q.text(0), q.integer(1), q.integer(2), static_cast<int>(q.integer(3)), q.text(4)};
+            }
+            q.done();
+            auto d = idempotency::begin(existing, fingerprint, now_ms, policy);
+            if (d.write) {
+                db.sql("INSERT OR REPLACE INTO idempotency_keys (scope, fingerprint, expires_at_ms, lease_until_ms, "
+                       "status, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                    .bind(scope, d.write->fingerprint, d.write->expires_at_ms, d.write->lease_until_ms, d.write->status,
+                        d.write->body)
+                    .run();
+            }
+            return d;
+        },
+        std::move(done));
+}
+
+void sqlite_store::idempotency_finish(
+    std::string scope, idempotency::record begun, std::optional<idempotency::record> result, callback<bool> done)
+{
+    impl_->submit<bool>(
+        [scope = std::move(scope), begun = std::move(begun), result = std::move(result)](
+            database& db) -> boost::system::result<bool> {
+            // Only the claim this request made: after its lease another request may own the key.
+            if (result) {
+                db.sql("UPDATE idempotency_keys SET status = ?4, lease_until_ms = ?5, body = ?6 WHERE scope = ?1 AND "
+                       "fingerprint = ?2 AND status = 0 AND lease_until_ms = ?3")
+                    .bind(scope, begun.fingerprint, begun.lease_until_ms, result->status, result->lease_until_ms,
+                        result->body)
+                    .run();
+            } else {
+                db.sql("DELETE FROM idempotency_keys WHERE scope = ?1 AND fingerprint = ?2 AND status = 0 AND "
+                       "lease_until_ms = ?3")
+                    .bind(scope, begun.fingerprint, begun.lease_until_ms)
+                    .run();
+            }
+            return db.changes() == 1;
         },
         std::move(done));
 }

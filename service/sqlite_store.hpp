@@ -30,7 +30,7 @@ public:
     // posts it to the io_context: one hand-off per batch). Default: on the writer thread.
     void complete_on(std::function<void(std::function<void()>)> executor);
 
-    static constexpr int schema_version = 3;
+    static constexpr int schema_version = 4;
     static constexpr const char* file_name = "switchboard.db";
     // The process exits with this code when an fsync of the WAL fails (fail-stop).
     static constexpr int fsync_failure_exit_code = 75;
@@ -49,6 +49,10 @@ public:
     void calls(call_filter filter, callback<call_page> done) override;
     void call(std::string call_sid, callback<call_detail> done) override;
     void totals(std::string also_number, callback<phone_totals> done) override;
+    void idempotency_begin(std::string scope, std::string fingerprint, std::int64_t now_ms, idempotency::policy policy,
+        callback<idempotency::decision> done) override;
+    void idempotency_finish(std::string scope, idempotency::record begun, std::optional<idempotency::record> result,
+        callback<bool> done) override;
     void on_commit(std::function<void(const store_timing&)> observer) override;
 
     struct impl;

@@ -14,7 +14,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose';
 import * as yaml from 'js-yaml';
-import { scrape, signedPost, sleep, startServer, stopServer, twilio } from './harness.mjs';
+import { STORE, scrape, signedPost, sleep, startServer, stopServer, storeEnv, twilio, waitFor } from './harness.mjs';
 import { startPrism, startStub, twilioError } from './twilio_peer.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -157,7 +157,8 @@ async function mint(alg = 'HS256', { claims = {}, exp = now() + 600, nbf, iss = 
   } else if (permissions !== undefined) {
     body.permissions = permissions;
   }
-  const jwt = new SignJWT(body).setProtectedHeader({ alg, kid: kid ?? keys[alg]?.kid }).setSubject('ops@example.com');
+  const jwt = new SignJWT(body).setProtectedHeader({ alg, kid: kid ?? keys[alg]?.kid })
+    .setSubject(claims.sub ?? 'ops@example.com');
   // null leaves a claim out (undefined would take the default).
   if (exp !== null) {
     jwt.setExpirationTime(exp);
@@ -876,6 +877,94 @@ describe('connection overrides on the URLs handed to Twilio', () => {
     }
     await assert.rejects(startServer({ env: phoneEnv(stub.url, { SWITCHBOARD_TWILIO_STATUS_CALLBACK_OVERRIDES: 'rp=sometimes' }) }),
       /SWITCHBOARD_TWILIO_STATUS_CALLBACK_OVERRIDES: rp \(retry policy\) must be a comma list of 4xx, 5xx, ct, rt, all/);
+  });
+});
+
+describe('Idempotency-Key on creates', () => {
+  test('a repeat replays the first answer (from any replica) without calling Twilio; 422, 409, per subject', async () => {
+    // Two replicas sharing one store on Redis; on SQLite one process owns the store.
+    const prefix = `idem${process.pid}:`;
+    const env = async () => ({ ...phoneEnv(stub.url), ...(await storeEnv(prefix)) });
+    const a = await startServer({ env: await env() });
+    const b = STORE === 'redis' ? await startServer({ env: await env() }) : a;
+    try {
+      const token = await mint('HS256');
+      const create = (server, key, body, { path = '/api/phone/call', as = token } = {}) =>
+        api(server, 'POST', path, { token: as, body, headers: key === undefined ? {} : { 'idempotency-key': key } });
+      const body = { to: '+14155551212', message: 'Your interview is at 3' };
+      stub.reset();
+      stub.reply(201, twilioCall('CA' + '1'.repeat(32), 'queued'));
+      const first = await create(a, 'order-42', body);
+      assert.equal(first.status, 201, first.text);
+      assert.equal(first.headers.get('idempotent-replayed'), null);
+      const again = await create(b, 'order-42', body);
+      assert.equal(again.status, 201, again.text);
+      assert.equal(again.text, first.text, 'the first answer, byte for byte');
+      assert.equal(again.headers.get('idempotent-replayed'), 'true');
+      assert.equal(stub.requests.length, 1, 'Twilio was called once');
+      // A quoted key (the draft's Structured Field form) is the same key.
+      assert.equal((await create(a, '"order-42"', body)).headers.get('idempotent-replayed'), 'true');
+
+      const other = await create(b, 'order-42', { ...body, message: 'Your interview is at 4' });
+      assert.equal(other.status, 422, other.text);
+      assert.equal(other.json.code, 'idempotency_key_reused');
+      const sms = await create(a, 'order-42', body, { path: '/api/phone/sms' });
+      assert.equal(sms.status, 422, 'a key serves one request: not another route');
+      assert.equal(stub.requests.length, 1);
+
+      // Keys are per token subject: another operator's order-42 is their own.
+      stub.reply(201, twilioCall('CA' + '2'.repeat(32), 'queued'));
+      const theirs = await create(a, 'order-42', body, { as: await mint('HS256', { claims: { sub: 'other@example.com' } }) });
+      assert.equal(theirs.status, 201, theirs.text);
+      assert.equal(theirs.json.sid, 'CA' + '2'.repeat(32));
+      assert.equal(stub.requests.length, 2);
+
+      // While the first request waits for Twilio, a repeat is refused with 409.
+      stub.queue.push((req, res) => setTimeout(() => {
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(twilioCall('CA' + '3'.repeat(32), 'queued')));
+      }, 800));
+      const slow = create(a, 'order-43', body);
+      await waitFor(() => stub.requests.length === 3, 5000, 'the first request to reach Twilio');
+      const busy = await create(b, 'order-43', body);
+      assert.equal(busy.status, 409, busy.text);
+      assert.equal(busy.json.code, 'idempotency_key_in_use');
+      assert.equal((await slow).status, 201);
+      assert.equal((await create(b, 'order-43', body)).json.sid, 'CA' + '3'.repeat(32));
+
+      // A Twilio failure may still have placed the call: it is kept, and a repeat gets the
+      // same 502 instead of a second call.
+      stub.reply(500, twilioError(500, 20500, 'Internal Server Error'));
+      const failed = await create(a, 'order-44', body);
+      assert.equal(failed.status, 502, failed.text);
+      const failedAgain = await create(b, 'order-44', body);
+      assert.equal(failedAgain.status, 502);
+      assert.equal(failedAgain.headers.get('idempotent-replayed'), 'true');
+      assert.equal(stub.requests.length, 4);
+
+      // A purchase takes a key too.
+      stub.reply(201, { sid: 'PN' + 'f'.repeat(32), phone_number: '+14155550177' });
+      const buy = { phone_number: '+14155550177' };
+      const bought = await create(a, 'buy-1', buy, { path: '/api/phone/numbers/purchase' });
+      assert.equal(bought.status, 201, bought.text);
+      assert.equal((await create(b, 'buy-1', buy, { path: '/api/phone/numbers/purchase' })).text, bought.text);
+      assert.equal(stub.requests.length, 5);
+
+      for (const key of ['', 'a b', 'x'.repeat(256), 'é']) {
+        const bad = await create(a, key, body);
+        assert.equal(bad.status, 400, `${JSON.stringify(key)}: ${bad.text}`);
+        assert.match(bad.json.message, /^Idempotency-Key must be 1 to 255 visible ASCII characters/);
+      }
+      assert.equal(stub.requests.length, 5, 'nothing invalid reaches Twilio');
+      const metrics = await scrape(a);
+      assert.ok(metrics['switchboard_idempotency_requests_total{outcome="replayed"}'] >= 1);
+      assert.ok(metrics['switchboard_idempotency_requests_total{outcome="invalid"}'] >= 4);
+    } finally {
+      await stopServer(a);
+      if (b !== a) {
+        await stopServer(b);
+      }
+    }
   });
 });
 

@@ -326,4 +326,60 @@ BOOST_AUTO_TEST_CASE(call_log_for_the_operator_api)
     BOOST_TEST(wait<phone_totals>([&](auto done) { s.totals("+14155550199", done); }).value().numbers == 1);
 }
 
+// Idempotency-Key records: claimed in flight, answered, replayed, freed, taken over after the
+// lease, and reopened (the records survive a restart).
+BOOST_AUTO_TEST_CASE(idempotency_keys_claim_answer_and_survive_a_restart)
+{
+    temp_dir dir;
+    const idempotency::policy p{10'000, 1'000};
+    using v = idempotency::verdict;
+    const auto begin = [&](sqlite_store& s, const std::string& scope, const std::string& print, std::int64_t now) {
+        return wait<idempotency::decision>([&](auto done) { s.idempotency_begin(scope, print, now, p, done); }).value();
+    };
+    {
+        sqlite_store s(dir.str(), two_subscribers());
+        auto first = begin(s, "k1", "F", 1000);
+        BOOST_TEST((first.what == v::proceed));
+        BOOST_TEST((begin(s, "k1", "F", 1500).what == v::in_flight));
+        BOOST_TEST((begin(s, "k1", "G", 1500).what == v::mismatch));
+        BOOST_TEST((begin(s, "k2", "F", 1500).what == v::proceed), "another scope is another key");
+        const auto answer = idempotency::finish(*first.write, 201, R"({"sid":"CA1"})");
+        BOOST_TEST(wait<bool>([&](auto done) { s.idempotency_finish("k1", *first.write, answer, done); }).value());
+        // Not kept (a 429): the key is free again.
+        auto freed = begin(s, "k3", "F", 1500);
+        BOOST_TEST(
+            wait<bool>([&](auto done) { s.idempotency_finish("k3", *freed.write, std::nullopt, done); }).value());
+        BOOST_TEST((begin(s, "k3", "F", 1600).what == v::proceed));
+        // A claim whose lease ran out is taken over; the first request's late answer is then
+        // not stored over the new claim.
+        auto stale = begin(s, "k4", "F", 1000);
+        auto taker = begin(s, "k4", "F", 2000);
+        BOOST_TEST((taker.what == v::proceed));
+        BOOST_TEST(!wait<bool>([&](auto done) {
+            s.idempotency_finish("k4", *stale.write, idempotency::finish(*stale.write, 201, "{}"), done);
+        }).value());
+        BOOST_TEST((begin(s, "k4", "F", 2100).what == v::in_flight));
+    }
+    sqlite_store reopened(dir.str(), two_subscribers());
+    const auto again = begin(reopened, "k1", "F", 5000);
+    BOOST_TEST((again.what == v::replay));
+    BOOST_TEST(again.existing.status == 201);
+    BOOST_TEST(again.existing.body == R"({"sid":"CA1"})");
+    BOOST_TEST((begin(reopened, "k1", "G", 5000).what == v::mismatch));
+    // Past its expiry (10 s after the first request) the key starts over, and expired rows are
+    // removed as new keys are claimed.
+    BOOST_TEST((begin(reopened, "k1", "G", 11'000).what == v::proceed));
+    BOOST_TEST((begin(reopened, "k9", "F", 20'000).what == v::proceed));
+    reopened.close();
+    sqlite3* db = nullptr;
+    BOOST_REQUIRE(sqlite3_open((dir.path / sqlite_store::file_name).c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* q = nullptr;
+    sqlite3_prepare_v2(db, "SELECT group_concat(scope) FROM idempotency_keys", -1, &q, nullptr);
+    BOOST_REQUIRE(sqlite3_step(q) == SQLITE_ROW);
+    // k2, k3 and k4 expired by 12 s; k1 was claimed again at 11 s (until 21 s).
+    BOOST_TEST(std::string(reinterpret_cast<const char*>(sqlite3_column_text(q, 0))) == "k1,k9");
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
