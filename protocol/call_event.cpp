@@ -15,12 +15,13 @@
 namespace switchboard {
 namespace {
 
-constexpr std::array<std::pair<event_type, std::string_view>, 5> names = {{
+constexpr std::array<std::pair<event_type, std::string_view>, 6> names = {{
     {event_type::call_status_changed, "call.status_changed"},
     {event_type::call_menu_selected, "call.menu_selected"},
     {event_type::sms_received, "sms.received"},
     {event_type::sms_status_changed, "sms.status_changed"},
     {event_type::call_voicemail, "call.voicemail"},
+    {event_type::call_assistant_ended, "call.assistant_ended"},
 }};
 
 void put(boost::json::object& o, std::string_view key, const std::string& value)
@@ -151,18 +152,42 @@ call_event menu_selected_event(const form_params& params, std::string_view menu,
     return e;
 }
 
+namespace {
+
+// A whole number of seconds as Twilio sends it; nullopt for anything else.
+std::optional<std::int64_t> seconds_of(std::string_view d)
+{
+    std::int64_t seconds = 0;
+    const auto [end, ec] = std::from_chars(d.data(), d.data() + d.size(), seconds);
+    if (d.empty() || ec != std::errc{} || end != d.data() + d.size() || seconds < 0) {
+        return std::nullopt;
+    }
+    return seconds;
+}
+
+} // namespace
+
 call_event voicemail_event(const form_params& params, std::string_view menu)
 {
     call_event e = call_webhook_event(event_type::call_voicemail, params);
     e.menu = menu;
     e.recording_url = params.get("RecordingUrl");
     e.recording_sid = params.get("RecordingSid");
-    std::int64_t seconds = 0;
-    const std::string_view d = params.get("RecordingDuration");
-    const auto [end, ec] = std::from_chars(d.data(), d.data() + d.size(), seconds);
-    if (ec == std::errc{} && end == d.data() + d.size() && seconds >= 0) {
-        e.duration_seconds = seconds;
-    }
+    e.duration_seconds = seconds_of(params.get("RecordingDuration"));
+    return e;
+}
+
+call_event assistant_ended_event(const form_params& params, std::string_view menu, std::string_view assistant)
+{
+    call_event e = call_webhook_event(event_type::call_assistant_ended, params);
+    e.menu = menu;
+    e.assistant = assistant;
+    e.session_id = params.get("SessionId");
+    e.session_status = params.get("SessionStatus");
+    e.duration_seconds = seconds_of(params.get("SessionDuration"));
+    e.handoff_data = params.get("HandoffData");
+    e.error_code = params.get("ErrorCode");
+    e.error_message = params.get("ErrorMessage");
     return e;
 }
 
@@ -240,6 +265,11 @@ std::string to_json(const call_event& e)
     put(data, "body", e.body);
     put(data, "num_media", e.num_media);
     put(data, "error_code", e.error_code);
+    put(data, "assistant", e.assistant);
+    put(data, "session_id", e.session_id);
+    put(data, "session_status", e.session_status);
+    put(data, "handoff_data", e.handoff_data);
+    put(data, "error_message", e.error_message);
     put(data, "agent_name", e.agent_name);
     put(data, "call_purpose", e.call_purpose);
     put(data, "workflow_id", e.workflow_id);
@@ -293,6 +323,11 @@ boost::system::result<call_event> from_json(std::string_view json)
     e.body = text(d, "body");
     e.num_media = number(d, "num_media", out_of_range);
     e.error_code = text(d, "error_code");
+    e.assistant = text(d, "assistant");
+    e.session_id = text(d, "session_id");
+    e.session_status = text(d, "session_status");
+    e.handoff_data = text(d, "handoff_data");
+    e.error_message = text(d, "error_message");
     e.agent_name = text(d, "agent_name");
     e.call_purpose = text(d, "call_purpose");
     e.workflow_id = text(d, "workflow_id");

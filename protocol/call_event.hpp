@@ -15,11 +15,18 @@
 namespace switchboard {
 
 // New types go last: metrics enumerate them in order.
-enum class event_type { call_status_changed, call_menu_selected, sms_received, sms_status_changed, call_voicemail };
-inline constexpr event_type last_event_type = event_type::call_voicemail;
+enum class event_type {
+    call_status_changed,
+    call_menu_selected,
+    sms_received,
+    sms_status_changed,
+    call_voicemail,
+    call_assistant_ended,
+};
+inline constexpr event_type last_event_type = event_type::call_assistant_ended;
 
 // "call.status_changed", "call.menu_selected", "sms.received", "sms.status_changed",
-// "call.voicemail".
+// "call.voicemail", "call.assistant_ended".
 std::string_view to_string(event_type t) noexcept;
 std::optional<event_type> parse_event_type(std::string_view s) noexcept;
 
@@ -52,7 +59,15 @@ struct call_event {
     std::string recording_sid;
     std::string body; // sms.received
     std::optional<std::int64_t> num_media;
-    std::string error_code; // sms.status_changed on failure
+    std::string error_code; // sms.status_changed on failure; call.assistant_ended when it failed
+    // call.assistant_ended: what Twilio reported when the <Connect> session ended (SessionId,
+    // SessionStatus, SessionDuration as duration_seconds, HandoffData, ErrorMessage) and which
+    // hand-off it was (conversation_relay or stream).
+    std::string assistant;
+    std::string session_id;
+    std::string session_status;
+    std::string handoff_data;
+    std::string error_message;
     // Calls and messages placed through the operator API: from their record.
     std::string agent_name;
     std::string call_purpose;
@@ -70,6 +85,8 @@ call_event status_changed_event(const call_status_update& u);
 call_event menu_selected_event(const form_params& params, std::string_view menu, std::string_view choice, int attempt);
 // From a Record action callback (RecordingUrl, RecordingSid, RecordingDuration).
 call_event voicemail_event(const form_params& params, std::string_view menu);
+// From a <Connect action> callback: the assistant session ended.
+call_event assistant_ended_event(const form_params& params, std::string_view menu, std::string_view assistant);
 call_event sms_received_event(const sms_message& m);
 call_event sms_status_changed_event(const sms_message& m);
 

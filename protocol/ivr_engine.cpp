@@ -122,6 +122,16 @@ public:
     // Runs `a`, chosen in menu `m`; `at` addresses it for the Dial and Record callbacks.
     void run(twiml::response& r, const action& a, const menu& m, const call_state& s, const std::string& at)
     {
+        const bool connects = a.type == action_type::assistant && !a.target.empty();
+        if (a.type == action_type::assistant && !connects) {
+            // No assistant configured: what callers hear instead.
+            if (a.unavailable) {
+                run(r, *a.unavailable, m, s, at + ".u");
+            } else {
+                r.hangup();
+            }
+            return;
+        }
         if (out_.action.empty()) {
             out_.action = to_string(a.type);
         }
@@ -203,7 +213,37 @@ public:
         case action_type::reject:
             r.empty("Reject", {{"reason", a.target}});
             break;
+        case action_type::assistant:
+            connect(r, a, m, s, at);
+            break;
         }
+    }
+
+    // <Connect action=…><ConversationRelay|Stream url=… …><Parameter …/>…</…></Connect>: Twilio
+    // requests the action URL when the session ends, and the rest of this document is not run.
+    void connect(twiml::response& r, const action& a, const menu& m, const call_state& s, const std::string& at)
+    {
+        twiml::attribute_list c;
+        c.add("action", url(assistant_path, m.id, s.trail, at, 0)).add("method", "POST");
+        r.open("Connect", c);
+        twiml::attribute_list v;
+        v.add("url", a.target);
+        for (const auto& [name, value] : a.attributes) {
+            v.add(name, value);
+        }
+        const std::string_view verb = a.stream ? "Stream" : "ConversationRelay";
+        if (a.parameters.empty()) {
+            r.empty(verb, v);
+        } else {
+            r.open(verb, v);
+            const std::string trail = push(s.trail, m.id);
+            const call_facts facts{call_.call_sid, call_.from, call_.to, m.id, trail};
+            for (const auto& [name, value] : a.parameters) {
+                r.empty("Parameter", {{"name", name}, {"value", expand(value, facts)}});
+            }
+            r.close();
+        }
+        r.close();
     }
 
     // The action an `at` address names in menu `m`, or null.
@@ -223,8 +263,12 @@ public:
         std::string_view rest = dot == std::string_view::npos ? std::string_view{} : at.substr(dot);
         while (a != nullptr && !rest.empty()) {
             if ((rest.starts_with(".n") && a->type == action_type::dial)
-                || (rest.starts_with(".t") && a->type == action_type::sms)) {
+                || (rest.starts_with(".t") && a->type == action_type::sms)
+                || (rest.starts_with(".e") && a->type == action_type::assistant)) {
                 a = a->next.get();
+                rest.remove_prefix(2);
+            } else if (rest.starts_with(".u") && a->type == action_type::assistant) {
+                a = a->unavailable.get();
                 rest.remove_prefix(2);
             } else {
                 return nullptr;
@@ -420,6 +464,29 @@ step dial_result(const definition& d, call_info call, const call_state& state, s
         r.hangup();
     } else if (a->next) {
         run.run(r, *a->next, *m, state, state.at + ".n");
+    } else {
+        out.action = "hangup";
+        r.hangup();
+    }
+    out.twiml = std::move(r).str();
+    return out;
+}
+
+step assistant_ended(const definition& d, call_info call, const call_state& state)
+{
+    step out;
+    runner run(d, call, out);
+    run.from_round(state.round);
+    const menu* m = run.resolve(state);
+    const action* a = m == nullptr ? nullptr : runner::locate(*m, state.at);
+    if (a == nullptr || a->type != action_type::assistant) {
+        return restart(run, d, out);
+    }
+    out.menu = m->id;
+    out.assistant = a->stream ? "stream" : "conversation_relay";
+    twiml::response r;
+    if (a->next) {
+        run.run(r, *a->next, *m, state, state.at + ".e");
     } else {
         out.action = "hangup";
         r.hangup();

@@ -17,12 +17,15 @@ namespace switchboard::ivr {
 inline constexpr std::string_view menu_path = "/api/voice/menu";
 inline constexpr std::string_view dial_path = "/api/voice/dial";
 inline constexpr std::string_view recording_path = "/api/voice/recording";
+inline constexpr std::string_view assistant_path = "/api/voice/assistant";
 
 // The state in a callback URL's query.
 struct call_state {
     std::string menu; // empty: the line's start menu
     std::string trail; // the menus `back` returns to, oldest first, '.'-separated
-    std::string at; // dial and voicemail callbacks: the action (o<index> or g, then .n/.t steps)
+    // dial, voicemail and assistant callbacks: the action (o<index> or g, then steps: .n a
+    // dial's no-answer, .t an sms's then, .e an assistant's then, .u its unavailable)
+    std::string at;
     int attempt = 0;
     // Incremented when the call comes back to a state it was in (repeat, back): the same choice
     // made again is a new event.
@@ -34,6 +37,7 @@ call_state parse_state(const form_params& query);
 struct call_info {
     std::string_view to; // the called number: chooses the line
     std::string_view from; // the caller: an sms action texts this number
+    std::string_view call_sid; // for an assistant's {call_sid} parameters
 };
 
 // The wall-clock time in an IANA zone; nullopt when the zone is unknown (treated as open).
@@ -57,6 +61,7 @@ struct step {
     std::string action; // the action run, for metrics ("" when none)
     std::optional<sms_followup> sms;
     bool restarted = false; // the URL named state this definition does not have: back to the start
+    std::string assistant; // assistant_ended: conversation_relay or stream ("" when the state was stale)
 };
 
 // The incoming call: the line's start menu (its closed menu outside business hours).
@@ -66,6 +71,8 @@ step select(
     const definition& d, call_info call, const call_state& state, std::string_view digits, std::string_view speech);
 // A Dial result: completed/answered ends the call, anything else runs the no_answer action.
 step dial_result(const definition& d, call_info call, const call_state& state, std::string_view dial_status);
+// An assistant session (<Connect>) ended: the action's `then`, else hang up.
+step assistant_ended(const definition& d, call_info call, const call_state& state);
 // A voicemail was recorded: the action's closing words, then hang up.
 step recorded(const definition& d, call_info call, const call_state& state);
 

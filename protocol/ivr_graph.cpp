@@ -53,6 +53,9 @@ void menu_targets(const action& a, std::vector<std::string>& out)
         if (at->type == action_type::menu) {
             out.push_back(at->target);
         }
+        if (at->unavailable) {
+            menu_targets(*at->unavailable, out);
+        }
     }
 }
 
@@ -120,6 +123,12 @@ public:
         case action_type::reject:
             text += " (" + a.target + ")";
             break;
+        case action_type::assistant:
+            text += a.stream ? " (Media Stream)" : " (ConversationRelay)";
+            if (!a.target.empty()) {
+                text += "\n" + a.target;
+            }
+            break;
         default:
             break;
         }
@@ -129,7 +138,13 @@ public:
         out_ += "  " + node + " [shape=note, label=" + quoted(text) + "];\n";
         edge(from, node, label);
         if (a.next) {
-            action_edge(node, *a.next, a.type == action_type::dial ? "no answer" : "then");
+            action_edge(node, *a.next,
+                a.type == action_type::dial            ? "no answer"
+                    : a.type == action_type::assistant ? "session ended"
+                                                       : "then");
+        }
+        if (a.unavailable) {
+            action_edge(node, *a.unavailable, "no assistant configured");
         }
     }
 

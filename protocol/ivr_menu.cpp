@@ -11,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 namespace switchboard::ivr {
@@ -63,7 +64,7 @@ public:
                     json_.fail(path, "menu id must be 1 to 64 letters, digits, '_' or '-'");
                     continue;
                 }
-                menu m = read_menu(json_, value, path, voice_, language_);
+                menu m = read_menu(json_, value, path, voice_, language_, opts_.assistant_url);
                 m.id = key;
                 d.menus.emplace(std::string(key), std::move(m));
             }
@@ -172,6 +173,9 @@ void targets(const action& a, std::vector<std::string_view>& out)
     if (a.next) {
         targets(*a.next, out);
     }
+    if (a.unavailable) {
+        targets(*a.unavailable, out);
+    }
 }
 
 void check_action_refs(const definition& d, const action& a, const std::string& path, std::vector<problem>& out)
@@ -181,6 +185,9 @@ void check_action_refs(const definition& d, const action& a, const std::string& 
     }
     if (a.next) {
         check_action_refs(d, *a.next, path + (a.type == action_type::dial ? ".no_answer" : ".then"), out);
+    }
+    if (a.unavailable) {
+        check_action_refs(d, *a.unavailable, path + ".unavailable", out);
     }
 }
 
@@ -251,6 +258,68 @@ void check_graph(const definition& d, std::vector<problem>& out)
 
 } // namespace
 
+namespace {
+
+// The value a placeholder stands for, or nullopt for an unknown name.
+std::optional<std::string_view> fact(std::string_view name, const call_facts& f)
+{
+    if (name == "call_sid") {
+        return f.call_sid;
+    }
+    if (name == "from") {
+        return f.from;
+    }
+    if (name == "to") {
+        return f.to;
+    }
+    if (name == "menu") {
+        return f.menu;
+    }
+    if (name == "trail") {
+        return f.trail;
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::string expand(std::string_view text, const call_facts& facts)
+{
+    std::string out;
+    out.reserve(text.size());
+    while (!text.empty()) {
+        const std::size_t open = text.find('{');
+        const std::size_t close = open == std::string_view::npos ? open : text.find('}', open);
+        if (close == std::string_view::npos) {
+            out.append(text);
+            break;
+        }
+        out.append(text.substr(0, open));
+        const std::string_view name = text.substr(open + 1, close - open - 1);
+        if (const auto v = fact(name, facts)) {
+            out.append(*v);
+        } else {
+            out.append(text.substr(open, close - open + 1));
+        }
+        text.remove_prefix(close + 1);
+    }
+    return out;
+}
+
+std::string unknown_placeholder(std::string_view text)
+{
+    for (std::size_t open = text.find('{'); open != std::string_view::npos; open = text.find('{', open + 1)) {
+        const std::size_t close = text.find('}', open);
+        if (close == std::string_view::npos) {
+            return {};
+        }
+        if (!fact(text.substr(open + 1, close - open - 1), call_facts{})) {
+            return std::string(text.substr(open, close - open + 1));
+        }
+    }
+    return {};
+}
+
 std::string_view to_string(action_type t) noexcept
 {
     switch (t) {
@@ -272,6 +341,8 @@ std::string_view to_string(action_type t) noexcept
         return "redirect";
     case action_type::reject:
         return "reject";
+    case action_type::assistant:
+        return "assistant";
     }
     return "hangup";
 }

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace switchboard::ivr {
@@ -27,7 +28,7 @@ struct prompt_part {
 };
 using prompt = std::vector<prompt_part>;
 
-enum class action_type { hangup, menu, back, repeat, dial, voicemail, sms, redirect, reject };
+enum class action_type { hangup, menu, back, repeat, dial, voicemail, sms, redirect, reject, assistant };
 std::string_view to_string(action_type t) noexcept;
 
 struct action {
@@ -47,7 +48,17 @@ struct action {
     prompt failed; // said instead of `say` when the message could not be sent
     // redirect
     std::string method = "POST";
-    // dial: when nobody answers (busy, no-answer, failed, canceled); sms: what follows
+    // assistant: the call is handed to a voice AI over a WebSocket (target: its wss:// URL;
+    // empty: none configured, `unavailable` runs instead): <Connect><ConversationRelay>, or
+    // <Connect><Stream> (Media Streams) when `stream` is set. `attributes` are the verb's TwiML
+    // attributes after url, in the order written; `parameters` its <Parameter>s, whose values
+    // may name the call ({call_sid}, {from}, {to}, {menu}, {trail}).
+    bool stream = false;
+    std::vector<std::pair<std::string, std::string>> attributes;
+    std::vector<std::pair<std::string, std::string>> parameters;
+    std::unique_ptr<action> unavailable;
+    // dial: when nobody answers (busy, no-answer, failed, canceled); sms: what follows;
+    // assistant: what follows when the session ends
     std::unique_ptr<action> next;
 };
 
@@ -106,6 +117,9 @@ struct problem {
 struct parse_options {
     // Whether an IANA time zone name is known; null: every name is accepted.
     std::function<bool(std::string_view)> zone_exists;
+    // The deployment's assistant WebSocket (SWITCHBOARD_ASSISTANT_URL): what an assistant
+    // action without its own url connects to. Empty: such actions run their `unavailable`.
+    std::string assistant_url;
 };
 
 struct parse_result {
@@ -116,6 +130,20 @@ struct parse_result {
 // Parses and checks a definition: unknown keys, types and ranges, dangling and unreachable
 // menus, duplicate option keys, voices, languages, numbers, URLs, schedules.
 parse_result parse(std::string_view json, const parse_options& opts = {});
+
+// What an assistant action's parameter values may name: {call_sid}, {from}, {to}, {menu} (the
+// menu the action was chosen in) and {trail} (the menus before it and it, '.'-separated).
+struct call_facts {
+    std::string_view call_sid;
+    std::string_view from;
+    std::string_view to;
+    std::string_view menu;
+    std::string_view trail;
+};
+// `text` with each placeholder replaced; anything else in braces is kept as written.
+std::string expand(std::string_view text, const call_facts& facts);
+// The first "{name}" in `text` that is not a placeholder ("" when there is none).
+std::string unknown_placeholder(std::string_view text);
 
 // Lower case ASCII, anything but letters and digits as one space, trimmed: how keywords and
 // speech results are compared.

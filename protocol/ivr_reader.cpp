@@ -30,8 +30,8 @@ bool is_dtmf_key(char c)
 
 class menu_reader {
 public:
-    menu_reader(json_reader& json, std::string_view voice, std::string_view language)
-        : json_(json), voice_(voice), language_(language)
+    menu_reader(json_reader& json, std::string_view voice, std::string_view language, std::string_view assistant_url)
+        : json_(json), voice_(voice), language_(language), assistant_url_(assistant_url)
     {
     }
 
@@ -285,12 +285,13 @@ public:
             {"sms", action_type::sms},
             {"redirect", action_type::redirect},
             {"reject", action_type::reject},
+            {"assistant", action_type::assistant},
         };
         const auto t = types.find(type);
         if (t == types.end()) {
             json_.fail(path + ".type",
                 "unknown action \"" + type
-                    + "\"; use hangup, menu, back, repeat, dial, voicemail, sms, redirect or reject");
+                    + "\"; use hangup, menu, back, repeat, dial, voicemail, sms, redirect, reject or assistant");
             return a;
         }
         a.type = t->second;
@@ -362,8 +363,163 @@ public:
                 json_.fail(path + ".reason", "must be \"rejected\" or \"busy\"");
             }
             break;
+        case action_type::assistant:
+            read_assistant(*o, path, depth, a);
+            break;
         }
         return a;
+    }
+
+    // An assistant action: exactly one of conversation_relay and stream, what follows the
+    // session (`then`) and what runs when no URL is configured (`unavailable`).
+    void read_assistant(const json::object& o, const std::string& path, int depth, action& a)
+    {
+        json_.keys(o, path, {"type", "say", "conversation_relay", "stream", "then", "unavailable"});
+        const bool relay = o.contains("conversation_relay");
+        a.stream = o.contains("stream");
+        if (relay == a.stream) {
+            json_.fail(path, "needs exactly one of \"conversation_relay\" or \"stream\"");
+            return;
+        }
+        const std::string key = a.stream ? "stream" : "conversation_relay";
+        const std::string p = path + "." + key;
+        const auto* c = json_.member_object(o, path, key, true);
+        if (c == nullptr) {
+            return;
+        }
+        if (a.stream) {
+            json_.keys(*c, p, {"url", "name", "parameters"});
+        } else {
+            std::vector<std::string_view> allowed{"url", "parameters"};
+            for (const auto& attr : relay_attributes) {
+                allowed.push_back(attr.key);
+            }
+            for (const auto& [k, v] : *c) {
+                (void)v;
+                if (std::find(allowed.begin(), allowed.end(), std::string_view(k)) == allowed.end()) {
+                    json_.fail(json_path(p, k),
+                        "is not a ConversationRelay attribute this service knows (see deploy/menus/README.md)");
+                }
+            }
+        }
+        a.target = json_.text(*c, p, "url", 2048).value_or(std::string(assistant_url_));
+        if (!a.target.empty() && !is_wss_url(a.target)) {
+            json_.fail(p + ".url", "must be a wss:// URL (Twilio connects to the assistant over secure WebSockets)");
+        }
+        if (a.stream) {
+            if (auto name = json_.text(*c, p, "name", 64)) {
+                a.attributes.emplace_back("name", std::move(*name));
+            }
+        } else {
+            read_relay_attributes(*c, p, a);
+        }
+        if (const auto* params = json_.member_object(*c, p, "parameters")) {
+            read_parameters(*params, p + ".parameters", a);
+        }
+        read_next(o, "then", path, depth, a);
+        if (const auto* u = o.if_contains("unavailable")) {
+            if (depth >= 8) {
+                json_.fail(path + ".unavailable", "nested too deep (8 levels at most)");
+            } else {
+                a.unavailable = std::make_unique<action>(read_action(*u, path + ".unavailable", depth + 1));
+            }
+        }
+        if (a.target.empty() && !a.unavailable) {
+            json_.fail(path,
+                "has no url and SWITCHBOARD_ASSISTANT_URL is not set: give " + key
+                    + ".url, or \"unavailable\" (what callers hear when no assistant is configured)");
+        }
+    }
+
+    // ConversationRelay's attributes: the file's snake_case key, the TwiML attribute, its kind.
+    struct relay_attribute {
+        std::string_view key;
+        std::string_view attribute;
+        enum class kind { text, boolean, language, interrupt, word } type;
+    };
+    static constexpr relay_attribute relay_attributes[] = {
+        {"welcome_greeting", "welcomeGreeting", relay_attribute::kind::text},
+        {"welcome_greeting_interruptible", "welcomeGreetingInterruptible", relay_attribute::kind::interrupt},
+        {"voice", "voice", relay_attribute::kind::word},
+        {"language", "language", relay_attribute::kind::language},
+        {"tts_language", "ttsLanguage", relay_attribute::kind::language},
+        {"transcription_language", "transcriptionLanguage", relay_attribute::kind::language},
+        {"tts_provider", "ttsProvider", relay_attribute::kind::word},
+        {"transcription_provider", "transcriptionProvider", relay_attribute::kind::word},
+        {"speech_model", "speechModel", relay_attribute::kind::word},
+        {"interruptible", "interruptible", relay_attribute::kind::interrupt},
+        {"dtmf_detection", "dtmfDetection", relay_attribute::kind::boolean},
+        {"profanity_filter", "profanityFilter", relay_attribute::kind::boolean},
+        {"partial_prompts", "partialPrompts", relay_attribute::kind::boolean},
+        {"preemptible", "preemptible", relay_attribute::kind::boolean},
+        {"hints", "hints", relay_attribute::kind::text},
+        {"intelligence_service", "intelligenceService", relay_attribute::kind::word},
+    };
+
+    void read_relay_attributes(const json::object& c, const std::string& p, action& a)
+    {
+        for (const auto& attr : relay_attributes) {
+            if (!c.contains(attr.key)) {
+                continue;
+            }
+            const std::string at = p + "." + std::string(attr.key);
+            using kind = relay_attribute::kind;
+            if (attr.type == kind::boolean) {
+                if (const auto b = json_.boolean(c, p, attr.key)) {
+                    a.attributes.emplace_back(attr.attribute, *b ? "true" : "false");
+                }
+                continue;
+            }
+            auto v = json_.text(c, p, attr.key, attr.type == kind::text ? max_say_chars : 64, true);
+            if (!v) {
+                continue;
+            }
+            if (attr.type == kind::language && *v != "multi" && !phone_api::is_valid_language(*v)) {
+                json_.fail(at, "must look like en-US (or multi), got \"" + *v + "\"");
+            } else if (attr.type == kind::interrupt && *v != "any" && *v != "speech" && *v != "dtmf" && *v != "none") {
+                json_.fail(at, "must be any, speech, dtmf or none, got \"" + *v + "\"");
+            } else if (attr.type == kind::word && !is_word(*v)) {
+                json_.fail(at, "must be letters, digits, '.', '-' or '_', got \"" + *v + "\"");
+            }
+            a.attributes.emplace_back(attr.attribute, std::move(*v));
+        }
+    }
+
+    void read_parameters(const json::object& params, const std::string& p, action& a)
+    {
+        if (params.size() > 20) {
+            json_.fail(p, "has more than 20 parameters");
+        }
+        for (const auto& [name, value] : params) {
+            const std::string at = json_path(p, name);
+            if (name.empty() || name.size() > 64 || !is_word(name)) {
+                json_.fail(at, "a parameter name is 1 to 64 letters, digits, '.', '-' or '_'");
+                continue;
+            }
+            auto v = json_.string(value, at, 500);
+            if (!v) {
+                continue;
+            }
+            if (std::string bad = unknown_placeholder(*v); !bad.empty()) {
+                json_.fail(at, "unknown placeholder \"" + bad + "\": use {call_sid}, {from}, {to}, {menu} or {trail}");
+            }
+            a.parameters.emplace_back(std::string(name), std::move(*v));
+        }
+    }
+
+    static bool is_word(std::string_view s)
+    {
+        return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
+            return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.'
+                || ch == '-' || ch == '_';
+        });
+    }
+
+    static bool is_wss_url(std::string_view u)
+    {
+        return u.starts_with("wss://") && u.size() > 6 && u[6] != '/' && std::none_of(u.begin(), u.end(), [](char ch) {
+            return ch <= ' ' || ch == '"' || ch == '<' || ch == '>';
+        });
     }
 
     void read_next(const json::object& o, std::string_view key, const std::string& path, int depth, action& a)
@@ -384,6 +540,7 @@ private:
     json_reader& json_;
     std::string_view voice_;
     std::string_view language_;
+    std::string_view assistant_url_;
 };
 
 } // namespace
@@ -393,10 +550,10 @@ std::string bad_voice(std::string_view v)
     return "voice must be alice, man, woman, Polly.<Name> or Google.<voice>, got \"" + std::string(v) + "\"";
 }
 
-menu read_menu(
-    json_reader& json, const json::value& v, const std::string& path, std::string_view voice, std::string_view language)
+menu read_menu(json_reader& json, const json::value& v, const std::string& path, std::string_view voice,
+    std::string_view language, std::string_view assistant_url)
 {
-    return menu_reader(json, voice, language).read_menu(v, path);
+    return menu_reader(json, voice, language, assistant_url).read_menu(v, path);
 }
 
 } // namespace switchboard::ivr

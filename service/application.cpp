@@ -151,7 +151,7 @@ struct application::impl {
 
     explicit impl(config c)
         : cfg(std::move(c))
-        , menus(cfg.menu_file, stats)
+        , menus(cfg.menu_file, cfg.assistant_url, stats)
         , store(open_store(cfg))
         , events(*store, stats)
         , limiter(cfg.rate_limit_per_minute > 0 ? std::make_unique<rate_limiter>(cfg.rate_limit_per_minute) : nullptr)

@@ -170,7 +170,9 @@ int menu_command(const std::vector<std::string>& args)
         std::cerr << "usage: switchboard menu check FILE | switchboard menu graph FILE\n";
         return 2;
     }
-    const auto r = load_menu_file(args[1]);
+    // Checked as the service would load it: with the environment's assistant URL, if any.
+    const char* assistant = std::getenv("SWITCHBOARD_ASSISTANT_URL");
+    const auto r = load_menu_file(args[1], assistant == nullptr ? "" : assistant);
     if (!r.def) {
         for (const auto& p : r.problems) {
             std::cerr << args[1] << ": " << p.path << ": " << p.message << "\n";

@@ -107,6 +107,9 @@ const std::vector<setting_doc> all_settings = {
         "IVR menu definition (JSON, see deploy/menus/README.md); empty: the built-in JobMatch line. Re-read on SIGHUP: "
         "an "
         "invalid file is refused and the previous menu stays live."},
+    {"SWITCHBOARD_ASSISTANT_URL", "",
+        "wss:// URL of the voice AI assistant that menu assistant actions without their own url hand calls to "
+        "(ConversationRelay or Media Streams); empty: those actions run their unavailable action."},
     {"SWITCHBOARD_MENU_WATCH_SECONDS", "0",
         "Also reload SWITCHBOARD_MENU_FILE when it changes, checking this often; 0: only on SIGHUP."},
     {"SWITCHBOARD_SUBSCRIBERS", "[]",
@@ -876,6 +879,14 @@ load_result load_config(const env_lookup& env, const load_options& opts)
     c.menu_file = l.text("SWITCHBOARD_MENU_FILE", "");
     if (!c.menu_file.empty() && !std::ifstream(c.menu_file)) {
         l.fail("SWITCHBOARD_MENU_FILE", "cannot read '" + c.menu_file + "'");
+    }
+    c.assistant_url = l.text("SWITCHBOARD_ASSISTANT_URL", "");
+    if (!c.assistant_url.empty()
+        && (!c.assistant_url.starts_with("wss://") || c.assistant_url.size() <= 6 || c.assistant_url.size() > 2048
+            || c.assistant_url.find_first_of(" \t\"<>") != std::string::npos)) {
+        l.fail("SWITCHBOARD_ASSISTANT_URL",
+            "expected a wss:// URL (Twilio connects to the assistant over secure WebSockets), got '" + c.assistant_url
+                + "'");
     }
     c.menu_watch = std::chrono::seconds(l.integer<unsigned>("SWITCHBOARD_MENU_WATCH_SECONDS", 0, 0, 3600));
     if (c.menu_watch.count() > 0 && c.menu_file.empty()) {

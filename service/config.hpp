@@ -121,6 +121,7 @@ struct config {
     std::chrono::milliseconds drain_timeout{20'000};
     std::string log_level = "info";
     std::string menu_file; // empty: the built-in JobMatch menu
+    std::string assistant_url; // SWITCHBOARD_ASSISTANT_URL: wss:// URL of the voice AI assistant menus hand calls to
     std::chrono::seconds menu_watch{0}; // 0: reload on SIGHUP only
     std::vector<subscriber_config> subscribers;
     phone_config phone;

@@ -12,10 +12,11 @@
 namespace switchboard {
 namespace {
 
-ivr::parse_options checks()
+ivr::parse_options checks(std::string_view assistant_url)
 {
     ivr::parse_options o;
     o.zone_exists = [](std::string_view zone) { return time_zone_exists(zone); };
+    o.assistant_url = assistant_url;
     return o;
 }
 
@@ -23,7 +24,7 @@ constexpr std::size_t max_file_bytes = 4 * 1024 * 1024;
 
 } // namespace
 
-ivr::parse_result load_menu_file(const std::string& path)
+ivr::parse_result load_menu_file(const std::string& path, std::string_view assistant_url)
 {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
@@ -34,7 +35,7 @@ ivr::parse_result load_menu_file(const std::string& path)
     if (s.str().size() > max_file_bytes) {
         return {nullptr, {{"$", "larger than 4 MiB"}}};
     }
-    return ivr::parse(s.str(), checks());
+    return ivr::parse(s.str(), checks(assistant_url));
 }
 
 std::string describe(const std::vector<ivr::problem>& problems)
@@ -46,14 +47,15 @@ std::string describe(const std::vector<ivr::problem>& problems)
     return out;
 }
 
-menu_catalog::menu_catalog(std::string path, metrics& stats) : path_(std::move(path)), stats_(stats)
+menu_catalog::menu_catalog(std::string path, std::string assistant_url, metrics& stats)
+    : path_(std::move(path)), assistant_url_(std::move(assistant_url)), stats_(stats)
 {
     ivr::parse_result r;
     if (path_.empty()) {
-        r = ivr::parse(ivr::default_definition_json(), checks());
+        r = ivr::parse(ivr::default_definition_json(), checks(assistant_url_));
     } else {
         loaded_stamp_ = stamp_of(path_);
-        r = load_menu_file(path_);
+        r = load_menu_file(path_, assistant_url_);
     }
     if (!r.def) {
         throw std::runtime_error("the menu definition " + (path_.empty() ? std::string("(built in)") : path_)
@@ -99,7 +101,7 @@ bool menu_catalog::reload()
         return true;
     }
     const auto before = stamp_of(path_);
-    auto r = load_menu_file(path_);
+    auto r = load_menu_file(path_, assistant_url_);
     {
         const std::lock_guard lock(mutex_);
         loaded_stamp_ = before; // a refused file is not retried until it changes again

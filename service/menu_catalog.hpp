@@ -17,7 +17,8 @@ namespace switchboard {
 class metrics;
 
 // Reads and checks a definition file; a file that cannot be read is one problem at "$".
-ivr::parse_result load_menu_file(const std::string& path);
+// `assistant_url`: SWITCHBOARD_ASSISTANT_URL, for assistant actions without their own url.
+ivr::parse_result load_menu_file(const std::string& path, std::string_view assistant_url);
 
 // "path: message" lines, one per problem.
 std::string describe(const std::vector<ivr::problem>& problems);
@@ -25,7 +26,7 @@ std::string describe(const std::vector<ivr::problem>& problems);
 class menu_catalog {
 public:
     // Throws std::runtime_error listing every problem when the start-up definition is invalid.
-    menu_catalog(std::string path, metrics& stats);
+    menu_catalog(std::string path, std::string assistant_url, metrics& stats);
 
     std::shared_ptr<const ivr::definition> current() const;
     const std::string& path() const noexcept { return path_; }
@@ -40,6 +41,7 @@ private:
     void install(std::shared_ptr<const ivr::definition> def);
 
     std::string path_;
+    std::string assistant_url_;
     metrics& stats_;
     mutable std::mutex mutex_;
     std::shared_ptr<const ivr::definition> current_;

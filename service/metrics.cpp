@@ -173,7 +173,7 @@ const prometheus::Histogram::BucketBoundaries delivery_latency_buckets
 std::vector<std::string_view> ivr_action_labels()
 {
     std::vector<std::string_view> out;
-    for (int a = 0; a <= static_cast<int>(ivr::action_type::reject); ++a) {
+    for (int a = 0; a <= static_cast<int>(ivr::action_type::assistant); ++a) {
         out.push_back(ivr::to_string(static_cast<ivr::action_type>(a)));
     }
     return out;

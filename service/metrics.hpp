@@ -94,7 +94,7 @@ public:
     counter_set signature_failures; // reason: missing, mismatch, body_hash
     // IVR: choices by menu and option label ("invalid", "none" for the rest).
     prometheus::Counter& ivr_selection(std::string_view menu, std::string_view choice);
-    counter_set ivr_actions; // action: hangup, menu, back, repeat, dial, voicemail, sms, redirect, reject
+    counter_set ivr_actions; // action: hangup, menu, back, repeat, dial, voicemail, sms, redirect, reject, assistant
     counter_set ivr_sms; // result: sent, failed
     prometheus::Counter& ivr_restarts; // callback state unknown to the live definition
     counter_set menu_reloads; // result: ok, refused

@@ -300,6 +300,7 @@ void redis_store::append(append_request req, callback<append_result> done)
         break;
     case event_type::call_menu_selected:
     case event_type::call_voicemail:
+    case event_type::call_assistant_ended:
         op->kind = "call";
         op->sid = e.call_sid;
         break;
@@ -328,6 +329,7 @@ void redis_store::append(append_request req, callback<append_result> done)
             break;
         case event_type::call_menu_selected:
         case event_type::call_voicemail:
+        case event_type::call_assistant_ended:
             change = menu_choice_change(rec, ev, *out);
             break;
         case event_type::sms_received:

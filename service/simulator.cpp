@@ -169,6 +169,14 @@ private:
                 if (hung_up_) {
                     return std::nullopt;
                 }
+            } else if (verb.name == "Connect") {
+                // Twilio runs no verb after <Connect>: the session's end requests its action.
+                auto next = connect(verb);
+                if (next || hung_up_) {
+                    return next;
+                }
+                out_ << "call ended: <Connect> has no action\n";
+                return std::nullopt;
             } else if (verb.name == "Redirect") {
                 out_ << "  redirect: " << verb.text << "\n";
                 return next_request{method_of(verb), verb.text, {}};
@@ -298,6 +306,57 @@ private:
             "https://api.twilio.com/2010-04-01/Accounts/AC" + std::string(32, '0') + "/Recordings/" + sid);
         next.extra.add("RecordingDuration", seconds);
         next.extra.add("Digits", r.attribute("finishOnKey").empty() ? "hangup" : r.attribute("finishOnKey"));
+        return next;
+    }
+
+    // The hand-off to a voice AI (<ConversationRelay> or <Stream>): shows what Twilio would
+    // connect to, then plays the session's end as Twilio reports it to the action URL.
+    std::optional<next_request> connect(const twiml::node& c)
+    {
+        const twiml::node* relay = c.child("ConversationRelay");
+        const twiml::node* stream = relay == nullptr ? c.child("Stream") : nullptr;
+        const twiml::node* session = relay != nullptr ? relay : stream;
+        if (session == nullptr) {
+            out_ << "  connect: nothing this simulator knows inside <Connect>\n";
+            return std::nullopt;
+        }
+        out_ << "  connect: " << (relay != nullptr ? "ConversationRelay" : "Media Stream") << " to "
+             << session->attribute("url") << "\n";
+        for (const auto& [name, value] : session->attributes) {
+            if (name != "url") {
+                out_ << "    " << name << ": " << value << "\n";
+            }
+        }
+        for (const auto& p : session->children) {
+            if (p.name == "Parameter") {
+                out_ << "    parameter " << p.attribute("name") << " = " << p.attribute("value") << "\n";
+            }
+        }
+        const auto answer = next_input("end[:HANDOFF_JSON] (the assistant ends the session), failed, hangup");
+        if (!answer || *answer == "hangup") {
+            caller_hangs_up();
+            return std::nullopt;
+        }
+        const bool failed = *answer == "failed";
+        const std::string handoff = answer->starts_with("end:") ? answer->substr(4) : std::string();
+        out_ << "assistant session " << (failed ? "failed" : "ended")
+             << (handoff.empty() ? std::string() : ", handoff data " + handoff) << "\n";
+        if (c.attribute("action").empty()) {
+            return std::nullopt;
+        }
+        next_request next{method_of(c), std::string(c.attribute("action")), {}};
+        if (relay != nullptr) {
+            next.extra.add("SessionId", random_sid("VX"));
+            next.extra.add("SessionStatus", failed ? "failed" : "completed");
+            next.extra.add("SessionDuration", "42");
+            if (!handoff.empty()) {
+                next.extra.add("HandoffData", handoff);
+            }
+            if (failed) {
+                next.extra.add("ErrorCode", "64101");
+                next.extra.add("ErrorMessage", "the assistant's WebSocket could not be reached");
+            }
+        }
         return next;
     }
 

@@ -484,6 +484,7 @@ boost::system::result<append_result> do_append(database& db, append_request& req
         break;
     case event_type::call_menu_selected:
     case event_type::call_voicemail:
+    case event_type::call_assistant_ended:
         record_menu_choice(db, e, r);
         break;
     case event_type::sms_received:

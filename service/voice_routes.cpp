@@ -49,7 +49,7 @@ std::string_view idempotency_token(const request_context& ctx)
 
 ivr::call_info call_of(const request_context& ctx)
 {
-    return {ctx.params.get("To"), ctx.params.get("From")};
+    return {ctx.params.get("To"), ctx.params.get("From"), ctx.log.call_sid};
 }
 
 // A Gather answer is one event however often it arrives (a Twilio retry, a replay with a fresh
@@ -138,6 +138,28 @@ public:
         const std::string_view recording = ctx.params.get("RecordingSid");
         req.dedupe_key = "voicemail:" + ctx.log.call_sid + "@"
             + std::string(recording.empty() ? ctx.params.get("RecordingUrl") : recording);
+        if (!co_await d_.events.publish(ctx, std::move(req))) {
+            co_return event_publisher::refused();
+        }
+        co_return co_await finish(ctx, std::move(s));
+    }
+
+    // Twilio requests the <Connect action> when an assistant session (ConversationRelay or a
+    // Media Stream) ends: the end is an event, stored before the caller hears what follows.
+    task<http_response> assistant(request_context& ctx)
+    {
+        note_caller(ctx);
+        if (ctx.log.call_sid.empty()) {
+            co_return error_response(error::missing_parameter, "assistant: CallSid is required");
+        }
+        const auto def = d_.menus.current();
+        const auto state = ivr::parse_state(parse_form(ctx.query));
+        auto s = ivr::assistant_ended(*def, call_of(ctx), state);
+        append_request req;
+        req.event = assistant_ended_event(ctx.params, state.menu.empty() ? s.menu : state.menu, s.assistant);
+        // One session ends once: where the call was (all in the signed URL) and the session.
+        req.dedupe_key = "assistant:" + ctx.log.call_sid + "#" + state.menu + "/" + state.trail + "/" + state.at + "/r"
+            + std::to_string(state.round) + "@" + std::string(ctx.params.get("SessionId"));
         if (!co_await d_.events.publish(ctx, std::move(req))) {
             co_return event_publisher::refused();
         }
@@ -380,6 +402,8 @@ void add_voice_routes(router& r, voice_deps d)
     r.add({http::verb::post, std::string(ivr::dial_path), "voice_dial", twilio, bind(&ivr_handlers::dial)});
     r.add({http::verb::post, std::string(ivr::recording_path), "voice_recording", twilio,
         bind(&ivr_handlers::recording)});
+    r.add({http::verb::post, std::string(ivr::assistant_path), "voice_assistant", twilio,
+        bind(&ivr_handlers::assistant)});
     r.add({http::verb::post, "/api/voice/status", "voice_status", twilio,
         [&stats = d.stats, &events = d.events](
             request_context& ctx) { return call_status_webhook(ctx, stats, events); }});

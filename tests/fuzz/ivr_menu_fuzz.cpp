@@ -19,6 +19,7 @@ struct callbacks {
     std::string gather; // the Gather's action URL
     std::string dial;
     std::string record;
+    std::string connect; // an assistant hand-off's <Connect action>
 };
 
 // Checks one callback URL of ours.
@@ -47,7 +48,11 @@ void walk(const ivr::definition& d, const twiml::node& n, callbacks& out)
     const auto action = n.attribute("action");
     if (!action.empty()) {
         check_callback(d, action);
-        (n.name == "Gather" ? out.gather : n.name == "Dial" ? out.dial : out.record) = std::string(action);
+        (n.name == "Gather"           ? out.gather
+                : n.name == "Dial"    ? out.dial
+                : n.name == "Connect" ? out.connect
+                                      : out.record)
+            = std::string(action);
     }
     if (n.name == "Redirect") {
         check_callback(d, n.text);
@@ -93,7 +98,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 {
     const auto f = fuzz::fields(fuzz::as_text(data, size), 7);
     fuzz::total([&] {
-        const auto parsed = ivr::parse(f[0]);
+        // With a deployment assistant URL when the call has a caller (either way half the time).
+        ivr::parse_options options;
+        options.assistant_url = f[2].empty() ? "" : "wss://assistant.example/relay";
+        const auto parsed = ivr::parse(f[0], options);
         fuzz::check((parsed.def != nullptr) == parsed.problems.empty(), "a definition comes without problems");
         for (const auto& p : parsed.problems) {
             fuzz::check(p.path.starts_with("$") && !p.message.empty(), "each problem has a path and a message");
@@ -103,7 +111,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         const ivr::definition& d = parsed.def ? *parsed.def : shipped();
 
-        const ivr::call_info call{f[1], f[2]};
+        const ivr::call_info call{f[1], f[2], f[2]};
         const std::string_view clock = f[5];
         const ivr::clock_fn now = [&](std::string_view) -> std::optional<hours::local_time> {
             if (clock.empty()) {
@@ -124,6 +132,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         ivr::call_state state = f[3].empty() ? state_of(answered.gather) : ivr::parse_state(parse_form(f[3]));
         check_step(d, ivr::dial_result(d, call, state, f[4]));
         check_step(d, ivr::recorded(d, call, state));
+        check_step(d, ivr::assistant_ended(d, call, state));
 
         // Successive Gather results, each with the state of the previous document's URLs.
         std::string_view steps = f[6];
@@ -137,6 +146,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
             if (!got.record.empty()) {
                 check_step(d, ivr::recorded(d, call, state_of(got.record)));
+            }
+            if (!got.connect.empty()) {
+                check_step(d, ivr::assistant_ended(d, call, state_of(got.connect)));
             }
             if (got.gather.empty()) {
                 break; // the call ends or leaves the menus

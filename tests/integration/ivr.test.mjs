@@ -516,6 +516,119 @@ describe('calls played by switchboard simulate', () => {
   });
 });
 
+describe('the AI assistant hand-off (ConversationRelay, Media Streams)', () => {
+  const RELAY = 'wss://assistant.jobmatch.zip/relay?line=jobmatch&v=1';
+  const CALL_SID = 'CA' + '0123456789abcdef'.repeat(2); // webhook()'s
+  let rx;
+  let server; // the example file with SWITCHBOARD_ASSISTANT_URL
+  before(async () => {
+    rx = await startReceiver();
+    const d = sample();
+    // A stream variant on the Samsaek sales menu: 7 streams audio, then back to the main menu.
+    d.menus.sales.options.push({ digits: '7', action: { type: 'assistant', stream: { url: 'wss://media.example.com/in',
+      name: 'sales-agent', parameters: { trail: '{trail}', caller: '{from}' } }, then: { type: 'back', say: 'Welcome back.' } } });
+    server = await startServer({ env: { SWITCHBOARD_MENU_FILE: writeDef(path.join(dir, 'assistant.json'), d),
+      SWITCHBOARD_ASSISTANT_URL: RELAY, SWITCHBOARD_SUBSCRIBERS: JSON.stringify(rx.config) } });
+  });
+  after(async () => {
+    await stopServer(server);
+    rx.server.closeAllConnections();
+    await new Promise((resolve) => rx.server.close(resolve));
+  });
+
+  test('option 2 connects: the TwiML is twilio-node\'s <Connect><ConversationRelay>', async () => {
+    const relay = act('welcome', 1).conversation_relay;
+    const got = await webhook(server, '/api/voice/menu', JOBMATCH, { Digits: '2' });
+    assert.equal(got.status, 200);
+    assert.equal(got.body, twiml((r) => {
+      r.say(J, act('welcome', 1).say);
+      const cr = r.connect({ action: '/api/voice/assistant?menu=welcome&at=o1', method: 'POST' }).conversationRelay({
+        url: RELAY, welcomeGreeting: relay.welcome_greeting, voice: relay.voice, language: relay.language,
+        ttsProvider: relay.tts_provider, transcriptionProvider: relay.transcription_provider,
+        interruptible: relay.interruptible, dtmfDetection: true });
+      cr.parameter({ name: 'call_sid', value: CALL_SID });
+      cr.parameter({ name: 'caller', value: CALLER });
+      cr.parameter({ name: 'menu_trail', value: 'welcome' });
+    }));
+  });
+
+  test('the session ends: a call.assistant_ended event with what Twilio reported, then the next action', async () => {
+    const end = { SessionId: 'VX' + 'e'.repeat(32), SessionStatus: 'completed', SessionDuration: '95',
+      HandoffData: '{"reason":"wants a human","summary":"plumber, 10 years"}' };
+    const got = await webhook(server, '/api/voice/assistant?menu=welcome&at=o1', JOBMATCH, end);
+    assert.equal(got.status, 200);
+    assert.equal(got.body, twiml(sayThen(act('welcome', 1).then.say)));
+    // Twilio retries the callback: still one event.
+    assert.equal((await webhook(server, '/api/voice/assistant?menu=welcome&at=o1', JOBMATCH, end)).status, 200);
+    await waitFor(() => rx.events.some((e) => e.type === 'call.assistant_ended'), 10000, 'the event');
+    await sleep(300);
+    const ended = rx.events.filter((e) => e.type === 'call.assistant_ended');
+    assert.equal(ended.length, 1);
+    const { data } = ended[0];
+    assert.deepEqual([data.call_sid, data.menu, data.assistant, data.session_id, data.session_status,
+      data.duration_seconds, data.handoff_data], [CALL_SID, 'welcome', 'conversation_relay', end.SessionId, 'completed',
+      95, end.HandoffData]);
+    assert.equal(rx.bad, 0);
+    const metrics = await scrape(server);
+    assert.ok(metrics['switchboard_events_published_total{type="call.assistant_ended"}'] >= 1);
+  });
+
+  test('a Media Stream from a submenu, with the trail, then back to the menu it came from', async () => {
+    const got = await webhook(server, '/api/voice/menu?menu=sales&trail=samsaek_main', SAMSAEK, { Digits: '7' });
+    assert.equal(got.body, twiml((r) => {
+      const st = r.connect({ action: `/api/voice/assistant?menu=sales&trail=samsaek_main&at=o${EX.menus.sales.options.length}`, method: 'POST' })
+        .stream({ url: 'wss://media.example.com/in', name: 'sales-agent' });
+      st.parameter({ name: 'trail', value: 'samsaek_main.sales' });
+      st.parameter({ name: 'caller', value: CALLER });
+    }));
+    const back = await webhook(server, `/api/voice/assistant?menu=sales&trail=samsaek_main&at=o${EX.menus.sales.options.length}`,
+      SAMSAEK);
+    assert.equal(back.body, twiml((r) => {
+      r.say(J, 'Welcome back.');
+      samsaekMain(r, '/api/voice/menu?round=1');
+    }));
+  });
+
+  test('the simulator shows the hand-off and plays the end callback', async () => {
+    const r = await simulate(server, JOBMATCH, ['2', 'end:{"reason":"done"}']);
+    const relay = act('welcome', 1).conversation_relay;
+    assert.deepEqual(r.lines, [
+      hit('/api/voice/incoming'), ...welcomeHeard(), 'caller presses 2',
+      hit('/api/voice/menu'), said(act('welcome', 1).say), `  connect: ConversationRelay to ${RELAY}`,
+      `    welcomeGreeting: ${relay.welcome_greeting}`, `    voice: ${relay.voice}`, `    language: ${relay.language}`,
+      `    ttsProvider: ${relay.tts_provider}`, `    transcriptionProvider: ${relay.transcription_provider}`,
+      `    interruptible: ${relay.interruptible}`, '    dtmfDetection: true',
+      `    parameter call_sid = ${r.sid}`, `    parameter caller = ${CALLER}`, '    parameter menu_trail = welcome',
+      'assistant session ended, handoff data {"reason":"done"}',
+      hit('/api/voice/assistant?menu=welcome&at=o1'), said(act('welcome', 1).then.say), ...ended,
+    ]);
+    assert.equal(r.code, 0);
+    await waitFor(() => rx.events.some((e) => e.type === 'call.assistant_ended' && e.data.call_sid === r.sid), 10000,
+      'the simulated session\'s event');
+  });
+
+  test('without SWITCHBOARD_ASSISTANT_URL option 2 keeps the seed\'s words; the built-in line is the seed', async () => {
+    const seed = act('welcome', 1).unavailable.say;
+    const [plain, builtIn] = await Promise.all([
+      startServer({ env: { SWITCHBOARD_MENU_FILE: writeDef(path.join(dir, 'plain.json'), sample()) } }),
+      startServer({ env: { SWITCHBOARD_ASSISTANT_URL: RELAY } }), // no menu file: the built-in JobMatch line
+    ]);
+    try {
+      for (const s of [plain, builtIn]) {
+        const got = await webhook(s, '/api/voice/menu', JOBMATCH, { Digits: '2' });
+        assert.equal(got.body, twiml(sayThen(seed)));
+      }
+    } finally {
+      await Promise.all([stopServer(plain), stopServer(builtIn)]);
+    }
+  });
+
+  test('a ws:// assistant URL is refused at start-up', async () => {
+    await assert.rejects(startServer({ env: { SWITCHBOARD_ASSISTANT_URL: 'ws://assistant.example/relay' } }),
+      /SWITCHBOARD_ASSISTANT_URL: expected a wss:\/\/ URL/);
+  });
+});
+
 describe('switchboard menu check / graph', () => {
   // A valid two-menu definition that each case breaks in one way.
   const broken = (change = () => {}) => {
@@ -557,7 +670,7 @@ describe('switchboard menu check / graph', () => {
     ['digits longer than num_digits', broken((d) => { d.menus.main.options[0].digits = '12'; }),
       '$.menus.main.options[0].digits: never matches: the menu reads at most 1 digit(s)'],
     ['unknown action', broken((d) => { d.menus.sales.options[0].action = { type: 'transfer' }; }),
-      '$.menus.sales.options[0].action.type: unknown action "transfer"; use hangup, menu, back, repeat, dial, voicemail, sms, redirect or reject'],
+      '$.menus.sales.options[0].action.type: unknown action "transfer"; use hangup, menu, back, repeat, dial, voicemail, sms, redirect, reject or assistant'],
     ['menu id that needs quoting', broken((d) => {
       [d.menus['bad id'], d.menus.main.options[0].action.menu] = [d.menus.sales, 'bad id'];
       delete d.menus.sales;

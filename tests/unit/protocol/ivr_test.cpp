@@ -472,3 +472,166 @@ BOOST_AUTO_TEST_CASE(every_problem_is_reported_in_one_run)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(assistant_hand_off)
+
+namespace {
+
+std::shared_ptr<const ivr::definition> example_with(std::string assistant_url)
+{
+    std::ifstream in(SWITCHBOARD_SOURCE_DIR "/deploy/menus/lines.example.json");
+    std::ostringstream s;
+    s << in.rdbuf();
+    ivr::parse_options o;
+    o.assistant_url = std::move(assistant_url);
+    auto r = ivr::parse(s.str(), o);
+    BOOST_REQUIRE(r.def);
+    return r.def;
+}
+
+const ivr::call_info jobmatch_call{"+18005550100", "+14155551212", "CA0123456789abcdef0123456789abcdef"};
+
+std::string relay_problems(std::string_view action)
+{
+    ivr::parse_options o;
+    const auto r = ivr::parse(
+        one_menu(R"({"prompt": "x", "options": [{"digits": "2", "action": )" + std::string(action) + "}]}"), o);
+    std::string out;
+    for (const auto& p : r.problems) {
+        out += p.path + ": " + p.message + "\n";
+    }
+    return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(option_2_connects_when_an_assistant_is_configured)
+{
+    const auto def = example_with("wss://assistant.jobmatch.zip/relay");
+    const auto out = ivr::select(*def, jobmatch_call, {}, "2", "");
+    BOOST_TEST(out.action == "assistant");
+    BOOST_TEST(out.twiml
+        == head
+            + R"(<Say voice="Polly.Joanna">Connecting you to the Job Match AI assistant.</Say>)"
+              R"(<Connect action="/api/voice/assistant?menu=welcome&amp;at=o1" method="POST">)"
+              R"(<ConversationRelay url="wss://assistant.jobmatch.zip/relay" welcomeGreeting="Hi, I am the Job Match )"
+              R"(assistant. Tell me about your skills and the work you are looking for." voice="en-US-Journey-O" )"
+              R"(language="en-US" ttsProvider="Google" transcriptionProvider="Deepgram" interruptible="any" )"
+              R"(dtmfDetection="true">)"
+              R"(<Parameter name="call_sid" value="CA0123456789abcdef0123456789abcdef"/>)"
+              R"(<Parameter name="caller" value="+14155551212"/><Parameter name="menu_trail" value="welcome"/>)"
+              R"(</ConversationRelay></Connect></Response>)");
+}
+
+BOOST_AUTO_TEST_CASE(without_an_assistant_option_2_keeps_the_seed_text)
+{
+    const auto out = ivr::select(*example_with(""), jobmatch_call, {}, "2", "");
+    BOOST_TEST(out.action == "hangup");
+    BOOST_TEST(out.twiml
+        == say_hangup("Our AI assistant is available on our website at jobmatch dot zip. You can chat with our "
+                      "intelligent matching system 24/7. Visit us online to get started. Goodbye!"));
+}
+
+BOOST_AUTO_TEST_CASE(the_session_end_runs_then_and_a_stale_state_restarts)
+{
+    const auto def = example_with("wss://assistant.jobmatch.zip/relay");
+    auto end = ivr::assistant_ended(*def, jobmatch_call, at("welcome", "", "o1"));
+    BOOST_TEST(!end.restarted);
+    BOOST_TEST(end.assistant == "conversation_relay");
+    BOOST_TEST(end.menu == "welcome");
+    BOOST_TEST(end.twiml == say_hangup("Thank you for talking with the Job Match assistant. Goodbye!"));
+    // An address that is no assistant (option 1 hangs up), or a menu the definition lost.
+    for (const auto& state : {at("welcome", "", "o0"), at("gone", "", "o1"), at("welcome", "", "o1.e")}) {
+        BOOST_TEST_CONTEXT(state.menu << " " << state.at)
+        {
+            end = ivr::assistant_ended(*def, jobmatch_call, state);
+            BOOST_TEST(end.restarted);
+            BOOST_TEST(end.twiml.find("<Gather") != std::string::npos);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(streams_back_to_a_menu_and_nested_addresses)
+{
+    // A submenu whose assistant streams audio, then the caller is back in the submenu's parent;
+    // the fallback (no URL here) is a dial whose own callback address goes through .u.
+    const std::string json = R"({"version": 1, "voice": "Polly.Joanna", "lines": {"main": {"menu": "m"}}, "menus": {
+        "m": {"prompt": "x", "options": [{"digits": "1", "action": {"type": "menu", "menu": "sub"}}]},
+        "sub": {"prompt": "y", "options": [
+            {"digits": "1", "action": {"type": "assistant", "say": "One moment.",
+                "stream": {"url": "wss://media.example.com/s?x=1&y=2", "name": "agent",
+                           "parameters": {"trail": "{trail}", "to": "{to}", "menu": "{menu}", "raw": "a {x"}},
+                "then": {"type": "back", "say": "Welcome back."}}},
+            {"digits": "2", "action": {"type": "assistant", "conversation_relay": {},
+                "unavailable": {"type": "dial", "number": "+14155550111",
+                                "no_answer": {"type": "hangup", "say": "Nobody is free."}}}}]}}})";
+    const auto r = ivr::parse(json);
+    for (const auto& p : r.problems) {
+        BOOST_TEST_MESSAGE(p.path << ": " << p.message);
+    }
+    BOOST_REQUIRE(r.def);
+    const auto out = ivr::select(*r.def, jobmatch_call, at("sub", "m"), "1", "");
+    BOOST_TEST(out.twiml
+        == head
+            + R"(<Say voice="Polly.Joanna">One moment.</Say>)"
+              R"(<Connect action="/api/voice/assistant?menu=sub&amp;trail=m&amp;at=o0" method="POST">)"
+              R"(<Stream url="wss://media.example.com/s?x=1&amp;y=2" name="agent">)"
+              R"(<Parameter name="trail" value="m.sub"/><Parameter name="to" value="+18005550100"/>)"
+              R"(<Parameter name="menu" value="sub"/><Parameter name="raw" value="a {x"/>)"
+              R"(</Stream></Connect></Response>)");
+    const auto back = ivr::assistant_ended(*r.def, jobmatch_call, at("sub", "m", "o0"));
+    BOOST_TEST(back.assistant == "stream");
+    BOOST_TEST(back.twiml.find(R"(<Say voice="Polly.Joanna">Welcome back.</Say><Gather action="/api/voice/menu)")
+        != std::string::npos);
+    // No URL anywhere: the fallback dial runs, addressed through .u.
+    const auto dial = ivr::select(*r.def, jobmatch_call, at("sub", "m"), "2", "");
+    BOOST_TEST(dial.action == "dial");
+    BOOST_TEST(
+        dial.twiml.find(R"(<Dial action="/api/voice/dial?menu=sub&amp;trail=m&amp;at=o1.u")") != std::string::npos);
+    const auto nobody = ivr::dial_result(*r.def, jobmatch_call, at("sub", "m", "o1.u"), "no-answer");
+    BOOST_TEST(nobody.twiml == say_hangup("Nobody is free."));
+}
+
+BOOST_AUTO_TEST_CASE(menu_check_refuses_what_twilio_would_not_connect)
+{
+    const std::pair<std::string, std::string> cases[] = {
+        {R"({"type": "assistant", "conversation_relay": {"url": "ws://a.example/relay"}})",
+            "$.menus.m.options[0].action.conversation_relay.url: must be a wss:// URL"},
+        {R"({"type": "assistant", "stream": {"url": "https://a.example/s"}})",
+            "$.menus.m.options[0].action.stream.url: must be a wss:// URL"},
+        {R"({"type": "assistant", "conversation_relay": {"url": "wss://a.example", "welcomeGreeting": "hi"}})",
+            "$.menus.m.options[0].action.conversation_relay.welcomeGreeting: is not a ConversationRelay attribute"},
+        {R"({"type": "assistant", "stream": {"url": "wss://a.example", "track": "both_tracks"}})",
+            "$.menus.m.options[0].action.stream.track: unknown key"},
+        {R"({"type": "assistant", "conversation_relay": {"url": "wss://a.example"}, "stream": {"url": "wss://b.example"}})",
+            "$.menus.m.options[0].action: needs exactly one of \"conversation_relay\" or \"stream\""},
+        {R"({"type": "assistant", "say": "x"})",
+            "$.menus.m.options[0].action: needs exactly one of \"conversation_relay\" or \"stream\""},
+        {R"({"type": "assistant", "conversation_relay": {}})",
+            "$.menus.m.options[0].action: has no url and SWITCHBOARD_ASSISTANT_URL is not set"},
+        {R"({"type": "assistant", "conversation_relay": {"url": "wss://a.example", "interruptible": "sometimes"}})",
+            "$.menus.m.options[0].action.conversation_relay.interruptible: must be any, speech, dtmf or none"},
+        {R"({"type": "assistant", "conversation_relay": {"url": "wss://a.example", "language": "English"}})",
+            "$.menus.m.options[0].action.conversation_relay.language: must look like en-US"},
+        {R"({"type": "assistant", "conversation_relay": {"url": "wss://a.example", "dtmf_detection": "yes"}})",
+            "$.menus.m.options[0].action.conversation_relay.dtmf_detection: must be true or false"},
+        {R"({"type": "assistant", "conversation_relay": {"url": "wss://a.example", "parameters": {"who": "{caller}"}}})",
+            "$.menus.m.options[0].action.conversation_relay.parameters.who: unknown placeholder \"{caller}\""},
+        {R"({"type": "assistant", "conversation_relay": {"url": "wss://a.example", "parameters": {"a b": "x"}}})",
+            "$.menus.m.options[0].action.conversation_relay.parameters[\"a b\"]"},
+        {R"({"type": "assistant", "conversation_relay": {"url": "wss://a.example"}, "then": {"type": "menu", "menu": "nowhere"}})",
+            "$.menus.m.options[0].action.then.menu: refers to menu \"nowhere\", which is not defined"},
+        {R"({"type": "assistant", "conversation_relay": {}, "unavailable": {"type": "menu", "menu": "nowhere"}})",
+            "$.menus.m.options[0].action.unavailable.menu: refers to menu \"nowhere\", which is not defined"},
+    };
+    for (const auto& [action, expected] : cases) {
+        const std::string got = relay_problems(action);
+        BOOST_TEST_CONTEXT(action)
+        {
+            BOOST_TEST(got.find(expected) != std::string::npos, "expected \"" << expected << "\" in:\n" << got);
+        }
+    }
+    BOOST_TEST(relay_problems(R"({"type": "assistant", "conversation_relay": {"url": "wss://a.example/r"}})").empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
