@@ -4,16 +4,18 @@
 // (npm kubernetes-models) and the Prometheus Operator objects for their required fields; promtool
 // on the rules and the scrape config; the example configuration and the pod's environment
 // accepted by the binary; probes, ports and the drain budget against what the binary serves; the
-// Ingress paths against the Twilio-signed routes of service/*.cpp; then a real Prometheus loads
-// the rules, scrapes a running Switchboard configured like the pod, and answers every dashboard
-// query; the scaled overlay's replicas run on a redis-server configured like its Redis
-// StatefulSet.
+// Ingress paths against the Twilio-signed routes of service/*.cpp, and those of the opt-in
+// operator-api Component (rendered on each overlay) against its bearer routes; then a real
+// Prometheus loads the rules, scrapes a running Switchboard configured like the pod, and answers
+// every dashboard query; the scaled overlay's replicas run on a redis-server configured like its
+// Redis StatefulSet.
 //   SWITCHBOARD_BIN=build/release/service/switchboard node --test tests/deploy/validate.mjs
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync }
+  from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,6 +33,10 @@ if (!process.env.SWITCHBOARD_BIN) {
 }
 const BIN = path.resolve(process.env.SWITCHBOARD_BIN);
 const KUSTOMIZATIONS = ['k8s/base', 'k8s/overlays/single', 'k8s/overlays/scaled'];
+// The opt-in Component that exposes the operator API on a host of its own (never in the shipped
+// kustomizations above).
+const OPERATOR_API = 'k8s/components/operator-api';
+const OPERATOR_INGRESS = 'switchboard-operator';
 const DEPLOYABLE = 'k8s/overlays/single';
 // Several replicas on Redis (README: Several replicas on Redis).
 const SCALED = 'k8s/overlays/scaled';
@@ -159,15 +165,36 @@ function portOf(hostPort) {
 // ---------------------------------------------------------------------------------------------
 // Rendering and reading the manifests.
 
+// `kubectl kustomize` of a directory (an absolute path), as objects.
+function renderPath(abs) {
+  const out = execFileSync(pinnedKubectl().path, ['kustomize', abs], { encoding: 'utf8' });
+  const objects = loadAll(out).filter((o) => o);
+  assert.ok(objects.length > 0, `${abs} rendered nothing`);
+  return objects;
+}
+
 const renders = new Map();
 function render(dir) {
   if (!renders.has(dir)) {
-    const out = execFileSync(pinnedKubectl().path, ['kustomize', file(dir)], { encoding: 'utf8' });
-    const objects = loadAll(out).filter((o) => o);
-    assert.ok(objects.length > 0, `${dir} rendered nothing`);
-    renders.set(dir, objects);
+    renders.set(dir, renderPath(file(dir)));
   }
   return renders.get(dir);
+}
+
+// `dir` (a kustomization of the repository) with the Components `components` on top, as an
+// overlay does it: a kustomization in a temporary directory naming them. kustomize refuses
+// absolute paths to other kustomization roots ("new root ... cannot be absolute"), so they are
+// named relative to it (both sides with symlinks resolved, as kustomize resolves them).
+function renderWith(dir, components) {
+  const tmp = realpathSync(tempDir('overlay'));
+  const rel = (d) => path.relative(tmp, realpathSync(file(d))).split(path.sep).join('/');
+  writeFileSync(path.join(tmp, 'kustomization.yaml'), dump({
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: [rel(dir)],
+    components: components.map(rel),
+  }));
+  return renderPath(tmp);
 }
 
 function only(objects, kind, name) {
@@ -467,7 +494,12 @@ function routeTable() {
       const body = bracketed(src.masked, bodyOpen).inner;
       const ret = /^\s*return\s+route_policy\s*\{/.exec(body);
       assert.ok(ret, `${what}: policy ${expr}: the lambda ${m[1]} returns route_policy{...} at once`);
-      return initialisers(bracketed(body, ret[0].length - 1).inner, what);
+      // A field set from a parameter (.permission = permission) takes the call's argument.
+      const names = splitTopLevel(bracketed(src.masked, params).inner).map((p) => /(\w+)\s*$/.exec(p)?.[1]);
+      const args = splitTopLevel(m[2]);
+      assert.equal(args.length, names.length, `${what}: policy ${expr}: one argument per parameter of ${m[1]}`);
+      return Object.fromEntries(Object.entries(initialisers(bracketed(body, ret[0].length - 1).inner, what))
+        .map(([k, v]) => [k, names.includes(v) ? args[names.indexOf(v)] : v]));
     }
     assert.fail(`${what}: policy ${expr}: not a route_policy this test can read`);
   };
@@ -489,8 +521,11 @@ function routeTable() {
       assert.ok(name, `${where}: the name is a string literal`);
       const p = policy(src, fields[3], call.index, where);
       assert.ok(['true', 'false', undefined].includes(p.twilio_signature), `${where}: twilio_signature is true or false`);
+      // A bearer route: a JWT with this permission is required (the admin API's "" is none).
+      const permission = p.permission === undefined ? '' : literal(src, p.permission);
+      assert.ok(permission !== undefined, `${where}: .permission ${p.permission}: a string literal`);
       routes.push({ method: verb.toUpperCase(), path: routePath, name, where, file: src.rel,
-        twilioSigned: p.twilio_signature === 'true', bearer: Boolean(p.permission) });
+        twilioSigned: p.twilio_signature === 'true', permission, bearer: permission !== '' });
     }
   }
   routeTableCache = routes;
@@ -692,6 +727,12 @@ describe('routes of service/*.cpp', () => {
     }
     const operator = routes.filter((r) => r.path.startsWith('/api/phone/') && !r.path.startsWith('/api/phone/webhook/'));
     assert.ok(operator.length > 0 && operator.every((r) => r.bearer), 'the operator API: bearer routes');
+    for (const r of operator) {
+      assert.match(r.permission, /^phone:\w+$/, `${r.where}: ${r.path} requires a phone: permission`);
+    }
+    // What the operator-api Component routes: the bearer routes are the operator API, no others.
+    assert.deepEqual(routes.filter((r) => r.bearer && !operator.includes(r)).map((r) => `${r.method} ${r.path}`), [],
+      'every bearer route is the operator API\'s');
     assert.ok(routes.filter((r) => r.path.startsWith('/api/phone/webhook/')).every((r) => r.twilioSigned),
       'the operator API\'s webhooks are Twilio-signed');
     const admin = routes.filter((r) => r.file === 'service/admin_routes.cpp');
@@ -1445,6 +1486,136 @@ for (const dir of KUSTOMIZATIONS) {
     }
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// The opt-in operator API (k8s/components/operator-api): rendered on each overlay as an overlay
+// that opts in renders it, and absent from the shipped kustomizations.
+
+// ingress-nginx's source-range allowlist: its original name (still read, as an alias) and its current one.
+const SOURCE_RANGE_ANNOTATIONS = ['nginx.ingress.kubernetes.io/whitelist-source-range',
+  'nginx.ingress.kubernetes.io/allowlist-source-range'];
+
+// An IPv4 or IPv6 address, optionally with a prefix length.
+function isCidr(value) {
+  const [address, bits, ...rest] = value.split('/');
+  const family = net.isIP(address);
+  if (family === 0 || rest.length > 0) {
+    return false;
+  }
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+const ingressPaths = (ingress) => ingress.spec.rules.flatMap((r) => r.http?.paths ?? []);
+const routeKind = (r) => (r.file === 'service/admin_routes.cpp' ? 'an admin route'
+  : r.twilioSigned ? 'a Twilio-signed webhook' : 'neither signed nor bearer');
+
+describe(`the opt-in operator API: ${OPERATOR_API}`, () => {
+  test('is a kustomize Component', () => {
+    const k = load(readText(`${OPERATOR_API}/kustomization.yaml`));
+    assert.equal(k.apiVersion, 'kustomize.config.k8s.io/v1alpha1');
+    assert.equal(k.kind, 'Component');
+  });
+
+  test('the shipped kustomizations do not opt in: the webhook Ingress only, no bearer route routed', () => {
+    const bearer = routeTable().filter((r) => r.bearer);
+    assert.ok(bearer.length > 0, 'the route table of service/*.cpp has bearer routes');
+    for (const dir of KUSTOMIZATIONS) {
+      assert.equal(load(readText(`${dir}/kustomization.yaml`)).components, undefined, `${dir} uses no Component`);
+      const ingresses = render(dir).filter((o) => o.kind === 'Ingress');
+      assert.deepEqual(ingresses.map((i) => i.metadata.name), ['switchboard'], `${dir}: one Ingress, the webhooks'`);
+      const paths = ingresses.flatMap(ingressPaths);
+      for (const r of bearer) {
+        assert.deepEqual(paths.filter((p) => ingressPathMatches(p, samplePath(r.path))).map((p) => p.path), [],
+          `${dir}: ${r.method} ${r.path} (${r.where}) is not routed`);
+      }
+    }
+  });
+
+  for (const overlay of KUSTOMIZATIONS.filter((d) => d.startsWith('k8s/overlays/'))) {
+    describe(`on ${overlay}`, () => {
+      let objects;
+      let operator;
+      let webhook;
+      before(() => {
+        objects = renderWith(overlay, [OPERATOR_API]);
+        operator = only(objects, 'Ingress', OPERATOR_INGRESS);
+        webhook = only(objects, 'Ingress', 'switchboard');
+      });
+
+      test(`adds the Ingress ${OPERATOR_INGRESS}, valid, and changes nothing else (the webhook Ingress neither)`,
+        async () => {
+          const byKey = (list) => list.map((o) => [`${o.kind}/${o.metadata.name}`, o])
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+          assert.deepEqual(byKey(objects.filter((o) => o !== operator)), byKey(render(overlay)));
+          await validateBuiltIn(operator);
+        });
+
+      test('serves a host of its own, with its own certificate, through the webhook Ingress\'s controller', () => {
+        const { env } = workload(objects);
+        const twilioHosts = new Set([new URL(env.SWITCHBOARD_PUBLIC_URL).hostname,
+          ...webhook.spec.rules.map((r) => r.host)]);
+        const hosts = operator.spec.rules.map((r) => r.host);
+        assert.ok(hosts.length > 0, 'some rules');
+        const webhookSecrets = webhook.spec.tls.map((t) => t.secretName);
+        for (const host of hosts) {
+          // A rule without a host would answer on every host, the Twilio host too.
+          assert.ok(host, 'every rule names its host');
+          assert.ok(!host.startsWith('*'), `${host}: no wildcard (it could take in the Twilio host)`);
+          assert.ok(!twilioHosts.has(host), `${host} is not the Twilio host (${[...twilioHosts]})`);
+          const tls = operator.spec.tls?.find((t) => t.hosts?.includes(host));
+          assert.ok(tls?.secretName, `TLS for ${host}`);
+          assert.ok(!webhookSecrets.includes(tls.secretName), `${tls.secretName}: a certificate of its own`);
+        }
+        assert.ok(operator.metadata.annotations?.['cert-manager.io/cluster-issuer'], 'cert-manager annotation');
+        assert.equal(operator.spec.defaultBackend, undefined, 'no default backend');
+        // The controller the NetworkPolicy admits and the nginx.ingress.kubernetes.io annotations are for.
+        assert.ok(operator.spec.ingressClassName, 'an ingress class');
+        assert.equal(operator.spec.ingressClassName, webhook.spec.ingressClassName, 'the webhook Ingress\'s class');
+      });
+
+      test('admits the source ranges of one allowlist annotation, none of them every address', () => {
+        const annotations = operator.metadata.annotations ?? {};
+        const set = SOURCE_RANGE_ANNOTATIONS.filter((a) => a in annotations);
+        assert.equal(set.length, 1, `one of ${SOURCE_RANGE_ANNOTATIONS.join(', ')} (two could disagree)`);
+        const ranges = annotations[set[0]].split(',').map((r) => r.trim());
+        for (const r of ranges) {
+          assert.ok(isCidr(r), `${set[0]}: ${JSON.stringify(r)} is an address or a CIDR range`);
+          assert.ok(!/\/0$/.test(r), `${r}: not every address`);
+        }
+      });
+
+      test('routes every bearer route of service/*.cpp and nothing else, all under /api/phone, to port http', () => {
+        const { resolvePort, portByName } = workload(objects);
+        const service = only(objects, 'Service', 'switchboard');
+        const paths = ingressPaths(operator);
+        const routes = routeTable();
+        const bearer = routes.filter((r) => r.bearer);
+        const routed = (r) => paths.filter((p) => ingressPathMatches(p, samplePath(r.path)));
+        for (const r of bearer) {
+          assert.ok(routed(r).length > 0, `${r.method} ${r.path} (${r.where}, ${r.permission}) is routed`);
+        }
+        for (const r of routes.filter((x) => !x.bearer)) {
+          assert.deepEqual(routed(r).map((p) => `${p.pathType} ${p.path}`), [],
+            `${r.method} ${r.path} (${r.where}, ${routeKind(r)}) is not routed`);
+        }
+        for (const p of paths) {
+          assert.ok(p.path === '/api/phone' || p.path.startsWith('/api/phone/'), `${p.path} is under /api/phone`);
+          // A path routing nothing the service has would hide a renamed route.
+          assert.ok(bearer.some((r) => ingressPathMatches(p, samplePath(r.path))), `${p.path} routes a bearer route`);
+          assert.equal(p.backend.service?.name, service.metadata.name, `${p.path}: to the Service`);
+          const svcPort = service.spec.ports.find((sp) => sp.name === p.backend.service.port.name
+            || sp.port === p.backend.service.port.number);
+          assert.equal(svcPort?.name, 'http', `${p.path}: to the Service port http (never admin)`);
+          assert.equal(resolvePort(svcPort.targetPort), portByName.http, `${p.path}: the container's port http`);
+        }
+        // The NetworkPolicy (unchanged) admits the ingress controller to that port.
+        const policy = only(objects, 'NetworkPolicy', 'switchboard');
+        assert.ok(policy.spec.ingress.some((rule) => rule.from?.length > 0
+          && rule.ports?.some((pp) => resolvePort(pp.port) === portByName.http)), 'port http admits the controller');
+      });
+    });
+  }
+});
 
 // ---------------------------------------------------------------------------------------------
 // Running what the manifests describe on this host.
