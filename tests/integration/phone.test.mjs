@@ -950,6 +950,13 @@ describe('Idempotency-Key on creates', () => {
       assert.equal((await create(b, 'buy-1', buy, { path: '/api/phone/numbers/purchase' })).text, bought.text);
       assert.equal(stub.requests.length, 5);
 
+      // Against Twilio's spec (Prism): the create it validated is replayed, not sent again.
+      const viaPrism = await create(main, 'prism-1', body);
+      assert.equal(viaPrism.status, 201, viaPrism.text);
+      const replayed = await create(main, 'prism-1', body);
+      assert.equal(replayed.text, viaPrism.text);
+      assert.equal(replayed.headers.get('idempotent-replayed'), 'true');
+
       for (const key of ['', 'a b', 'x'.repeat(256), 'é']) {
         const bad = await create(a, key, body);
         assert.equal(bad.status, 400, `${JSON.stringify(key)}: ${bad.text}`);
