@@ -1,7 +1,9 @@
-// The operator phone API's request validation (protocol/phone_api): JSON bodies, query strings
-// and Twilio's error documents. Input: a selector byte, then the body or query. Refusals carry
-// a message; accepted requests give Twilio form bodies that decode back to the request.
+// The operator phone API's request validation (protocol/phone_api): JSON bodies, query strings,
+// Idempotency-Key values, connection overrides and Twilio's error documents. Input: a selector byte, then the body or
+// query. Refusals carry a message; accepted requests give Twilio form bodies that decode back to the request.
+#include "protocol/connection_overrides.hpp"
 #include "protocol/form.hpp"
+#include "protocol/idempotency.hpp"
 #include "protocol/phone.hpp"
 #include "protocol/phone_api.hpp"
 #include "protocol/twiml_reader.hpp"
@@ -28,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view in = fuzz::as_text(data + 1, size - 1);
     fuzz::total([&] {
         std::string problem;
-        switch (data[0] % 6) {
+        switch (data[0] % 7) {
         case 0: {
             const auto r = phone_api::parse_call_request(in, &problem);
             check_refusal(r, problem);
@@ -81,11 +83,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             check_refusal(u, problem);
             if (u) {
                 std::string why;
-                const auto w = phone_api::update_webhooks(*u, false, &why);
+                auto w = phone_api::update_webhooks(*u, false, &why);
                 fuzz::check(w.has_value() != !why.empty(), "an update refusal says why");
-                if (w) {
-                    const form_params f = parse_form(phone_api::number_update_form(*u, *w));
+                why.clear();
+                auto fb = phone_api::update_fallbacks(*u, false, &why);
+                fuzz::check(fb.has_value() != !why.empty(), "a fallback refusal says why");
+                if (w && fb) {
+                    // With connection overrides: an explicit fragment is kept, the rest get ours.
+                    phone_api::add_overrides(*w, *fb, "ct=2000", "rc=2");
+                    const form_params f = parse_form(phone_api::number_update_form(*u, *w, *fb));
                     fuzz::check(f.get("VoiceUrl") == w->voice_url, "the update form decodes back");
+                    fuzz::check(f.get("VoiceFallbackUrl") == fb->voice_url, "the fallback decodes back");
+                    fuzz::check(w->voice_url.empty() || w->voice_url.find('#') != std::string::npos,
+                        "every URL handed to Twilio carries overrides (its own or ours)");
                 }
             }
             break;
@@ -108,6 +118,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 fuzz::check(again && again->before_started_at_ms == r->before_started_at_ms
                         && again->before_call_sid == r->before_call_sid,
                     "a cursor reads back");
+            }
+            break;
+        }
+        case 5: {
+            // Header and fragment values a client controls: an Idempotency-Key, Twilio
+            // connection overrides.
+            const auto key = idempotency::parse_key(in, &problem);
+            check_refusal(key, problem);
+            if (key) {
+                fuzz::check(!key->empty() && key->size() <= 255, "a key is bounded");
+                fuzz::check(idempotency::scope("a", *key) != idempotency::scope("b", *key), "scopes are per subject");
+            }
+            problem.clear();
+            const auto o = connection_overrides::parse(in, &problem);
+            check_refusal(o, problem);
+            if (o) {
+                const auto again = connection_overrides::parse(*o, &problem);
+                fuzz::check(again && *again == *o, "canonical overrides parse to themselves");
+                fuzz::check(o->size() <= in.size() + 1, "canonical text is no longer than the input");
+            }
+            const auto record = idempotency::decode(in);
+            if (record) {
+                fuzz::check(idempotency::decode(idempotency::encode(*record)).has_value(), "a record round-trips");
             }
             break;
         }
