@@ -97,6 +97,22 @@ public:
         return u;
     }
 
+    // The base of a number's webhooks ({base}/call, …): a URL without query or fragment, which
+    // the suffixes would land after.
+    std::string base_url(std::string_view name)
+    {
+        std::string u = url(name);
+        if (ok() && u.find_first_of("?#") != std::string::npos) {
+            fail(error::invalid_parameter,
+                std::string(name)
+                    + " is the base of the number's webhooks ({base}/call, {base}/sms, {base}/status) and takes no "
+                      "query or fragment; connection overrides go on voice_url, sms_url, status_callback_url or in "
+                      "SWITCHBOARD_TWILIO_WEBHOOK_OVERRIDES");
+            return {};
+        }
+        return u;
+    }
+
     // A string field; "" when absent. `max` counts characters.
     std::string text(std::string_view name, bool required, std::size_t max)
     {
@@ -300,7 +316,7 @@ parsed<purchase_request> parse_purchase_request(std::string_view body, std::stri
     purchase_request p;
     p.phone_number = r.phone("phone_number");
     p.friendly_name = r.text("friendly_name", false, 64);
-    p.webhook_url = r.url("webhook_url");
+    p.webhook_url = r.base_url("webhook_url");
     p.voice_url = r.url("voice_url");
     p.sms_url = r.url("sms_url");
     p.status_callback_url = r.url("status_callback_url");
@@ -347,7 +363,7 @@ parsed<number_update> parse_number_update(std::string_view body, std::string* pr
             "sms_fallback_url"});
     number_update u;
     u.friendly_name = r.text("friendly_name", false, 64);
-    u.webhook_url = r.url("webhook_url");
+    u.webhook_url = r.base_url("webhook_url");
     u.voice_url = r.url("voice_url");
     u.sms_url = r.url("sms_url");
     u.status_callback_url = r.url("status_callback_url");

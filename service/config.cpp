@@ -616,7 +616,11 @@ void load_phone(loader& l, phone_config& p, bool dev)
         l.fail("SAMSAEK_TWILIO_WEBHOOK_URL", "differs from SWITCHBOARD_TWILIO_WEBHOOK_URL: set one of them");
     }
     p.webhook_base = text::without_trailing_slashes(hook.empty() ? hook_alias : hook);
-    if (!p.webhook_base.empty() && !phone_api::is_twilio_webhook_url(p.webhook_base, dev)) {
+    if (p.webhook_base.find_first_of("?#") != std::string::npos) {
+        l.fail(hook.empty() ? "SAMSAEK_TWILIO_WEBHOOK_URL" : "SWITCHBOARD_TWILIO_WEBHOOK_URL",
+            "is the base of a bought number's webhooks ({base}/call, /sms, /status) and takes no query or fragment "
+            "(connection overrides: SWITCHBOARD_TWILIO_WEBHOOK_OVERRIDES)");
+    } else if (!p.webhook_base.empty() && !phone_api::is_twilio_webhook_url(p.webhook_base, dev)) {
         l.fail(hook.empty() ? "SAMSAEK_TWILIO_WEBHOOK_URL" : "SWITCHBOARD_TWILIO_WEBHOOK_URL",
             "must be an https:// URL (Twilio calls webhooks over https only; http://localhost with --dev)");
     }

@@ -522,6 +522,13 @@ BOOST_AUTO_TEST_CASE(numbers_carry_the_configured_overrides)
     BOOST_TEST(!phone_api::parse_purchase_request(
         R"({"phone_number":"+14155550123","voice_url":"https://h.example/v#section"})", &problem));
     BOOST_TEST(problem.find("voice_url: unknown connection override 'section'") == 0u, problem);
+    // A base takes no fragment or query: the suffixes would land after them.
+    for (const char* body : {R"({"phone_number":"+14155550123","webhook_url":"https://h.example/w#rc=2"})",
+             R"({"phone_number":"+14155550123","webhook_url":"https://h.example/w?a=1"})"}) {
+        BOOST_TEST(!phone_api::parse_purchase_request(body, &problem));
+        BOOST_TEST(problem.find("webhook_url is the base of the number's webhooks") == 0u, problem);
+    }
+    BOOST_TEST(!phone_api::parse_number_update(R"({"webhook_url":"https://h.example/w#rc=2"})", &problem));
     BOOST_TEST(!phone_api::parse_number_update(R"({"status_callback_url":"https://h.example/s#rc=9"})", &problem));
     BOOST_TEST(problem.find("status_callback_url: rc (retry count)") == 0u, problem);
 }
