@@ -13,8 +13,9 @@ describe('metrics', () => {
   before(async () => {
     server = await startServer();
     // Traffic on every kind of series before checking the exposition.
-    await signedPost(server, '/api/voice/menu', { CallSid: 'CA1', Digits: '1' });
-    await signedPost(server, '/api/voice/status', { CallSid: 'CA1', CallStatus: 'completed', CallDuration: '3' });
+    const call = { CallSid: 'CA1', From: '+14155551212', To: '+18005550100' };
+    await signedPost(server, '/api/voice/menu', { ...call, Digits: '1' });
+    await signedPost(server, '/api/voice/status', { ...call, CallStatus: 'completed', CallDuration: '3' });
     await signedPost(server, '/api/voice/menu', { CallSid: 'CA1', Digits: '1' }, { token: 'wrong' });
     await fetch(`${server.base}/nope`);
   });

@@ -1,4 +1,5 @@
 // X-Twilio-Signature: published test vectors of the Twilio signature (computed with twilio-node 6.2.0).
+#include "protocol/crypto.hpp"
 #include "protocol/error.hpp"
 #include "protocol/twilio_signature.hpp"
 
@@ -76,7 +77,13 @@ BOOST_AUTO_TEST_CASE(repeated_names_are_deduplicated_and_sorted)
     BOOST_TEST(sig::compute("12345", "https://example.com/status", p) == "dTvtbZE1UUxRqmVho33LyWXO/4w=");
     BOOST_TEST(sig::params_suffix(p)
         == "StatusCallbackEventansweredStatusCallbackEventinitiatedStatusCallbackEventringingTo+14155551212a1a2");
-    BOOST_TEST(!accepts("https://example.com/status", "z23k5LDMyZawPCMF7QAdf0+AwaQ=", p));
+    // The same parameters signed without de-duplication ("a1a2a2": HMAC cf6de4e4…, base64
+    // beginning with a lower-case z) are refused.
+    const auto digest = crypto::hmac_sha1("12345",
+        "https://example.com/status"
+        "StatusCallbackEventansweredStatusCallbackEventinitiatedStatusCallbackEventringingTo+14155551212a1a2a2");
+    BOOST_TEST(crypto::hex_lower(digest) == "cf6de4e4b0ccc996b03c2305ed001d7f4f80c1a4");
+    BOOST_TEST(!accepts("https://example.com/status", crypto::base64_encode(digest), p));
 }
 
 BOOST_AUTO_TEST_CASE(names_sort_by_code_unit)
