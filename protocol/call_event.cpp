@@ -345,15 +345,17 @@ std::string dedupe_key(std::string_view idempotency_token, std::string_view sid,
     // callback that happens to carry a used token must not be dropped. A Twilio retry repeats
     // the callback, so its natural key is the same. The token only stands in when a callback
     // has no natural key at all.
+    // Appended piece by piece: GCC 12's -Wrestrict misreads "literal" + std::string temporaries.
+    std::string key;
     if (sid.empty() && !idempotency_token.empty()) {
-        return "token:" + std::string(idempotency_token);
+        return key.append("token:").append(idempotency_token);
     }
-    std::string key = "sid:" + std::string(sid);
+    key.append("sid:").append(sid);
     if (sequence_number) {
-        key += "#" + std::to_string(*sequence_number);
+        key.append("#").append(std::to_string(*sequence_number));
     } else {
         // No SequenceNumber (SMS status callbacks): one event per status of the message.
-        key += "@" + std::string(status);
+        key.append("@").append(status);
     }
     return key;
 }

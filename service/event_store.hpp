@@ -54,7 +54,7 @@ struct claimed_delivery {
     std::int64_t occurred_at_ms = 0;
     int attempts = 0; // failed attempts so far
     std::optional<std::int64_t> first_attempt_at_ms;
-    std::string claim; // the store's token for this claim (Redis: the stream entry); empty for SQLite
+    std::string claim{}; // the store's token for this claim (Redis: the stream entry); empty for SQLite
 };
 
 struct claim_result {

@@ -322,10 +322,6 @@ metrics::metrics()
                      .Name("switchboard_http_request_duration_seconds")
                      .Help("Time from a complete request to its response being written, by route.")
                      .Register(*registry_))
-    , twilio_requests_(counters(*registry_, "switchboard_twilio_api_requests_total",
-          "Twilio REST API requests by operation and result (2xx, 4xx, 429, 5xx, timeout, connect_error, ...)."))
-    , twilio_durations_(histograms(*registry_, "switchboard_twilio_api_request_duration_seconds",
-          "Time of one Twilio REST API request (connect, send, response), by operation."))
     , deliveries_(counters(*registry_, "switchboard_deliveries_total",
           "Delivery outcomes by subscriber: delivered, retry (failed, will be retried), dead_lettered (given up)."))
     , delivery_attempts_(
@@ -343,6 +339,10 @@ metrics::metrics()
           "subscriber."))
     , groups_recreated_(counters(*registry_, "switchboard_redis_groups_recreated_total",
           "Delivery consumer groups found missing and made again: Redis lost its data (Redis), by subscriber."))
+    , twilio_requests_(counters(*registry_, "switchboard_twilio_api_requests_total",
+          "Twilio REST API requests by operation and result (2xx, 4xx, 429, 5xx, timeout, connect_error, ...)."))
+    , twilio_durations_(histograms(*registry_, "switchboard_twilio_api_request_duration_seconds",
+          "Time of one Twilio REST API request (connect, send, response), by operation."))
     , ivr_selections_(counters(*registry_, "switchboard_ivr_menu_selections_total",
           "IVR menu choices by menu and option label (invalid: no option matched; none: no input)."))
 {

@@ -106,8 +106,11 @@ fields call_update_change(const record& rec, const call_status_update& u, call_e
     const bool applied = *r.applied == apply_result::applied;
     e.current_status = state.status == call_status::other ? e.previous_status : std::string(to_string(state.status));
     r.current_status = e.current_status;
-    const std::optional<std::int64_t> ended
-        = applied && is_terminal(state.status) ? std::optional<std::int64_t>(e.occurred_at_ms) : std::nullopt;
+    // Built in two steps: GCC 12 reports the ternary's empty optional as maybe-uninitialized.
+    std::optional<std::int64_t> ended;
+    if (applied && is_terminal(state.status)) {
+        ended = e.occurred_at_ms;
+    }
     const std::string at = std::to_string(e.occurred_at_ms);
     fields f{{"status", e.current_status}, {"last_sequence", std::to_string(state.last_sequence)},
         {"duration", optional_text(state.duration_seconds)}, {"updated", at}};

@@ -25,7 +25,7 @@ using handler = std::function<task<http_response>(request_context&)>;
 struct route_policy {
     bool twilio_signature = false; // verify X-Twilio-Signature before the handler
     bool rate_limited = false; // count against the client's per-minute budget
-    std::string_view permission; // not empty: a bearer token (JWT) with this permission is required
+    std::string_view permission{}; // not empty: a bearer token (JWT) with this permission is required
     // The admin API: SWITCHBOARD_ADMIN_TOKEN as a bearer token, a Host that cannot be a
     // rebound DNS name, and application/json on requests that change state (no cross-site form).
     bool admin = false;

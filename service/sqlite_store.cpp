@@ -380,8 +380,11 @@ void apply_call_update(database& db, const call_status_update& u, call_event& e,
     const bool applied = *r.applied == apply_result::applied;
     e.current_status = record.status == call_status::other ? e.previous_status : std::string(to_string(record.status));
     r.current_status = e.current_status;
-    const std::optional<std::int64_t> ended
-        = applied && is_terminal(record.status) ? std::optional<std::int64_t>(e.occurred_at_ms) : std::nullopt;
+    // Built in two steps: GCC 12 reports the ternary's empty optional as maybe-uninitialized.
+    std::optional<std::int64_t> ended;
+    if (applied && is_terminal(record.status)) {
+        ended = e.occurred_at_ms;
+    }
     if (!exists) {
         db.sql("INSERT INTO calls (call_sid, account_sid, from_number, to_number, direction, status, last_sequence, "
                "duration_seconds, started_at_ms, ended_at_ms, updated_at_ms) "
