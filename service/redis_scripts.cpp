@@ -63,8 +63,12 @@ local function call_totals(g, sign)
   if g.duration ~= '' then
     local d = tonumber(g.duration)
     redis.call('HINCRBY', t, 't\n' .. key, sign)
-    redis.call('HINCRBY', t, 'd\n' .. key, sign * d)
-    redis.call('HINCRBY', t, 'b\n' .. key, sign * math.floor((d + 59) / 60))
+    -- Not for a duration of 0 (a call that never connected): Lua's -1 * 0 is -0, which reaches
+    -- Redis as "-0", and HINCRBY refuses it (the whole write would fail).
+    if d ~= 0 then
+      redis.call('HINCRBY', t, 'd\n' .. key, sign * d)
+      redis.call('HINCRBY', t, 'b\n' .. key, sign * math.floor((d + 59) / 60))
+    end
   end
 end
 local function call_index(g, sign, started)
