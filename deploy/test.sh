@@ -17,10 +17,14 @@ jobs=$(nproc)
 deploy/install-deps.sh --with-test-tools
 (cd tests && npm ci --no-audit --no-fund --loglevel=error)
 
+# Warnings are errors in every build the tests make (the release build, the fuzz targets and
+# both sanitizer builds): a new warning fails the suite instead of scrolling by.
+werror=-DCMAKE_COMPILE_WARNING_AS_ERROR=ON
+
 run_preset() {
   local preset=$1
   echo "== ${preset}: configure and build"
-  cmake --preset "${preset}" >/dev/null
+  cmake --preset "${preset}" "${werror}" >/dev/null
   cmake --build --preset "${preset}" -j "${jobs}"
   echo "== ${preset}: tests"
   ctest --preset "${preset}" -j "${jobs}"
@@ -30,7 +34,7 @@ run_preset release
 if [[ "${quick}" == false ]]; then
   echo "== fuzz: build the libFuzzer targets and run each for 10 s (tests/fuzz/README.md)"
   # One command per line: set -e does not stop at a failure inside an && list.
-  cmake --preset fuzz >/dev/null
+  cmake --preset fuzz "${werror}" >/dev/null
   cmake --build --preset fuzz -j "${jobs}"
   tests/fuzz/run.sh 10
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
