@@ -27,7 +27,7 @@ bool matches(const network& n, const std::array<std::uint8_t, 16>& a) noexcept
 {
     int bits = n.prefix;
     for (std::size_t i = 0; i < 16 && bits > 0; ++i, bits -= 8) {
-        const std::uint8_t mask = bits >= 8 ? 0xFF : static_cast<std::uint8_t>(0xFF << (8 - bits));
+        const auto mask = static_cast<std::uint8_t>(bits >= 8 ? 0xFF : 0xFF << (8 - bits));
         if ((n.address[i] & mask) != (a[i] & mask)) {
             return false;
         }
