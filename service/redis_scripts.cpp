@@ -41,13 +41,16 @@ end
 return out
 )lua";
 
-// ARGV: P, kind (call | msg | ''), sid, expected version, n, n field/value pairs,
-//       then for an event: dedupe key, id, type, at, payload, subject, m, m subscribers.
+// ARGV: P, kind (call | msg | ''), sid, expected version, n, n field/value pairs, k, k totals
+//       field/delta pairs (what the change adds to P totals, computed by redis_store.cpp from the
+//       record it read at that version), then for an event: dedupe key, id, type, at, payload,
+//       subject, m, m subscribers.
 // -> {'ok', seq} | {'duplicate', event id} | {'conflict'}
 const char* const write = R"lua(
 local p, kind, sid, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local n = tonumber(ARGV[5])
-local at = 6 + 2 * n
+local k = tonumber(ARGV[6 + 2 * n])
+local at = 7 + 2 * n + 2 * k
 local has_event = #ARGV >= at
 if has_event then
   local dup = redis.call('HGET', p .. 'dedupe', ARGV[at])
@@ -55,22 +58,6 @@ if has_event then
 end
 
 local function outbound(d) return string.sub(d, 1, 8) == 'outbound' end
-local function call_totals(g, sign)
-  if not g then return end
-  local key = g.status .. '\n' .. g.direction
-  local t = p .. 'totals'
-  redis.call('HINCRBY', t, 'c\n' .. key, sign)
-  if g.duration ~= '' then
-    local d = tonumber(g.duration)
-    redis.call('HINCRBY', t, 't\n' .. key, sign)
-    -- Not for a duration of 0 (a call that never connected): Lua's -1 * 0 is -0, which reaches
-    -- Redis as "-0", and HINCRBY refuses it (the whole write would fail).
-    if d ~= 0 then
-      redis.call('HINCRBY', t, 'd\n' .. key, sign * d)
-      redis.call('HINCRBY', t, 'b\n' .. key, sign * math.floor((d + 59) / 60))
-    end
-  end
-end
 local function call_index(g, sign, started)
   if not g then return end
   local keys = {p .. 'calls:s:' .. g.status, p .. 'calls:d:' .. g.direction}
@@ -79,21 +66,15 @@ local function call_index(g, sign, started)
     if sign > 0 then redis.call('ZADD', k, started, sid) else redis.call('ZREM', k, sid) end
   end
 end
-local function msg_totals(d, sign)
-  if d == nil then return end
-  if outbound(d) then redis.call('HINCRBY', p .. 'totals', 'sms_sent', sign) end
-  if d == 'inbound' then redis.call('HINCRBY', p .. 'totals', 'sms_received', sign) end
-end
 
 if kind ~= '' then
   local rec = p .. kind .. ':' .. sid
   local ver = redis.call('HGET', rec, 'ver') or '0'
   if ver ~= expected then return {'conflict'} end
-  local before, before_dir
+  local before
   if ver ~= '0' then
-    local b = redis.call('HMGET', rec, 'status', 'direction', 'duration', 'started')
-    before = {status = b[1] or '', direction = b[2] or '', duration = b[3] or '', started = b[4] or '0'}
-    before_dir = b[2] or ''
+    local b = redis.call('HMGET', rec, 'status', 'direction', 'started')
+    before = {status = b[1] or '', direction = b[2] or '', started = b[3] or '0'}
   end
   if n > 0 then
     local fields = {}
@@ -101,19 +82,17 @@ if kind ~= '' then
     redis.call('HSET', rec, unpack(fields))
   end
   redis.call('HINCRBY', rec, 'ver', 1)
-  local a = redis.call('HMGET', rec, 'status', 'direction', 'duration', 'started')
-  local after = {status = a[1] or '', direction = a[2] or '', duration = a[3] or '', started = a[4] or '0'}
+  local a = redis.call('HMGET', rec, 'status', 'direction', 'started')
+  local after = {status = a[1] or '', direction = a[2] or '', started = a[3] or '0'}
   if kind == 'call' then
     if not before then redis.call('ZADD', p .. 'calls', after.started, sid) end
-    call_totals(before, -1)
-    call_totals(after, 1)
     if not before or before.status ~= after.status or before.direction ~= after.direction then
       call_index(before, -1, 0)
       call_index(after, 1, after.started)
     end
-  else
-    msg_totals(before_dir, -1)
-    msg_totals(after.direction, 1)
+  end
+  for i = 7 + 2 * n, 6 + 2 * n + 2 * k, 2 do
+    redis.call('HINCRBY', p .. 'totals', ARGV[i], ARGV[i + 1])
   end
 end
 

@@ -2,6 +2,8 @@
 // change (the same rules as the SQLite store's SQL, applied to the record read just before).
 #include "service/redis_store.hpp"
 
+#include "protocol/phone_api.hpp"
+
 #include "protocol/error.hpp"
 #include "protocol/sms.hpp"
 #include "service/log.hpp"
@@ -52,6 +54,59 @@ const std::string& get(const record& r, const std::string& name)
     static const std::string none;
     const auto it = r.find(name);
     return it == r.end() ? none : it->second;
+}
+
+// What one call or message record adds to the running totals (P totals), `sign` times: per
+// (status, direction) the call, whether it has a duration, the duration and the minutes Twilio
+// bills for it (phone_api::billed_minutes, the one rule); per direction the messages sent or
+// received. The write script only applies differences of these.
+void add_totals(std::map<std::string, std::int64_t>& out, std::string_view kind, const record& r, int sign)
+{
+    if (kind == "call") {
+        const std::string key = get(r, "status") + "\n" + get(r, "direction");
+        out["c\n" + key] += sign;
+        if (const auto d = optional_number(get(r, "duration"))) {
+            out["t\n" + key] += sign;
+            out["d\n" + key] += sign * *d;
+            out["b\n" + key] += sign * phone_api::billed_minutes(*d);
+        }
+    } else if (kind == "msg") {
+        const std::string& direction = get(r, "direction");
+        if (direction.starts_with("outbound")) {
+            out["sms_sent"] += sign;
+        } else if (direction == "inbound") {
+            out["sms_received"] += sign;
+        }
+    }
+}
+
+// Inserts the totals change of a write after its field pairs (args: P, kind, sid, version, n,
+// n pairs, ...): the record as read at that version against the same record with the pairs
+// applied. The version check in the script makes the difference exact.
+void insert_totals(std::string_view kind, const record& before, std::vector<std::string>& args)
+{
+    const auto n = static_cast<std::size_t>(to_number(args.at(4)));
+    const auto pairs_end = args.begin() + static_cast<std::ptrdiff_t>(5 + 2 * n);
+    std::map<std::string, std::int64_t> delta;
+    if (!kind.empty()) {
+        record after = before;
+        for (auto it = args.begin() + 5; it != pairs_end; it += 2) {
+            after[*it] = *(it + 1);
+        }
+        if (before.count("ver") > 0) {
+            add_totals(delta, kind, before, -1);
+        }
+        add_totals(delta, kind, after, 1);
+    }
+    std::vector<std::string> totals;
+    for (const auto& [field, change] : delta) {
+        if (change != 0) {
+            totals.push_back(field);
+            totals.push_back(std::to_string(change));
+        }
+    }
+    totals.insert(totals.begin(), std::to_string(totals.size() / 2));
+    args.insert(pairs_end, totals.begin(), totals.end());
 }
 
 // Sets `name` only where the record has nothing yet (the SQL's iif(x = '', ?, x)).
@@ -397,6 +452,7 @@ void redis_store::versioned_write(std::shared_ptr<write_op> op)
             std::vector<std::string> args{
                 settings_.prefix, op->kind, op->sid, rec.count("ver") ? get(rec, "ver") : "0"};
             op->plan(rec, args);
+            insert_totals(op->kind, rec, args);
             client_->eval(scripts_->write, std::move(args), [this, op](result<redis_reply> w) {
                 if (!usable(w, op->operation) || w->elements.empty()) {
                     op->done(failure<std::string>());

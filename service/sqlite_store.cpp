@@ -1,6 +1,8 @@
 // SQLite event store: schema and migrations, the writer thread, group commit.
 #include "service/sqlite_store.hpp"
 
+#include "protocol/phone_api.hpp"
+
 #include "protocol/error.hpp"
 #include "service/clock.hpp"
 #include "service/log.hpp"
@@ -206,6 +208,11 @@ CREATE TABLE idempotency_keys (
 ) WITHOUT ROWID;
 CREATE INDEX idempotency_expiry ON idempotency_keys (expires_at_ms);
 )sql",
+    // 5: the minutes Twilio bills for a call, written with its duration from the one rule
+    // (phone_api::billed_minutes); the rows already there are filled in by migrate().
+    R"sql(
+ALTER TABLE calls ADD COLUMN billed_minutes INTEGER;
+)sql",
 };
 static_assert(std::size(migrations) == sqlite_store::schema_version);
 
@@ -344,12 +351,27 @@ private:
         for (auto i = version; i < sqlite_store::schema_version; ++i) {
             exec(migrations[i]);
         }
+        if (version < 5) {
+            backfill_billed_minutes();
+        }
         exec(("PRAGMA user_version=" + std::to_string(sqlite_store::schema_version)).c_str());
         exec("COMMIT");
         log::line(log::level::info, "event store schema migrated")
             .num("from_version", version)
             .num("to_version", sqlite_store::schema_version)
             .emit();
+    }
+
+    // Migration 5: billed minutes of the calls recorded before the column existed, by the same
+    // rule as every new duration (inside the migration's transaction).
+    void backfill_billed_minutes()
+    {
+        statement calls(db_, "SELECT call_sid, duration_seconds FROM calls WHERE duration_seconds IS NOT NULL");
+        statement update(db_, "UPDATE calls SET billed_minutes = ?2 WHERE call_sid = ?1");
+        calls.bind();
+        while (calls.step()) {
+            update.bind(calls.text(0), phone_api::billed_minutes(calls.integer(1))).run();
+        }
     }
 
     sqlite3* db_ = nullptr;
@@ -385,12 +407,16 @@ void apply_call_update(database& db, const call_status_update& u, call_event& e,
     if (applied && is_terminal(record.status)) {
         ended = e.occurred_at_ms;
     }
+    std::optional<std::int64_t> billed;
+    if (record.duration_seconds) {
+        billed = phone_api::billed_minutes(*record.duration_seconds);
+    }
     if (!exists) {
         db.sql("INSERT INTO calls (call_sid, account_sid, from_number, to_number, direction, status, last_sequence, "
-               "duration_seconds, started_at_ms, ended_at_ms, updated_at_ms) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9)")
+               "duration_seconds, started_at_ms, ended_at_ms, updated_at_ms, billed_minutes) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9, ?11)")
             .bind(u.call_sid, u.account_sid, u.from, u.to, u.direction, e.current_status, record.last_sequence,
-                record.duration_seconds, e.occurred_at_ms, ended)
+                record.duration_seconds, e.occurred_at_ms, ended, billed)
             .run();
         return;
     }
@@ -398,10 +424,10 @@ void apply_call_update(database& db, const call_status_update& u, call_event& e,
           "UPDATE calls SET status = ?2, last_sequence = ?3, duration_seconds = ?4, "
           "ended_at_ms = coalesce(ended_at_ms, ?5), updated_at_ms = ?6, "
           "account_sid = iif(account_sid = '', ?7, account_sid), from_number = iif(from_number = '', ?8, from_number), "
-          "to_number = iif(to_number = '', ?9, to_number), direction = iif(direction = '', ?10, direction) "
-          "WHERE call_sid = ?1")
+          "to_number = iif(to_number = '', ?9, to_number), direction = iif(direction = '', ?10, direction), "
+          "billed_minutes = ?11 WHERE call_sid = ?1")
         .bind(u.call_sid, e.current_status, record.last_sequence, record.duration_seconds, ended, e.occurred_at_ms,
-            u.account_sid, u.from, u.to, u.direction)
+            u.account_sid, u.from, u.to, u.direction, billed)
         .run();
 }
 
@@ -1264,7 +1290,7 @@ void sqlite_store::totals(std::string also_number, callback<phone_totals> done)
         [also = std::move(also_number)](database& db) -> boost::system::result<phone_totals> {
             phone_totals t;
             auto& q = db.sql("SELECT status, direction, count(*), count(duration_seconds), "
-                             "coalesce(sum(duration_seconds), 0), coalesce(sum((duration_seconds + 59) / 60), 0) "
+                             "coalesce(sum(duration_seconds), 0), coalesce(sum(billed_minutes), 0) "
                              "FROM calls GROUP BY status, direction ORDER BY status, direction");
             q.bind();
             while (q.step()) {

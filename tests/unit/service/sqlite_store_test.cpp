@@ -250,6 +250,38 @@ BOOST_AUTO_TEST_CASE(concurrent_appends_share_commits)
     BOOST_TEST(claim(s, "crm", 5000).deliveries.size() == static_cast<std::size_t>(n));
 }
 
+// Billed minutes are written with each duration by the one rule (phone_api::billed_minutes),
+// and migration 5 fills them in for calls recorded before the column existed.
+BOOST_AUTO_TEST_CASE(billed_minutes_are_written_and_migrated)
+{
+    temp_dir dir;
+    const auto billed = [](sqlite_store& s) {
+        std::int64_t minutes = 0;
+        for (const auto& g : wait<phone_totals>([&](auto done) { s.totals("", done); }).value().calls) {
+            minutes += g.billed_minutes;
+        }
+        return minutes;
+    };
+    {
+        sqlite_store s(dir.str(), two_subscribers());
+        auto done = status("completed", 3, 3000);
+        done.call_update->duration_seconds = 61; // two minutes
+        append(s, done);
+        BOOST_TEST(billed(s) == 2);
+    }
+    {
+        // The database as schema 4 left it: no billed_minutes column.
+        sqlite3* db = nullptr;
+        BOOST_REQUIRE(sqlite3_open((dir.path / sqlite_store::file_name).c_str(), &db) == SQLITE_OK);
+        BOOST_REQUIRE(sqlite3_exec(db, "ALTER TABLE calls DROP COLUMN billed_minutes; PRAGMA user_version=4", nullptr,
+                          nullptr, nullptr)
+            == SQLITE_OK);
+        sqlite3_close(db);
+    }
+    sqlite_store migrated(dir.str(), two_subscribers());
+    BOOST_TEST(billed(migrated) == 2, "filled in by the migration");
+}
+
 BOOST_AUTO_TEST_CASE(call_log_for_the_operator_api)
 {
     temp_dir dir;
