@@ -252,4 +252,38 @@ BOOST_AUTO_TEST_CASE(readme_documents_every_setting)
     }
 }
 
+// The configuration table's default column says what the settings table in the code says: the
+// value in backticks, or for an empty default a description in parentheses such as "(none)".
+BOOST_AUTO_TEST_CASE(readme_defaults_are_the_code_defaults)
+{
+    std::ifstream in(std::string(SWITCHBOARD_SOURCE_DIR) + "/README.md");
+    BOOST_REQUIRE(in);
+    std::string line;
+    std::map<std::string, std::string> column; // setting -> its default cell, first row wins
+    while (std::getline(in, line)) {
+        if (!line.starts_with("| `")) {
+            continue;
+        }
+        const std::size_t name_end = line.find("` |", 3);
+        const std::size_t cell_end = name_end == std::string::npos ? name_end : line.find(" |", name_end + 3);
+        if (cell_end != std::string::npos) {
+            column.emplace(line.substr(3, name_end - 3), line.substr(name_end + 4, cell_end - name_end - 4));
+        }
+    }
+    for (const auto& s : settings()) {
+        const auto it = column.find(s.name);
+        BOOST_TEST_CONTEXT(s.name)
+        {
+            BOOST_REQUIRE_MESSAGE(it != column.end(), "no row in the README's configuration table");
+            const std::string def = s.default_value;
+            if (def.empty()) {
+                BOOST_TEST(it->second.starts_with("("), "empty default, but the README says " << it->second);
+            } else {
+                BOOST_TEST(it->second.find("`" + def + "`") != std::string::npos,
+                    "default " << def << ", but the README says " << it->second);
+            }
+        }
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
