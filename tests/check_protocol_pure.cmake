@@ -1,8 +1,13 @@
-# Fails when a protocol/ source includes networking, Asio/Beast, or reads a clock.
-file(GLOB sources ${DIR}/*.cpp ${DIR}/*.hpp)
+# Fails when a protocol/ source (in any sub-folder) includes networking, Asio/Beast, opens files
+# or reads a clock, and when it finds no source at all (a moved tree must not pass unchecked).
+file(GLOB_RECURSE sources ${DIR}/*.cpp ${DIR}/*.hpp ${DIR}/*.cpp.in)
+list(LENGTH sources count)
+if(count EQUAL 0)
+  message(FATAL_ERROR "no protocol/ sources under ${DIR}: the purity check checked nothing")
+endif()
 set(bad "")
 foreach(f ${sources})
-  file(STRINGS ${f} lines REGEX "#include <boost/(asio|beast)|#include <sys/socket|#include <netinet/|system_clock::now|steady_clock::now|time\\(nullptr\\)")
+  file(STRINGS ${f} lines REGEX "#include <boost/(asio|beast)|#include <sys/socket|#include <netinet/|#include <fstream>|system_clock::now|steady_clock::now|time\\(nullptr\\)")
   if(lines)
     list(APPEND bad "${f}: ${lines}")
   endif()
@@ -10,4 +15,4 @@ endforeach()
 if(bad)
   message(FATAL_ERROR "protocol/ must stay I/O-free:\n${bad}")
 endif()
-message(STATUS "protocol/ is pure (checked)")
+message(STATUS "protocol/ is pure (${count} files checked)")
