@@ -2,13 +2,13 @@
 #include "protocol/call_event.hpp"
 
 #include "protocol/error.hpp"
+#include "protocol/text.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <array>
-#include <charconv>
 #include <cstdio>
 #include <ctime>
 
@@ -38,7 +38,7 @@ void put(boost::json::object& o, std::string_view key, const std::optional<std::
     }
 }
 
-std::string text(const boost::json::object& o, std::string_view key)
+std::string string_member(const boost::json::object& o, std::string_view key)
 {
     const auto* v = o.if_contains(key);
     return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
@@ -157,12 +157,8 @@ namespace {
 // A whole number of seconds as Twilio sends it; nullopt for anything else.
 std::optional<std::int64_t> seconds_of(std::string_view d)
 {
-    std::int64_t seconds = 0;
-    const auto [end, ec] = std::from_chars(d.data(), d.data() + d.size(), seconds);
-    if (d.empty() || ec != std::errc{} || end != d.data() + d.size() || seconds < 0) {
-        return std::nullopt;
-    }
-    return seconds;
+    const auto seconds = text::to_integer<std::int64_t>(d);
+    return seconds && *seconds >= 0 ? seconds : std::nullopt;
 }
 
 } // namespace
@@ -291,46 +287,46 @@ boost::system::result<call_event> from_json(std::string_view json)
     }
     const auto& o = doc.as_object();
     bool out_of_range = false;
-    const auto type = parse_event_type(text(o, "type"));
+    const auto type = parse_event_type(string_member(o, "type"));
     const auto at = number(o, "occurred_at_ms", out_of_range);
     const auto* data = o.if_contains("data");
-    if (!type || !at || data == nullptr || !data->is_object() || text(o, "id").empty()) {
+    if (!type || !at || data == nullptr || !data->is_object() || string_member(o, "id").empty()) {
         return error::invalid_parameter;
     }
     const auto& d = data->as_object();
     call_event e;
-    e.id = text(o, "id");
+    e.id = string_member(o, "id");
     e.type = *type;
     e.occurred_at_ms = *at;
-    e.call_sid = text(d, "call_sid");
-    e.message_sid = text(d, "message_sid");
-    e.account_sid = text(d, "account_sid");
-    e.from = text(d, "from");
-    e.to = text(d, "to");
-    e.direction = text(d, "direction");
-    e.status = text(d, "status");
-    e.previous_status = text(d, "previous_status");
-    e.current_status = text(d, "current_status");
+    e.call_sid = string_member(d, "call_sid");
+    e.message_sid = string_member(d, "message_sid");
+    e.account_sid = string_member(d, "account_sid");
+    e.from = string_member(d, "from");
+    e.to = string_member(d, "to");
+    e.direction = string_member(d, "direction");
+    e.status = string_member(d, "status");
+    e.previous_status = string_member(d, "previous_status");
+    e.current_status = string_member(d, "current_status");
     e.sequence_number = number(d, "sequence_number", out_of_range);
     e.duration_seconds = number(d, "duration_seconds", out_of_range);
-    e.digits = text(d, "digits");
-    e.speech = text(d, "speech");
-    e.menu = text(d, "menu");
-    e.choice = text(d, "choice");
+    e.digits = string_member(d, "digits");
+    e.speech = string_member(d, "speech");
+    e.menu = string_member(d, "menu");
+    e.choice = string_member(d, "choice");
     e.attempt = number(d, "attempt", out_of_range);
-    e.recording_url = text(d, "recording_url");
-    e.recording_sid = text(d, "recording_sid");
-    e.body = text(d, "body");
+    e.recording_url = string_member(d, "recording_url");
+    e.recording_sid = string_member(d, "recording_sid");
+    e.body = string_member(d, "body");
     e.num_media = number(d, "num_media", out_of_range);
-    e.error_code = text(d, "error_code");
-    e.assistant = text(d, "assistant");
-    e.session_id = text(d, "session_id");
-    e.session_status = text(d, "session_status");
-    e.handoff_data = text(d, "handoff_data");
-    e.error_message = text(d, "error_message");
-    e.agent_name = text(d, "agent_name");
-    e.call_purpose = text(d, "call_purpose");
-    e.workflow_id = text(d, "workflow_id");
+    e.error_code = string_member(d, "error_code");
+    e.assistant = string_member(d, "assistant");
+    e.session_id = string_member(d, "session_id");
+    e.session_status = string_member(d, "session_status");
+    e.handoff_data = string_member(d, "handoff_data");
+    e.error_message = string_member(d, "error_message");
+    e.agent_name = string_member(d, "agent_name");
+    e.call_purpose = string_member(d, "call_purpose");
+    e.workflow_id = string_member(d, "workflow_id");
     if (out_of_range) {
         return error::invalid_parameter;
     }

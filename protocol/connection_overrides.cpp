@@ -2,10 +2,10 @@
 #include "protocol/connection_overrides.hpp"
 
 #include "protocol/error.hpp"
+#include "protocol/text.hpp"
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <optional>
 
 namespace switchboard::connection_overrides {
@@ -28,16 +28,6 @@ constexpr std::array<key_rule, 7> keys{{
     {"e", 0, 0, "edge"},
     {"sni", 0, 0, "server name indication"},
 }};
-
-std::optional<int> whole_number(std::string_view s)
-{
-    int n = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (s.empty() || ec != std::errc{} || end != s.data() + s.size()) {
-        return std::nullopt;
-    }
-    return n;
-}
 
 bool is_retry_policy(std::string_view v)
 {
@@ -73,7 +63,7 @@ std::string check(const key_rule& k, std::string_view value)
     if (k.name == "sni") {
         return value == "y" || value == "n" ? std::string() : "sni must be y or n";
     }
-    const auto n = whole_number(value);
+    const auto n = text::to_integer<int>(value);
     if (!n || *n < k.min || *n > k.max) {
         return std::string(k.name) + " (" + std::string(k.meaning) + ") must be a whole number from "
             + std::to_string(k.min) + " to " + std::to_string(k.max);

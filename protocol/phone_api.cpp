@@ -202,14 +202,16 @@ template <class T> parsed<T> finish(reader& r, T value)
     return value;
 }
 
-std::optional<int> small_int(std::string_view s)
+// The URL fields a purchase and an update share: the webhook base, the three webhooks and the
+// two fallbacks.
+template <class Request> void read_webhook_urls(reader& r, Request& out)
 {
-    int n = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (s.empty() || ec != std::errc{} || end != s.data() + s.size()) {
-        return std::nullopt;
-    }
-    return n;
+    out.webhook_url = r.base_url("webhook_url");
+    out.voice_url = r.url("voice_url");
+    out.sms_url = r.url("sms_url");
+    out.status_callback_url = r.url("status_callback_url");
+    out.voice_fallback_url = r.url("voice_fallback_url");
+    out.sms_fallback_url = r.url("sms_fallback_url");
 }
 
 // A number's webhooks in an IncomingPhoneNumbers form, each with its method; an empty one is
@@ -316,12 +318,7 @@ parsed<purchase_request> parse_purchase_request(std::string_view body, std::stri
     purchase_request p;
     p.phone_number = r.phone("phone_number");
     p.friendly_name = r.text("friendly_name", false, 64);
-    p.webhook_url = r.base_url("webhook_url");
-    p.voice_url = r.url("voice_url");
-    p.sms_url = r.url("sms_url");
-    p.status_callback_url = r.url("status_callback_url");
-    p.voice_fallback_url = r.url("voice_fallback_url");
-    p.sms_fallback_url = r.url("sms_fallback_url");
+    read_webhook_urls(r, p);
     return finish(r, std::move(p));
 }
 
@@ -363,12 +360,7 @@ parsed<number_update> parse_number_update(std::string_view body, std::string* pr
             "sms_fallback_url"});
     number_update u;
     u.friendly_name = r.text("friendly_name", false, 64);
-    u.webhook_url = r.base_url("webhook_url");
-    u.voice_url = r.url("voice_url");
-    u.sms_url = r.url("sms_url");
-    u.status_callback_url = r.url("status_callback_url");
-    u.voice_fallback_url = r.url("voice_fallback_url");
-    u.sms_fallback_url = r.url("sms_fallback_url");
+    read_webhook_urls(r, u);
     if (r.ok() && u.friendly_name.empty() && u.webhook_url.empty() && u.voice_url.empty() && u.sms_url.empty()
         && u.status_callback_url.empty() && u.voice_fallback_url.empty() && u.sms_fallback_url.empty()) {
         r.fail(error::missing_parameter,
@@ -544,7 +536,7 @@ parsed<number_search> parse_number_search(std::string_view query, std::string* p
             }
             (name == "sms_enabled" ? s.sms_enabled : s.voice_enabled) = value == "true";
         } else if (name == "limit") {
-            const auto n = small_int(value);
+            const auto n = text::to_integer<int>(value);
             if (!n || *n < 1 || *n > 50) {
                 return fail(error::invalid_parameter, "limit must be a whole number from 1 to 50");
             }
@@ -572,7 +564,7 @@ parsed<history_query> parse_history_query(std::string_view query, std::string* p
             continue; // a blank field of a form: not given
         }
         if (name == "limit") {
-            const auto n = small_int(value);
+            const auto n = text::to_integer<int>(value);
             if (!n || *n < 1 || *n > 200) {
                 return fail("limit must be a whole number from 1 to 200");
             }

@@ -2,6 +2,8 @@
 // trailing slashes.
 #pragma once
 
+#include <charconv>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +27,18 @@ constexpr std::string_view without_trailing_slashes(std::string_view in) noexcep
         in.remove_suffix(1);
     }
     return in;
+}
+
+// The decimal integer that is all of `s` (an optional '-' for signed types, no spaces, no '+'),
+// or nullopt for anything else, an empty string or a value out of Int's range.
+template <class Int> std::optional<Int> to_integer(std::string_view s) noexcept
+{
+    Int n{};
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (s.empty() || ec != std::errc{} || end != s.data() + s.size()) {
+        return std::nullopt;
+    }
+    return n;
 }
 
 // Orders valid UTF-8 strings by UTF-16 code units: JavaScript's default Array#sort order.
