@@ -372,6 +372,37 @@ step restart(runner& run, const definition& d, step& out)
     return out;
 }
 
+// The callback of the action `state.at` names (a dial's result, an assistant session's end):
+// `answer` writes what follows; a state this definition does not have restarts the caller.
+template <class Answer>
+step after_action(const definition& d, call_info call, const call_state& state, action_type type, Answer answer)
+{
+    step out;
+    runner run(d, call, out);
+    run.from_round(state.round);
+    const menu* m = run.resolve(state);
+    const action* a = m == nullptr ? nullptr : runner::locate(*m, state.at);
+    if (a == nullptr || a->type != type) {
+        return restart(run, d, out);
+    }
+    twiml::response r;
+    answer(run, r, *m, *a, out);
+    out.twiml = std::move(r).str();
+    return out;
+}
+
+// What follows action `a`: its `next` (addressed as `state.at` + `step_suffix`), else hang up.
+void then_or_hang_up(runner& run, twiml::response& r, const menu& m, const action& a, const call_state& state,
+    std::string_view step_suffix, step& out)
+{
+    if (a.next) {
+        run.run(r, *a.next, m, state, state.at + std::string(step_suffix));
+    } else {
+        out.action = "hangup";
+        r.hangup();
+    }
+}
+
 } // namespace
 
 call_state parse_state(const form_params& query)
@@ -450,49 +481,25 @@ step select(
 
 step dial_result(const definition& d, call_info call, const call_state& state, std::string_view dial_status)
 {
-    step out;
-    runner run(d, call, out);
-    run.from_round(state.round);
-    const menu* m = run.resolve(state);
-    const action* a = m == nullptr ? nullptr : runner::locate(*m, state.at);
-    if (a == nullptr || a->type != action_type::dial) {
-        return restart(run, d, out);
-    }
-    twiml::response r;
-    if (dial_status == "completed" || dial_status == "answered") {
-        out.action = "hangup";
-        r.hangup();
-    } else if (a->next) {
-        run.run(r, *a->next, *m, state, state.at + ".n");
-    } else {
-        out.action = "hangup";
-        r.hangup();
-    }
-    out.twiml = std::move(r).str();
-    return out;
+    return after_action(d, call, state, action_type::dial,
+        [&](runner& run, twiml::response& r, const menu& m, const action& a, step& out) {
+            if (dial_status == "completed" || dial_status == "answered") {
+                out.action = "hangup";
+                r.hangup();
+            } else {
+                then_or_hang_up(run, r, m, a, state, ".n", out);
+            }
+        });
 }
 
 step assistant_ended(const definition& d, call_info call, const call_state& state)
 {
-    step out;
-    runner run(d, call, out);
-    run.from_round(state.round);
-    const menu* m = run.resolve(state);
-    const action* a = m == nullptr ? nullptr : runner::locate(*m, state.at);
-    if (a == nullptr || a->type != action_type::assistant) {
-        return restart(run, d, out);
-    }
-    out.menu = m->id;
-    out.assistant = a->stream ? "stream" : "conversation_relay";
-    twiml::response r;
-    if (a->next) {
-        run.run(r, *a->next, *m, state, state.at + ".e");
-    } else {
-        out.action = "hangup";
-        r.hangup();
-    }
-    out.twiml = std::move(r).str();
-    return out;
+    return after_action(d, call, state, action_type::assistant,
+        [&](runner& run, twiml::response& r, const menu& m, const action& a, step& out) {
+            out.menu = m.id;
+            out.assistant = a.stream ? "stream" : "conversation_relay";
+            then_or_hang_up(run, r, m, a, state, ".e", out);
+        });
 }
 
 step recorded(const definition& d, call_info call, const call_state& state)
