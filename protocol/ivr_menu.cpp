@@ -320,6 +320,12 @@ std::string unknown_placeholder(std::string_view text)
     return {};
 }
 
+bool is_assistant_url(std::string_view u) noexcept
+{
+    return u.starts_with("wss://") && u.size() > 6 && u.size() <= 2048 && u[6] != '/'
+        && std::none_of(u.begin(), u.end(), [](char ch) { return ch <= ' ' || ch == '"' || ch == '<' || ch == '>'; });
+}
+
 std::string_view to_string(action_type t) noexcept
 {
     switch (t) {

@@ -114,6 +114,11 @@ struct problem {
     std::string message;
 };
 
+// A URL Twilio can connect an assistant to: wss://host…, at most 2048 characters, without
+// spaces, control characters, quotes or angle brackets. The menu reader and the
+// SWITCHBOARD_ASSISTANT_URL setting both check with it.
+bool is_assistant_url(std::string_view url) noexcept;
+
 struct parse_options {
     // Whether an IANA time zone name is known; null: every name is accepted.
     std::function<bool(std::string_view)> zone_exists;

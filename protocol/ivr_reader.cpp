@@ -403,7 +403,7 @@ public:
             }
         }
         a.target = json_.text(*c, p, "url", 2048).value_or(std::string(assistant_url_));
-        if (!a.target.empty() && !is_wss_url(a.target)) {
+        if (!a.target.empty() && !is_assistant_url(a.target)) {
             json_.fail(p + ".url", "must be a wss:// URL (Twilio connects to the assistant over secure WebSockets)");
         }
         if (a.stream) {
@@ -512,13 +512,6 @@ public:
         return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
             return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.'
                 || ch == '-' || ch == '_';
-        });
-    }
-
-    static bool is_wss_url(std::string_view u)
-    {
-        return u.starts_with("wss://") && u.size() > 6 && u[6] != '/' && std::none_of(u.begin(), u.end(), [](char ch) {
-            return ch <= ' ' || ch == '"' || ch == '<' || ch == '>';
         });
     }
 

@@ -4,6 +4,7 @@
 #include "protocol/call_event.hpp"
 #include "protocol/connection_overrides.hpp"
 #include "protocol/crypto.hpp"
+#include "protocol/ivr_menu.hpp"
 #include "protocol/phone.hpp"
 #include "protocol/phone_api.hpp"
 #include "protocol/text.hpp"
@@ -885,9 +886,7 @@ load_result load_config(const env_lookup& env, const load_options& opts)
         l.fail("SWITCHBOARD_MENU_FILE", "cannot read '" + c.menu_file + "'");
     }
     c.assistant_url = l.text("SWITCHBOARD_ASSISTANT_URL", "");
-    if (!c.assistant_url.empty()
-        && (!c.assistant_url.starts_with("wss://") || c.assistant_url.size() <= 6 || c.assistant_url.size() > 2048
-            || c.assistant_url.find_first_of(" \t\"<>") != std::string::npos)) {
+    if (!c.assistant_url.empty() && !ivr::is_assistant_url(c.assistant_url)) {
         l.fail("SWITCHBOARD_ASSISTANT_URL",
             "expected a wss:// URL (Twilio connects to the assistant over secure WebSockets), got '" + c.assistant_url
                 + "'");
