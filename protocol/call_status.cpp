@@ -124,7 +124,7 @@ boost::system::result<call_status_update> parse_call_status_update(const form_pa
     return u;
 }
 
-apply_result apply(call_record& r, const call_status_update& u) noexcept
+apply_result apply(call_progress& r, const call_status_update& u) noexcept
 {
     if (is_terminal(r.status)) {
         return apply_result::after_terminal;

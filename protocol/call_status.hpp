@@ -41,8 +41,8 @@ boost::system::result<call_status_update> parse_call_status_update(
 // "CA" followed by 32 hexadecimal digits (prefix given): the shape of every Twilio SID.
 bool is_twilio_sid(std::string_view s, std::string_view prefix) noexcept;
 
-// What is known of one call.
-struct call_record {
+// Where a call's status stands (protocol/records.hpp keeps the whole record).
+struct call_progress {
     call_status status = call_status::other;
     std::int64_t last_sequence = -1;
     std::optional<std::int64_t> duration_seconds;
@@ -52,6 +52,6 @@ enum class apply_result { applied, stale, after_terminal };
 
 // Applies `u` to `r` unless it is older than what was applied (SequenceNumber) or `r` is
 // already terminal. Updates without a SequenceNumber apply unless the call is terminal.
-apply_result apply(call_record& r, const call_status_update& u) noexcept;
+apply_result apply(call_progress& r, const call_status_update& u) noexcept;
 
 } // namespace switchboard

@@ -750,11 +750,6 @@ std::string money(double amount)
         + std::string(4 - f.size(), '0') + f;
 }
 
-std::int64_t billed_minutes(std::int64_t seconds) noexcept
-{
-    return seconds <= 0 ? 0 : (seconds + 59) / 60;
-}
-
 cost_estimate estimate_cost(const usage& u, const prices& p) noexcept
 {
     // Rounded to hundredths of a cent, as Twilio prices are quoted.

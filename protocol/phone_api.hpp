@@ -172,7 +172,7 @@ struct prices {
     double number_month = 1.0;
 };
 struct usage {
-    std::int64_t billed_minutes = 0; // per call, rounded up to whole minutes
+    std::int64_t billed_minutes = 0; // summed per call (protocol/records.hpp billed_minutes)
     std::int64_t sms_sent = 0;
     std::int64_t numbers = 0;
 };
@@ -186,8 +186,5 @@ cost_estimate estimate_cost(const usage& u, const prices& p) noexcept;
 
 // An amount with 4 decimals, as a string: 0.0085 -> "0.0085", 2 -> "2.0000".
 std::string money(double amount);
-
-// Whole minutes Twilio bills for a call of `seconds` (rounded up; 0 for 0).
-std::int64_t billed_minutes(std::int64_t seconds) noexcept;
 
 } // namespace switchboard::phone_api

@@ -11,6 +11,7 @@
 #include "protocol/call_event.hpp"
 #include "protocol/call_status.hpp"
 #include "protocol/idempotency.hpp"
+#include "protocol/records.hpp"
 
 #include <boost/system/result.hpp>
 
@@ -32,9 +33,8 @@ struct subscription {
 
 // One webhook's event, before it is stored.
 struct append_request {
-    call_event event; // id and occurred_at_ms set; previous/current status filled by the store
+    call_event event; // id and occurred_at_ms set; the store completes it from its record (records.hpp)
     std::string dedupe_key; // protocol/call_event.hpp dedupe_key()
-    std::optional<call_status_update> call_update; // call.status_changed: applied to the call record
 };
 
 struct append_result {
@@ -102,52 +102,14 @@ struct queue_stats {
     std::optional<std::int64_t> oldest_pending_occurred_at_ms;
 };
 
-// The call log, as the operator API reads and writes it.
-struct outbound_call { // placed through the API: recorded once Twilio accepted it
-    std::string call_sid;
-    std::string account_sid;
-    std::string from;
-    std::string to;
-    std::string status; // Twilio's status in the create answer (queued)
-    std::string agent_name;
-    std::string call_purpose;
-    std::string workflow_id;
-    std::int64_t created_at_ms = 0;
-};
-
-struct outbound_message {
-    std::string message_sid;
-    std::string account_sid;
-    std::string from;
-    std::string to;
-    std::string status;
-    std::string body;
-    std::string agent_name;
-    std::int64_t created_at_ms = 0;
-};
-
+// The call log, as the operator API reads and writes it: the records and their rules are
+// protocol/records.hpp's (call_record, message_record, outbound_call, outbound_message,
+// phone_totals).
 struct purchased_number {
     std::string sid; // PN…
     std::string phone_number;
     std::string friendly_name;
     std::int64_t purchased_at_ms = 0;
-};
-
-struct call_row {
-    std::string call_sid;
-    std::string account_sid;
-    std::string from;
-    std::string to;
-    std::string direction;
-    std::string status;
-    std::optional<std::int64_t> duration_seconds;
-    std::int64_t started_at_ms = 0;
-    std::optional<std::int64_t> ended_at_ms;
-    std::int64_t updated_at_ms = 0;
-    std::vector<std::string> menu_selections; // digits, in order
-    std::string agent_name;
-    std::string call_purpose;
-    std::string workflow_id;
 };
 
 struct call_filter {
@@ -166,29 +128,13 @@ struct call_position {
     std::string call_sid;
 };
 struct call_page {
-    std::vector<call_row> rows;
+    std::vector<call_record> rows;
     std::optional<call_position> more;
 };
 
 struct call_detail {
-    call_row call;
+    call_record call;
     std::vector<std::string> events; // the call's event documents (JSON), oldest first
-};
-
-struct call_totals { // one (status, direction) group of the call log
-    std::string status;
-    std::string direction;
-    std::int64_t calls = 0;
-    std::int64_t timed = 0; // calls with a duration (ended and reported)
-    std::int64_t duration_seconds = 0;
-    std::int64_t billed_minutes = 0;
-};
-
-struct phone_totals {
-    std::vector<call_totals> calls;
-    std::int64_t sms_sent = 0;
-    std::int64_t sms_received = 0;
-    std::int64_t numbers = 0; // bought through the API
 };
 
 struct store_timing {

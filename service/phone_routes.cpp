@@ -120,7 +120,7 @@ json::value optional_ms(const std::optional<std::int64_t>& ms)
     return ms ? json::value(format_timestamp(*ms)) : json::value(nullptr);
 }
 
-json::object call_json(const call_row& c)
+json::object call_json(const call_record& c)
 {
     json::object o;
     o["sid"] = c.call_sid;

@@ -42,7 +42,7 @@ return out
 )lua";
 
 // ARGV: P, kind (call | msg | ''), sid, expected version, n, n field/value pairs, k, k totals
-//       field/delta pairs (what the change adds to P totals, computed by redis_store.cpp from the
+//       field/delta pairs (what the change adds to P totals: protocol/records.hpp computes it from the
 //       record it read at that version), then for an event: dedupe key, id, type, at, payload,
 //       subject, m, m subscribers.
 // -> {'ok', seq} | {'duplicate', event id} | {'conflict'}

@@ -1,16 +1,16 @@
-// The Redis event store: what each operation sends, and how the call and message records
-// change (the same rules as the SQLite store's SQL, applied to the record read just before).
+// The Redis event store: what each operation sends, and how the call and message records are
+// kept as hashes (their rules are protocol/records.hpp's, applied to the record read just before).
 #include "service/redis_store.hpp"
 
-#include "protocol/phone_api.hpp"
-
 #include "protocol/error.hpp"
+#include "protocol/records.hpp"
 #include "protocol/sms.hpp"
 #include "service/log.hpp"
 #include "service/redis_scripts.hpp"
 
 #include <charconv>
 #include <map>
+#include <type_traits>
 #include <unordered_map>
 
 namespace switchboard {
@@ -56,65 +56,113 @@ const std::string& get(const record& r, const std::string& name)
     return it == r.end() ? none : it->second;
 }
 
-// What one call or message record adds to the running totals (P totals), `sign` times: per
-// (status, direction) the call, whether it has a duration, the duration and the minutes Twilio
-// bills for it (phone_api::billed_minutes, the one rule); per direction the messages sent or
-// received. The write script only applies differences of these.
-void add_totals(std::map<std::string, std::int64_t>& out, std::string_view kind, const record& r, int sign)
+// The call and message records as hash fields. The records and every rule of how they change
+// are protocol/records.hpp's: the plan reads the hash, applies there, and writes back the
+// fields that differ with what the change adds to P totals; the write script only checks the
+// version and writes.
+call_record to_call(const record& h, const std::string& sid)
 {
-    if (kind == "call") {
-        const std::string key = get(r, "status") + "\n" + get(r, "direction");
-        out["c\n" + key] += sign;
-        if (const auto d = optional_number(get(r, "duration"))) {
-            out["t\n" + key] += sign;
-            out["d\n" + key] += sign * *d;
-            out["b\n" + key] += sign * phone_api::billed_minutes(*d);
-        }
-    } else if (kind == "msg") {
-        const std::string& direction = get(r, "direction");
-        if (direction.starts_with("outbound")) {
-            out["sms_sent"] += sign;
-        } else if (direction == "inbound") {
-            out["sms_received"] += sign;
-        }
+    call_record c;
+    c.call_sid = sid;
+    c.account_sid = get(h, "account");
+    c.from = get(h, "from");
+    c.to = get(h, "to");
+    c.direction = get(h, "direction");
+    c.status = get(h, "status");
+    c.last_sequence = to_number(get(h, "last_sequence"), -1);
+    c.duration_seconds = optional_number(get(h, "duration"));
+    c.started_at_ms = to_number(get(h, "started"));
+    c.ended_at_ms = optional_number(get(h, "ended"));
+    c.updated_at_ms = to_number(get(h, "updated"));
+    c.menu_selections = split_selections(get(h, "menu"));
+    c.agent_name = get(h, "agent");
+    c.call_purpose = get(h, "purpose");
+    c.workflow_id = get(h, "workflow");
+    return c;
+}
+
+fields to_fields(const call_record& c)
+{
+    return {{"account", c.account_sid}, {"from", c.from}, {"to", c.to}, {"direction", c.direction},
+        {"status", c.status}, {"last_sequence", std::to_string(c.last_sequence)},
+        {"duration", optional_text(c.duration_seconds)}, {"started", std::to_string(c.started_at_ms)},
+        {"ended", optional_text(c.ended_at_ms)}, {"updated", std::to_string(c.updated_at_ms)},
+        {"menu", join_selections(c.menu_selections)}, {"agent", c.agent_name}, {"purpose", c.call_purpose},
+        {"workflow", c.workflow_id}};
+}
+
+message_record to_message(const record& h, const std::string& sid)
+{
+    message_record m;
+    m.message_sid = sid;
+    m.account_sid = get(h, "account");
+    m.from = get(h, "from");
+    m.to = get(h, "to");
+    m.direction = get(h, "direction");
+    m.status = get(h, "status");
+    m.body = get(h, "body");
+    m.num_media = optional_number(get(h, "num_media"));
+    m.error_code = get(h, "error");
+    m.created_at_ms = to_number(get(h, "created"));
+    m.updated_at_ms = to_number(get(h, "updated"));
+    m.agent_name = get(h, "agent");
+    return m;
+}
+
+fields to_fields(const message_record& m)
+{
+    return {{"account", m.account_sid}, {"from", m.from}, {"to", m.to}, {"direction", m.direction},
+        {"status", m.status}, {"body", m.body}, {"num_media", optional_text(m.num_media)}, {"error", m.error_code},
+        {"created", std::to_string(m.created_at_ms)}, {"updated", std::to_string(m.updated_at_ms)},
+        {"agent", m.agent_name}};
+}
+
+bool exists(const record& h)
+{
+    return h.count("ver") > 0;
+}
+
+template <class Record> std::optional<Record> current(const record& h, const std::string& sid)
+{
+    if (!exists(h)) {
+        return std::nullopt;
+    }
+    if constexpr (std::is_same_v<Record, call_record>) {
+        return to_call(h, sid);
+    } else {
+        return to_message(h, sid);
     }
 }
 
-// Inserts the totals change of a write after its field pairs (args: P, kind, sid, version, n,
-// n pairs, ...): the record as read at that version against the same record with the pairs
-// applied. The version check in the script makes the difference exact.
-void insert_totals(std::string_view kind, const record& before, std::vector<std::string>& args)
+// The write script's record arguments (n, n field/value pairs, k, k totals field/delta pairs):
+// the fields whose stored value differs, and the totals change.
+template <class Record> void push_change(const record& h, const change<Record>& c, std::vector<std::string>& args)
 {
-    const auto n = static_cast<std::size_t>(to_number(args.at(4)));
-    const auto pairs_end = args.begin() + static_cast<std::ptrdiff_t>(5 + 2 * n);
-    std::map<std::string, std::int64_t> delta;
-    if (!kind.empty()) {
-        record after = before;
-        for (auto it = args.begin() + 5; it != pairs_end; it += 2) {
-            after[*it] = *(it + 1);
-        }
-        if (before.count("ver") > 0) {
-            add_totals(delta, kind, before, -1);
-        }
-        add_totals(delta, kind, after, 1);
-    }
-    std::vector<std::string> totals;
-    for (const auto& [field, change] : delta) {
-        if (change != 0) {
-            totals.push_back(field);
-            totals.push_back(std::to_string(change));
+    std::vector<std::string> pairs;
+    for (auto& [name, value] : to_fields(c.record)) {
+        if (get(h, name) != value) {
+            pairs.push_back(std::move(name));
+            pairs.push_back(std::move(value));
         }
     }
-    totals.insert(totals.begin(), std::to_string(totals.size() / 2));
-    args.insert(pairs_end, totals.begin(), totals.end());
+    args.push_back(std::to_string(pairs.size() / 2));
+    args.insert(args.end(), std::make_move_iterator(pairs.begin()), std::make_move_iterator(pairs.end()));
+    args.push_back(std::to_string(c.totals.size()));
+    for (const auto& [name, delta] : c.totals) {
+        args.push_back(name);
+        args.push_back(std::to_string(delta));
+    }
 }
 
-// Sets `name` only where the record has nothing yet (the SQL's iif(x = '', ?, x)).
-void fill(fields& f, const record& r, const char* name, const std::string& value)
+// A row of the history scripts, which add the SID as a field.
+call_record to_row(const record& h)
 {
-    if (get(r, name).empty() && !value.empty()) {
-        f.emplace_back(name, value);
-    }
+    return to_call(h, get(h, "sid"));
+}
+
+void push_no_change(std::vector<std::string>& args)
+{
+    args.insert(args.end(), {"0", "0"});
 }
 
 record to_record(const std::vector<redis_reply>& flat, std::size_t from)
@@ -143,123 +191,6 @@ bool usable(const result<redis_reply>& r, const char* operation)
     return true;
 }
 
-// The call record after a status callback (sqlite_store.cpp: apply_call_update).
-fields call_update_change(const record& rec, const call_status_update& u, call_event& e, append_result& r)
-{
-    const bool exists = rec.count("ver") > 0;
-    call_record state;
-    if (exists) {
-        e.previous_status = get(rec, "status");
-        state.status = parse_call_status(e.previous_status);
-        state.last_sequence = to_number(get(rec, "last_sequence"), -1);
-        state.duration_seconds = optional_number(get(rec, "duration"));
-        e.agent_name = get(rec, "agent");
-        e.call_purpose = get(rec, "purpose");
-        e.workflow_id = get(rec, "workflow");
-    }
-    r.applied = apply(state, u);
-    const bool applied = *r.applied == apply_result::applied;
-    e.current_status = state.status == call_status::other ? e.previous_status : std::string(to_string(state.status));
-    r.current_status = e.current_status;
-    // Built in two steps: GCC 12 reports the ternary's empty optional as maybe-uninitialized.
-    std::optional<std::int64_t> ended;
-    if (applied && is_terminal(state.status)) {
-        ended = e.occurred_at_ms;
-    }
-    const std::string at = std::to_string(e.occurred_at_ms);
-    fields f{{"status", e.current_status}, {"last_sequence", std::to_string(state.last_sequence)},
-        {"duration", optional_text(state.duration_seconds)}, {"updated", at}};
-    if (!exists) {
-        f.insert(f.end(),
-            {{"account", u.account_sid}, {"from", u.from}, {"to", u.to}, {"direction", u.direction}, {"started", at},
-                {"ended", optional_text(ended)}});
-        return f;
-    }
-    fill(f, rec, "ended", optional_text(ended));
-    fill(f, rec, "account", u.account_sid);
-    fill(f, rec, "from", u.from);
-    fill(f, rec, "to", u.to);
-    fill(f, rec, "direction", u.direction);
-    return f;
-}
-
-// Menu choices and voicemails (sqlite_store.cpp: record_menu_choice).
-fields menu_choice_change(const record& rec, call_event& e, append_result& r)
-{
-    const bool exists = rec.count("ver") > 0;
-    const std::string choice = e.type != event_type::call_menu_selected ? std::string()
-        : e.digits.empty()                                              ? e.choice
-                                                                        : e.digits;
-    const std::string at = std::to_string(e.occurred_at_ms);
-    e.previous_status = get(rec, "status");
-    e.current_status = e.previous_status;
-    r.current_status = e.current_status;
-    e.agent_name = get(rec, "agent");
-    e.call_purpose = get(rec, "purpose");
-    e.workflow_id = get(rec, "workflow");
-    if (!exists) {
-        return {{"account", e.account_sid}, {"from", e.from}, {"to", e.to}, {"direction", e.direction}, {"status", ""},
-            {"started", at}, {"updated", at}, {"menu", choice}};
-    }
-    fields f{{"updated", at}};
-    if (!choice.empty()) {
-        const std::string& menu = get(rec, "menu");
-        f.emplace_back("menu", menu.empty() ? choice : menu + "," + choice);
-    }
-    return f;
-}
-
-// Inbound messages and message status callbacks (sqlite_store.cpp: record_message).
-fields message_change(const record& rec, call_event& e, append_result& r)
-{
-    const bool exists = rec.count("ver") > 0;
-    if (exists) {
-        e.previous_status = get(rec, "status");
-        e.agent_name = get(rec, "agent");
-    }
-    // A terminal status stays unless the message moves on to "read" (delivered → read).
-    const bool keep = exists && is_terminal_sms_status(e.previous_status) && e.status != "read";
-    e.current_status = keep ? e.previous_status : e.status;
-    r.current_status = e.current_status;
-    const std::string at = std::to_string(e.occurred_at_ms);
-    if (!exists) {
-        return {{"account", e.account_sid}, {"from", e.from}, {"to", e.to}, {"direction", e.direction},
-            {"status", e.current_status}, {"body", e.body}, {"num_media", optional_text(e.num_media)},
-            {"error", e.error_code}, {"created", at}, {"updated", at}};
-    }
-    fields f{{"status", e.current_status}, {"updated", at}};
-    if (!e.error_code.empty()) {
-        f.emplace_back("error", e.error_code);
-    }
-    fill(f, rec, "body", e.body);
-    return f;
-}
-
-call_row to_call_row(const record& r)
-{
-    call_row c;
-    c.call_sid = get(r, "sid");
-    c.account_sid = get(r, "account");
-    c.from = get(r, "from");
-    c.to = get(r, "to");
-    c.direction = get(r, "direction");
-    c.status = get(r, "status");
-    c.duration_seconds = optional_number(get(r, "duration"));
-    c.started_at_ms = to_number(get(r, "started"));
-    c.ended_at_ms = optional_number(get(r, "ended"));
-    c.updated_at_ms = to_number(get(r, "updated"));
-    std::string_view menu = get(r, "menu");
-    while (!menu.empty()) {
-        const std::size_t comma = menu.find(',');
-        c.menu_selections.emplace_back(menu.substr(0, comma));
-        menu = comma == std::string_view::npos ? std::string_view{} : menu.substr(comma + 1);
-    }
-    c.agent_name = get(r, "agent");
-    c.call_purpose = get(r, "purpose");
-    c.workflow_id = get(r, "workflow");
-    return c;
-}
-
 } // namespace
 
 struct redis_store::scripts {
@@ -277,7 +208,7 @@ struct redis_store::write_op {
     std::string kind; // call | msg | "" (no record)
     std::string sid;
     std::string dedupe_key; // "" for no event
-    std::function<void(const record&, std::vector<std::string>& args)> plan;
+    plan_fn plan;
     // The event a Twilio retry duplicates (its id), or "" once the write is stored.
     callback<std::string> done;
     int conflicts = 0;
@@ -349,63 +280,44 @@ void redis_store::append(append_request req, callback<append_result> done)
     const call_event& e = req.event;
     auto op = std::make_shared<write_op>();
     op->operation = "append";
-    switch (e.type) {
-    case event_type::call_status_changed:
-        if (req.call_update) {
-            op->kind = "call";
-            op->sid = req.call_update->call_sid;
-        }
-        break;
-    case event_type::call_menu_selected:
-    case event_type::call_voicemail:
-    case event_type::call_assistant_ended:
+    switch (record_of(e)) {
+    case record_kind::call:
         op->kind = "call";
-        op->sid = e.call_sid;
         break;
-    case event_type::sms_received:
-    case event_type::sms_status_changed:
+    case record_kind::message:
         op->kind = "msg";
-        op->sid = e.message_sid;
+        break;
+    case record_kind::none:
         break;
     }
-    if (op->sid.empty()) {
-        op->kind.clear();
-    }
+    op->sid = record_key(e);
     op->dedupe_key = req.dedupe_key;
     // What the latest plan computed: the result once the write that carried it is stored.
     auto out = std::make_shared<append_result>();
-    op->plan = [this, req = std::move(req), out, has_record = !op->kind.empty()](
-                   const record& rec, std::vector<std::string>& args) {
+    op->plan = [this, req = std::move(req), out, sid = op->sid](const record& rec, std::vector<std::string>& args) {
         *out = append_result{};
         call_event ev = req.event;
-        fields change;
-        switch (ev.type) {
-        case event_type::call_status_changed:
-            if (req.call_update) {
-                change = call_update_change(rec, *req.call_update, ev, *out);
-            }
-            break;
-        case event_type::call_menu_selected:
-        case event_type::call_voicemail:
-        case event_type::call_assistant_ended:
-            change = menu_choice_change(rec, ev, *out);
-            break;
-        case event_type::sms_received:
-        case event_type::sms_status_changed:
-            change = message_change(rec, ev, *out);
+        switch (record_of(ev)) {
+        case record_kind::call: {
+            const call_change c = updated(current<call_record>(rec, sid), ev);
+            push_change(rec, c, args);
+            out->applied = c.applied;
+            out->current_status = ev.current_status;
             break;
         }
-        if (!has_record) {
-            change.clear();
+        case record_kind::message: {
+            const message_change c = updated(current<message_record>(rec, sid), ev);
+            push_change(rec, c, args);
+            out->current_status = ev.current_status;
+            break;
         }
-        args.push_back(std::to_string(change.size()));
-        for (auto& [name, value] : change) {
-            args.push_back(std::move(name));
-            args.push_back(std::move(value));
+        case record_kind::none:
+            push_no_change(args);
+            break;
         }
         args.insert(args.end(),
             {req.dedupe_key, ev.id, std::string(to_string(ev.type)), std::to_string(ev.occurred_at_ms), to_json(ev),
-                ev.call_sid.empty() ? ev.message_sid : ev.call_sid});
+                record_key(ev)});
         for (const auto& s : subs_) {
             if (s.matches(ev.type)) {
                 out->subscribers.push_back(s.name);
@@ -452,7 +364,6 @@ void redis_store::versioned_write(std::shared_ptr<write_op> op)
             std::vector<std::string> args{
                 settings_.prefix, op->kind, op->sid, rec.count("ver") ? get(rec, "ver") : "0"};
             op->plan(rec, args);
-            insert_totals(op->kind, rec, args);
             client_->eval(scripts_->write, std::move(args), [this, op](result<redis_reply> w) {
                 if (!usable(w, op->operation) || w->elements.empty()) {
                     op->done(failure<std::string>());
@@ -480,21 +391,13 @@ void redis_store::versioned_write(std::shared_ptr<write_op> op)
         });
 }
 
-void redis_store::upsert(
-    std::string kind, std::string sid, std::function<fields(const record&)> change, callback<bool> done)
+void redis_store::upsert(std::string kind, std::string sid, plan_fn plan, callback<bool> done)
 {
     auto op = std::make_shared<write_op>();
     op->operation = "record";
     op->kind = std::move(kind);
     op->sid = std::move(sid);
-    op->plan = [change = std::move(change)](const record& rec, std::vector<std::string>& args) {
-        fields f = change(rec);
-        args.push_back(std::to_string(f.size()));
-        for (auto& [name, value] : f) {
-            args.push_back(std::move(name));
-            args.push_back(std::move(value));
-        }
-    };
+    op->plan = std::move(plan);
     op->done = [done = std::move(done)](result<std::string> r) {
         if (!r) {
             done({boost::system::in_place_error, r.error()});
@@ -508,44 +411,19 @@ void redis_store::upsert(
 void redis_store::record_call(outbound_call c, callback<bool> done)
 {
     std::string sid = c.call_sid;
-    auto change = [c = std::move(c)](const record& rec) -> fields {
-        // A status callback may have created the record already: keep its status and times.
-        if (!rec.count("ver")) {
-            const std::string at = std::to_string(c.created_at_ms);
-            return {{"account", c.account_sid}, {"from", c.from}, {"to", c.to}, {"direction", "outbound-api"},
-                {"status", c.status}, {"started", at}, {"updated", at}, {"agent", c.agent_name},
-                {"purpose", c.call_purpose}, {"workflow", c.workflow_id}};
-        }
-        fields f{{"agent", c.agent_name}, {"purpose", c.call_purpose}, {"workflow", c.workflow_id}};
-        fill(f, rec, "account", c.account_sid);
-        fill(f, rec, "from", c.from);
-        fill(f, rec, "to", c.to);
-        fill(f, rec, "direction", "outbound-api");
-        fill(f, rec, "status", c.status);
-        return f;
+    auto plan = [c = std::move(c)](const record& rec, std::vector<std::string>& args) {
+        push_change(rec, updated(current<call_record>(rec, c.call_sid), c), args);
     };
-    upsert("call", std::move(sid), std::move(change), std::move(done));
+    upsert("call", std::move(sid), std::move(plan), std::move(done));
 }
 
 void redis_store::record_message(outbound_message m, callback<bool> done)
 {
     std::string sid = m.message_sid;
-    auto change = [m = std::move(m)](const record& rec) -> fields {
-        if (!rec.count("ver")) {
-            const std::string at = std::to_string(m.created_at_ms);
-            return {{"account", m.account_sid}, {"from", m.from}, {"to", m.to}, {"direction", "outbound-api"},
-                {"status", m.status}, {"body", m.body}, {"created", at}, {"updated", at}, {"agent", m.agent_name}};
-        }
-        fields f{{"agent", m.agent_name}};
-        fill(f, rec, "body", m.body);
-        fill(f, rec, "account", m.account_sid);
-        fill(f, rec, "from", m.from);
-        fill(f, rec, "to", m.to);
-        fill(f, rec, "direction", "outbound-api");
-        fill(f, rec, "status", m.status);
-        return f;
+    auto plan = [m = std::move(m)](const record& rec, std::vector<std::string>& args) {
+        push_change(rec, updated(current<message_record>(rec, m.message_sid), m), args);
     };
-    upsert("msg", std::move(sid), std::move(change), std::move(done));
+    upsert("msg", std::move(sid), std::move(plan), std::move(done));
 }
 
 void redis_store::record_number(purchased_number n, callback<bool> done)
@@ -810,7 +688,7 @@ void redis_store::calls(call_filter f, callback<call_page> done)
                 page.more = call_position{started, r->elements[1].text()};
             }
             for (std::size_t i = 2; i < r->elements.size(); ++i) {
-                page.rows.push_back(to_call_row(to_record(r->elements[i].elements, 0)));
+                page.rows.push_back(to_row(to_record(r->elements[i].elements, 0)));
             }
             done(std::move(page));
         });
@@ -829,7 +707,7 @@ void redis_store::call(std::string call_sid, callback<call_detail> done)
                 return;
             }
             call_detail d;
-            d.call = to_call_row(to_record(r->elements.front().elements, 0));
+            d.call = to_row(to_record(r->elements.front().elements, 0));
             for (std::size_t i = 1; i < r->elements.size(); ++i) {
                 d.events.push_back(r->elements[i].text());
             }
@@ -845,51 +723,12 @@ void redis_store::totals(std::string also_number, callback<phone_totals> done)
                 done(failure<phone_totals>());
                 return;
             }
-            phone_totals t;
-            std::map<std::pair<std::string, std::string>, call_totals> groups;
+            counters c;
             const auto& flat = r->elements[0].elements;
             for (std::size_t i = 0; i + 1 < flat.size(); i += 2) {
-                const std::string name = flat[i].text();
-                const std::int64_t value = flat[i + 1].number();
-                if (name == "sms_sent") {
-                    t.sms_sent = value;
-                    continue;
-                }
-                if (name == "sms_received") {
-                    t.sms_received = value;
-                    continue;
-                }
-                // "<c|t|d|b>\n<status>\n<direction>"
-                const auto first = name.find('\n');
-                const auto second = name.find('\n', first + 1);
-                if (first != 1 || second == std::string::npos) {
-                    continue;
-                }
-                auto& g = groups[{name.substr(2, second - 2), name.substr(second + 1)}];
-                switch (name[0]) {
-                case 'c':
-                    g.calls = value;
-                    break;
-                case 't':
-                    g.timed = value;
-                    break;
-                case 'd':
-                    g.duration_seconds = value;
-                    break;
-                case 'b':
-                    g.billed_minutes = value;
-                    break;
-                default:
-                    break;
-                }
+                c.emplace(flat[i].text(), flat[i + 1].number());
             }
-            for (auto& [key, g] : groups) {
-                if (g.calls > 0) {
-                    g.status = key.first;
-                    g.direction = key.second;
-                    t.calls.push_back(std::move(g));
-                }
-            }
+            phone_totals t = read_totals(c);
             t.numbers = r->elements[1].number();
             done(std::move(t));
         });

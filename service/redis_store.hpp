@@ -71,12 +71,11 @@ private:
     void versioned_write(std::shared_ptr<write_op> op);
     struct idempotency_op;
     void idempotency_try(std::shared_ptr<idempotency_op> op);
+    // Plans a versioned write from the record it read: appends the write script's arguments.
+    using plan_fn
+        = std::function<void(const std::unordered_map<std::string, std::string>&, std::vector<std::string>& args)>;
     // A call or message record upsert without an event (the operator API's call log).
-    void upsert(std::string kind, std::string sid,
-        std::function<std::vector<std::pair<std::string, std::string>>(
-            const std::unordered_map<std::string, std::string>&)>
-            change,
-        callback<bool> done);
+    void upsert(std::string kind, std::string sid, plan_fn plan, callback<bool> done);
 
     redis_store_settings settings_;
     std::vector<subscription> subs_;

@@ -1,9 +1,8 @@
 // SQLite event store: schema and migrations, the writer thread, group commit.
 #include "service/sqlite_store.hpp"
 
-#include "protocol/phone_api.hpp"
-
 #include "protocol/error.hpp"
+#include "protocol/records.hpp"
 #include "service/clock.hpp"
 #include "service/log.hpp"
 
@@ -111,6 +110,54 @@ private:
     sqlite3_stmt* stmt_ = nullptr;
 };
 
+// The call and message log rows. Their columns hold a protocol/records.hpp record as it is:
+// every rule of how it changes is there, none here.
+constexpr const char* call_columns
+    = "call_sid, account_sid, from_number, to_number, direction, status, last_sequence, duration_seconds, "
+      "started_at_ms, ended_at_ms, updated_at_ms, menu_selections, agent_name, call_purpose, workflow_id";
+constexpr const char* message_columns
+    = "message_sid, account_sid, from_number, to_number, direction, status, body, num_media, error_code, "
+      "created_at_ms, updated_at_ms, agent_name";
+
+call_record read_call(const statement& q)
+{
+    call_record r;
+    r.call_sid = q.text(0);
+    r.account_sid = q.text(1);
+    r.from = q.text(2);
+    r.to = q.text(3);
+    r.direction = q.text(4);
+    r.status = q.text(5);
+    r.last_sequence = q.integer(6);
+    r.duration_seconds = q.optional_integer(7);
+    r.started_at_ms = q.integer(8);
+    r.ended_at_ms = q.optional_integer(9);
+    r.updated_at_ms = q.integer(10);
+    r.menu_selections = split_selections(q.text(11));
+    r.agent_name = q.text(12);
+    r.call_purpose = q.text(13);
+    r.workflow_id = q.text(14);
+    return r;
+}
+
+message_record read_message(const statement& q)
+{
+    message_record r;
+    r.message_sid = q.text(0);
+    r.account_sid = q.text(1);
+    r.from = q.text(2);
+    r.to = q.text(3);
+    r.direction = q.text(4);
+    r.status = q.text(5);
+    r.body = q.text(6);
+    r.num_media = q.optional_integer(7);
+    r.error_code = q.text(8);
+    r.created_at_ms = q.integer(9);
+    r.updated_at_ms = q.integer(10);
+    r.agent_name = q.text(11);
+    return r;
+}
+
 // Schema migrations, applied in order inside one transaction; PRAGMA user_version records
 // how many ran. Never edit a released step: add one.
 constexpr const char* migrations[] = {
@@ -209,9 +256,18 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_expiry ON idempotency_keys (expires_at_ms);
 )sql",
     // 5: the minutes Twilio bills for a call, written with its duration from the one rule
-    // (phone_api::billed_minutes); the rows already there are filled in by migrate().
+    // (records.hpp billed_minutes); the rows already there are filled in by migrate().
     R"sql(
 ALTER TABLE calls ADD COLUMN billed_minutes INTEGER;
+)sql",
+    // 6: the running totals of the call and message log (protocol/records.hpp counters), kept
+    // with every write instead of summed over every row at each read; migrate() fills them in
+    // from the rows already there.
+    R"sql(
+CREATE TABLE totals (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
 )sql",
 };
 static_assert(std::size(migrations) == sqlite_store::schema_version);
@@ -354,6 +410,9 @@ private:
         if (version < 5) {
             backfill_billed_minutes();
         }
+        if (version < 6) {
+            backfill_totals();
+        }
         exec(("PRAGMA user_version=" + std::to_string(sqlite_store::schema_version)).c_str());
         exec("COMMIT");
         log::line(log::level::info, "event store schema migrated")
@@ -370,7 +429,32 @@ private:
         statement update(db_, "UPDATE calls SET billed_minutes = ?2 WHERE call_sid = ?1");
         calls.bind();
         while (calls.step()) {
-            update.bind(calls.text(0), phone_api::billed_minutes(calls.integer(1))).run();
+            update.bind(calls.text(0), billed_minutes(calls.integer(1))).run();
+        }
+    }
+
+    // Migration 6: the totals of the rows already there, by the same rule as every write.
+    void backfill_totals()
+    {
+        counters sum;
+        const auto add = [&sum](const counters& c) {
+            for (const auto& [name, value] : c) {
+                sum[name] += value;
+            }
+        };
+        statement calls(db_, (std::string("SELECT ") + call_columns + " FROM calls").c_str());
+        calls.bind();
+        while (calls.step()) {
+            add(totals_of(read_call(calls)));
+        }
+        statement messages(db_, (std::string("SELECT ") + message_columns + " FROM messages").c_str());
+        messages.bind();
+        while (messages.step()) {
+            add(totals_of(read_message(messages)));
+        }
+        statement insert(db_, "INSERT INTO totals (name, value) VALUES (?1, ?2)");
+        for (const auto& [name, value] : sum) {
+            insert.bind(name, value).run();
         }
     }
 
@@ -379,112 +463,72 @@ private:
     std::vector<subscription> subs_;
 };
 
-// The call's record before and after a status callback; the call log row is written back.
-void apply_call_update(database& db, const call_status_update& u, call_event& e, append_result& r)
+void add_totals(database& db, const counters& change)
 {
-    auto& find = db.sql("SELECT status, last_sequence, duration_seconds, agent_name, call_purpose, workflow_id "
-                        "FROM calls WHERE call_sid = ?1");
-    find.bind(u.call_sid);
-    call_record record;
-    bool exists = false;
-    if (find.step()) {
-        exists = true;
-        e.previous_status = find.text(0);
-        record.status = parse_call_status(e.previous_status);
-        record.last_sequence = find.integer(1);
-        record.duration_seconds = find.optional_integer(2);
-        e.agent_name = find.text(3);
-        e.call_purpose = find.text(4);
-        e.workflow_id = find.text(5);
-    }
-    find.done();
-    r.applied = apply(record, u);
-    const bool applied = *r.applied == apply_result::applied;
-    e.current_status = record.status == call_status::other ? e.previous_status : std::string(to_string(record.status));
-    r.current_status = e.current_status;
-    // Built in two steps: GCC 12 reports the ternary's empty optional as maybe-uninitialized.
-    std::optional<std::int64_t> ended;
-    if (applied && is_terminal(record.status)) {
-        ended = e.occurred_at_ms;
-    }
-    std::optional<std::int64_t> billed;
-    if (record.duration_seconds) {
-        billed = phone_api::billed_minutes(*record.duration_seconds);
-    }
-    if (!exists) {
-        db.sql("INSERT INTO calls (call_sid, account_sid, from_number, to_number, direction, status, last_sequence, "
-               "duration_seconds, started_at_ms, ended_at_ms, updated_at_ms, billed_minutes) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9, ?11)")
-            .bind(u.call_sid, u.account_sid, u.from, u.to, u.direction, e.current_status, record.last_sequence,
-                record.duration_seconds, e.occurred_at_ms, ended, billed)
+    for (const auto& [name, delta] : change) {
+        db.sql("INSERT INTO totals (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = value + ?2")
+            .bind(name, delta)
             .run();
-        return;
     }
+}
+
+std::optional<call_record> load_call(database& db, const std::string& sid)
+{
+    static const std::string sql = std::string("SELECT ") + call_columns + " FROM calls WHERE call_sid = ?1";
+    auto& q = db.sql(sql.c_str());
+    q.bind(sid);
+    std::optional<call_record> r;
+    if (q.step()) {
+        r = read_call(q);
+    }
+    q.done();
+    return r;
+}
+
+// Writes the record as computed, and what it adds to the totals.
+void save(database& db, const call_change& c)
+{
+    const call_record& r = c.record;
     db.sql(
-          "UPDATE calls SET status = ?2, last_sequence = ?3, duration_seconds = ?4, "
-          "ended_at_ms = coalesce(ended_at_ms, ?5), updated_at_ms = ?6, "
-          "account_sid = iif(account_sid = '', ?7, account_sid), from_number = iif(from_number = '', ?8, from_number), "
-          "to_number = iif(to_number = '', ?9, to_number), direction = iif(direction = '', ?10, direction), "
-          "billed_minutes = ?11 WHERE call_sid = ?1")
-        .bind(u.call_sid, e.current_status, record.last_sequence, record.duration_seconds, ended, e.occurred_at_ms,
-            u.account_sid, u.from, u.to, u.direction, billed)
+          "INSERT INTO calls (call_sid, account_sid, from_number, to_number, direction, status, last_sequence, "
+          "duration_seconds, started_at_ms, ended_at_ms, updated_at_ms, menu_selections, agent_name, call_purpose, "
+          "workflow_id, billed_minutes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
+          "ON CONFLICT (call_sid) DO UPDATE SET account_sid = ?2, from_number = ?3, to_number = ?4, direction = ?5, "
+          "status = ?6, last_sequence = ?7, duration_seconds = ?8, started_at_ms = ?9, ended_at_ms = ?10, "
+          "updated_at_ms = ?11, menu_selections = ?12, agent_name = ?13, call_purpose = ?14, workflow_id = ?15, "
+          "billed_minutes = ?16")
+        .bind(r.call_sid, r.account_sid, r.from, r.to, r.direction, r.status, r.last_sequence, r.duration_seconds,
+            r.started_at_ms, r.ended_at_ms, r.updated_at_ms, join_selections(r.menu_selections), r.agent_name,
+            r.call_purpose, r.workflow_id, billed_minutes(r))
         .run();
+    add_totals(db, c.totals);
 }
 
-// Menu choices and voicemails: the call's row (created if this is its first event).
-void record_menu_choice(database& db, call_event& e, append_result& r)
+std::optional<message_record> load_message(database& db, const std::string& sid)
 {
-    db.sql("INSERT INTO calls (call_sid, account_sid, from_number, to_number, direction, started_at_ms, updated_at_ms, "
-           "menu_selections) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) "
-           "ON CONFLICT (call_sid) DO UPDATE SET updated_at_ms = ?6, "
-           "menu_selections = CASE WHEN ?7 = '' THEN menu_selections WHEN menu_selections = '' THEN ?7 "
-           "ELSE menu_selections || ',' || ?7 END")
-        .bind(e.call_sid, e.account_sid, e.from, e.to, e.direction, e.occurred_at_ms,
-            e.type != event_type::call_menu_selected ? std::string()
-                : e.digits.empty()                   ? e.choice
-                                                     : e.digits)
-        .run();
-    auto& find = db.sql("SELECT status, agent_name, call_purpose, workflow_id FROM calls WHERE call_sid = ?1");
-    find.bind(e.call_sid);
-    if (find.step()) {
-        e.previous_status = find.text(0);
-        e.current_status = e.previous_status;
-        r.current_status = e.current_status;
-        e.agent_name = find.text(1);
-        e.call_purpose = find.text(2);
-        e.workflow_id = find.text(3);
+    static const std::string sql = std::string("SELECT ") + message_columns + " FROM messages WHERE message_sid = ?1";
+    auto& q = db.sql(sql.c_str());
+    q.bind(sid);
+    std::optional<message_record> r;
+    if (q.step()) {
+        r = read_message(q);
     }
-    find.done();
+    q.done();
+    return r;
 }
 
-void record_message(database& db, call_event& e, append_result& r)
+void save(database& db, const message_change& c)
 {
-    auto& find = db.sql("SELECT status, agent_name FROM messages WHERE message_sid = ?1");
-    find.bind(e.message_sid);
-    bool exists = false;
-    if (find.step()) {
-        exists = true;
-        e.previous_status = find.text(0);
-        e.agent_name = find.text(1);
-    }
-    find.done();
-    // A terminal status stays unless the message moves on to "read" (delivered → read).
-    const bool keep = exists && is_terminal_sms_status(e.previous_status) && e.status != "read";
-    e.current_status = keep ? e.previous_status : e.status;
-    r.current_status = e.current_status;
-    if (!exists) {
-        db.sql("INSERT INTO messages (message_sid, account_sid, from_number, to_number, direction, status, body, "
-               "num_media, error_code, created_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-               "?10)")
-            .bind(e.message_sid, e.account_sid, e.from, e.to, e.direction, e.current_status, e.body, e.num_media,
-                e.error_code, e.occurred_at_ms)
-            .run();
-        return;
-    }
-    db.sql("UPDATE messages SET status = ?2, error_code = iif(?3 = '', error_code, ?3), updated_at_ms = ?4, "
-           "body = iif(body = '', ?5, body) WHERE message_sid = ?1")
-        .bind(e.message_sid, e.current_status, e.error_code, e.occurred_at_ms, e.body)
+    const message_record& r = c.record;
+    db.sql("INSERT INTO messages (message_sid, account_sid, from_number, to_number, direction, status, body, "
+           "num_media, error_code, created_at_ms, updated_at_ms, agent_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+           "?9, ?10, ?11, ?12) ON CONFLICT (message_sid) DO UPDATE SET account_sid = ?2, from_number = ?3, "
+           "to_number = ?4, direction = ?5, status = ?6, body = ?7, num_media = ?8, error_code = ?9, "
+           "created_at_ms = ?10, updated_at_ms = ?11, agent_name = ?12")
+        .bind(r.message_sid, r.account_sid, r.from, r.to, r.direction, r.status, r.body, r.num_media, r.error_code,
+            r.created_at_ms, r.updated_at_ms, r.agent_name)
         .run();
+    add_totals(db, c.totals);
 }
 
 boost::system::result<append_result> do_append(database& db, append_request& req)
@@ -500,31 +544,27 @@ boost::system::result<append_result> do_append(database& db, append_request& req
     }
     seen.done();
     call_event& e = req.event;
-    e.previous_status.clear(); // a batch may run twice (see run): start from what the webhook said
-    e.current_status.clear();
-    e.agent_name.clear();
-    e.call_purpose.clear();
-    e.workflow_id.clear();
-    switch (e.type) {
-    case event_type::call_status_changed:
-        if (req.call_update) {
-            apply_call_update(db, *req.call_update, e, r);
-        }
+    // A batch may run twice (see run): the record is read again and the event completed anew.
+    switch (record_of(e)) {
+    case record_kind::call: {
+        const call_change c = updated(load_call(db, e.call_sid), e);
+        save(db, c);
+        r.applied = c.applied;
+        r.current_status = e.current_status;
         break;
-    case event_type::call_menu_selected:
-    case event_type::call_voicemail:
-    case event_type::call_assistant_ended:
-        record_menu_choice(db, e, r);
+    }
+    case record_kind::message: {
+        const message_change c = updated(load_message(db, e.message_sid), e);
+        save(db, c);
+        r.current_status = e.current_status;
         break;
-    case event_type::sms_received:
-    case event_type::sms_status_changed:
-        record_message(db, e, r);
+    }
+    case record_kind::none:
         break;
     }
     db.sql("INSERT INTO events (id, dedupe_key, type, occurred_at_ms, payload, subject) VALUES (?1, ?2, ?3, ?4, ?5, "
            "?6)")
-        .bind(e.id, req.dedupe_key, to_string(e.type), e.occurred_at_ms, to_json(e),
-            e.call_sid.empty() ? e.message_sid : e.call_sid)
+        .bind(e.id, req.dedupe_key, to_string(e.type), e.occurred_at_ms, to_json(e), record_key(e))
         .run();
     const std::int64_t seq = db.last_rowid();
     for (const auto& s : db.subscriptions()) {
@@ -1090,20 +1130,7 @@ void sqlite_store::record_call(outbound_call c, callback<bool> done)
 {
     impl_->submit<bool>(
         [c = std::move(c)](database& db) -> boost::system::result<bool> {
-            // A status callback may have created the row already: keep its status and times.
-            db.sql(
-                  "INSERT INTO calls (call_sid, account_sid, from_number, to_number, direction, status, started_at_ms, "
-                  "updated_at_ms, agent_name, call_purpose, workflow_id) "
-                  "VALUES (?1, ?2, ?3, ?4, 'outbound-api', ?5, ?6, ?6, ?7, ?8, ?9) "
-                  "ON CONFLICT (call_sid) DO UPDATE SET agent_name = ?7, call_purpose = ?8, workflow_id = ?9, "
-                  "account_sid = iif(account_sid = '', ?2, account_sid), "
-                  "from_number = iif(from_number = '', ?3, from_number), "
-                  "to_number = iif(to_number = '', ?4, to_number), "
-                  "direction = iif(direction = '', 'outbound-api', direction), "
-                  "status = iif(status = '', ?5, status)")
-                .bind(c.call_sid, c.account_sid, c.from, c.to, c.status, c.created_at_ms, c.agent_name, c.call_purpose,
-                    c.workflow_id)
-                .run();
+            save(db, updated(load_call(db, c.call_sid), c));
             return true;
         },
         std::move(done));
@@ -1113,17 +1140,7 @@ void sqlite_store::record_message(outbound_message m, callback<bool> done)
 {
     impl_->submit<bool>(
         [m = std::move(m)](database& db) -> boost::system::result<bool> {
-            db.sql("INSERT INTO messages (message_sid, account_sid, from_number, to_number, direction, status, body, "
-                   "created_at_ms, updated_at_ms, agent_name) "
-                   "VALUES (?1, ?2, ?3, ?4, 'outbound-api', ?5, ?6, ?7, ?7, ?8) "
-                   "ON CONFLICT (message_sid) DO UPDATE SET agent_name = ?8, body = iif(body = '', ?6, body), "
-                   "account_sid = iif(account_sid = '', ?2, account_sid), "
-                   "from_number = iif(from_number = '', ?3, from_number), "
-                   "to_number = iif(to_number = '', ?4, to_number), "
-                   "direction = iif(direction = '', 'outbound-api', direction), "
-                   "status = iif(status = '', ?5, status)")
-                .bind(m.message_sid, m.account_sid, m.from, m.to, m.status, m.body, m.created_at_ms, m.agent_name)
-                .run();
+            save(db, updated(load_message(db, m.message_sid), m));
             return true;
         },
         std::move(done));
@@ -1200,40 +1217,6 @@ void sqlite_store::idempotency_finish(
         std::move(done));
 }
 
-namespace {
-
-constexpr const char* call_columns
-    = "call_sid, account_sid, from_number, to_number, direction, status, duration_seconds, started_at_ms, "
-      "ended_at_ms, updated_at_ms, menu_selections, agent_name, call_purpose, workflow_id";
-
-call_row read_call(const statement& q)
-{
-    call_row r;
-    r.call_sid = q.text(0);
-    r.account_sid = q.text(1);
-    r.from = q.text(2);
-    r.to = q.text(3);
-    r.direction = q.text(4);
-    r.status = q.text(5);
-    r.duration_seconds = q.optional_integer(6);
-    r.started_at_ms = q.integer(7);
-    r.ended_at_ms = q.optional_integer(8);
-    r.updated_at_ms = q.integer(9);
-    const std::string all = q.text(10);
-    std::string_view menu = all;
-    while (!menu.empty()) {
-        const std::size_t comma = menu.find(',');
-        r.menu_selections.emplace_back(menu.substr(0, comma));
-        menu = comma == std::string_view::npos ? std::string_view{} : menu.substr(comma + 1);
-    }
-    r.agent_name = q.text(11);
-    r.call_purpose = q.text(12);
-    r.workflow_id = q.text(13);
-    return r;
-}
-
-} // namespace
-
 void sqlite_store::calls(call_filter f, callback<call_page> done)
 {
     impl_->submit_read<call_page>(
@@ -1288,23 +1271,14 @@ void sqlite_store::totals(std::string also_number, callback<phone_totals> done)
 {
     impl_->submit_read<phone_totals>(
         [also = std::move(also_number)](database& db) -> boost::system::result<phone_totals> {
-            phone_totals t;
-            auto& q = db.sql("SELECT status, direction, count(*), count(duration_seconds), "
-                             "coalesce(sum(duration_seconds), 0), coalesce(sum(billed_minutes), 0) "
-                             "FROM calls GROUP BY status, direction ORDER BY status, direction");
+            counters c;
+            auto& q = db.sql("SELECT name, value FROM totals");
             q.bind();
             while (q.step()) {
-                t.calls.push_back({q.text(0), q.text(1), q.integer(2), q.integer(3), q.integer(4), q.integer(5)});
+                c.emplace(q.text(0), q.integer(1));
             }
             q.done();
-            auto& m = db.sql("SELECT coalesce(sum(direction LIKE 'outbound%'), 0), coalesce(sum(direction = "
-                             "'inbound'), 0) FROM messages");
-            m.bind();
-            if (m.step()) {
-                t.sms_sent = m.integer(0);
-                t.sms_received = m.integer(1);
-            }
-            m.done();
+            phone_totals t = read_totals(c);
             auto& n = db.sql("SELECT count(*) + (?1 <> '' AND ?1 NOT IN (SELECT phone_number FROM numbers)) "
                              "FROM numbers");
             n.bind(also);

@@ -303,7 +303,6 @@ task<http_response> call_status_webhook(request_context& ctx, metrics& stats, ev
     append_request req;
     req.event = status_changed_event(*update);
     req.dedupe_key = dedupe_key(idempotency_token(ctx), update->call_sid, update->sequence_number, update->raw_status);
-    req.call_update = std::move(*update);
     const auto r = co_await events.publish(ctx, std::move(req));
     if (!r) {
         co_return event_publisher::refused();

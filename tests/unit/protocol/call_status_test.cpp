@@ -84,7 +84,7 @@ BOOST_AUTO_TEST_CASE(unknown_status_parses_as_other)
 
 BOOST_AUTO_TEST_CASE(out_of_order_callbacks)
 {
-    call_record r;
+    call_progress r;
     BOOST_TEST((apply(r, update("ringing", 1)) == apply_result::applied));
     BOOST_TEST((apply(r, update("initiated", 0)) == apply_result::stale));
     BOOST_TEST((r.status == call_status::ringing));
@@ -96,7 +96,7 @@ BOOST_AUTO_TEST_CASE(out_of_order_callbacks)
 
 BOOST_AUTO_TEST_CASE(duplicates_are_stale)
 {
-    call_record r;
+    call_progress r;
     BOOST_TEST((apply(r, update("ringing", 1)) == apply_result::applied));
     BOOST_TEST((apply(r, update("ringing", 1)) == apply_result::stale));
     BOOST_TEST((apply(r, update("in-progress", std::nullopt)) == apply_result::applied));
