@@ -7,7 +7,6 @@
 #include "service/deliverer.hpp"
 #include "service/http_error.hpp"
 #include "service/metrics.hpp"
-#include "service/store_await.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -65,8 +64,7 @@ http_response store_failure(boost::system::error_code ec, std::string_view subsc
 
 task<http_response> subscribers(const admin_deps& d)
 {
-    auto r = co_await store_call<std::vector<queue_stats>>(
-        [&](event_store::callback<std::vector<queue_stats>> done) { d.store.stats(done); });
+    auto r = co_await d.queue.stats();
     if (!r) {
         co_return store_failure(r.error(), "");
     }
@@ -127,9 +125,7 @@ task<http_response> deliveries(request_context& ctx, const admin_deps& d)
                 std::string(key) + " must be a whole number" + (target == &limit ? " from 1 to 1000" : ""));
         }
     }
-    auto r = co_await store_call<std::vector<delivery_row>>([&](event_store::callback<std::vector<delivery_row>> done) {
-        d.store.list(name, *state, static_cast<std::size_t>(limit), after, done);
-    });
+    auto r = co_await d.queue.list(name, *state, static_cast<std::size_t>(limit), after);
     if (!r) {
         co_return store_failure(r.error(), name);
     }
@@ -167,14 +163,12 @@ task<http_response> replay(request_context& ctx, const admin_deps& d)
 {
     const std::string name(path_param(ctx, "name"));
     const std::string event_id(path_param(ctx, "event_id"));
-    auto r = co_await store_call<std::int64_t>(
-        [&](event_store::callback<std::int64_t> done) { d.store.replay(name, event_id, unix_ms_now(), done); });
+    auto r = co_await d.queue.replay(name, event_id, unix_ms_now());
     // All of them: in bounded batches, each its own store operation (webhooks commit between).
     std::int64_t total = r ? *r : 0;
     while (event_id.empty() && r && *r == static_cast<std::int64_t>(event_store::replay_batch)) {
         d.deliveries.notify({name});
-        r = co_await store_call<std::int64_t>(
-            [&](event_store::callback<std::int64_t> done) { d.store.replay(name, event_id, unix_ms_now(), done); });
+        r = co_await d.queue.replay(name, event_id, unix_ms_now());
         if (r) {
             total += *r;
         }
@@ -208,7 +202,7 @@ void add_admin_routes(router& r, admin_deps d)
     // Not ready while starting, draining, or while the store cannot take writes (Redis down):
     // the Service then sends Twilio to replicas that can accept events.
     r.add({http::verb::get, "/readyz", "readyz", {},
-        [&ready = d.ready, &store = d.store](request_context&) -> task<http_response> {
+        [&ready = d.ready, &store = d.queue](request_context&) -> task<http_response> {
             if (!ready.load()) {
                 co_return json_response(http::status::service_unavailable, R"({"status":"not ready"})");
             }

@@ -10,12 +10,12 @@
 namespace switchboard {
 
 class delivery_service;
-class event_store;
+class delivery_queue;
 
 struct admin_deps {
     metrics& stats;
     const std::atomic<bool>& ready;
-    event_store& store;
+    delivery_queue& queue;
     delivery_service& deliveries;
     const std::vector<subscriber_config>& subscribers;
 };

@@ -121,6 +121,7 @@ struct application::impl {
     sqlite_store* sqlite = nullptr; // the one of these that SWITCHBOARD_STORE names
     redis_store* redis = nullptr;
     std::unique_ptr<event_store> store;
+    store_parts parts; // what the handlers and deliverers use of it
     event_publisher events;
     std::unique_ptr<rate_limiter> limiter;
     std::unique_ptr<shared_rate_limiter> shared_limiter; // Redis: one budget for all replicas
@@ -153,7 +154,8 @@ struct application::impl {
         : cfg(std::move(c))
         , menus(cfg.menu_file, cfg.assistant_url, stats)
         , store(open_store(cfg))
-        , events(*store, stats)
+        , parts(*store)
+        , events(parts.events, stats)
         , limiter(cfg.rate_limit_per_minute > 0 ? std::make_unique<rate_limiter>(cfg.rate_limit_per_minute) : nullptr)
         , shared_limiter(redis != nullptr && limiter ? std::make_unique<shared_rate_limiter>(
                              redis->client(), cfg.store.key_prefix, cfg.rate_limit_per_minute)
@@ -177,7 +179,7 @@ struct application::impl {
         , control(net::make_strand(ioc))
         , public_acceptor(control)
         , admin_acceptor(control)
-        , deliveries(std::make_unique<delivery_service>(ioc, *store, stats, cfg.subscribers))
+        , deliveries(std::make_unique<delivery_service>(ioc, parts.deliveries, stats, cfg.subscribers))
         , twilio(make_twilio(ioc, cfg, stats))
     {
         store->on_commit([this](const store_timing& t) {
@@ -212,11 +214,12 @@ struct application::impl {
             });
         }
         events.deliver_with(deliveries.get());
-        const voice_deps voice{cfg, stats, events, *store, menus, twilio.get(), started,
+        const voice_deps voice{cfg, stats, events, parts.calls, menus, twilio.get(), started,
             {&sms_once, sms_per_destination.get(), shared_sms_once.get(), shared_sms_per_destination.get()}};
         add_voice_routes(public_routes, voice);
-        add_admin_routes(admin_routes, {stats, ready, *store, *deliveries, cfg.subscribers});
-        add_phone_routes(public_routes, {cfg, stats, *store, events, twilio.get(), tokens.key_count(), voice});
+        add_admin_routes(admin_routes, {stats, ready, parts.deliveries, *deliveries, cfg.subscribers});
+        add_phone_routes(
+            public_routes, {cfg, stats, parts.calls, parts.keys, events, twilio.get(), tokens.key_count(), voice});
     }
 
     static std::unique_ptr<twilio_client> make_twilio(net::io_context& ioc, const config& c, metrics& m)

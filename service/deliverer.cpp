@@ -6,7 +6,6 @@
 #include "service/clock.hpp"
 #include "service/log.hpp"
 #include "service/metrics.hpp"
-#include "service/store_await.hpp"
 
 #include "service/http_client.hpp"
 
@@ -31,7 +30,7 @@ double jitter()
 } // namespace
 
 struct delivery_service::worker {
-    worker(net::io_context& ioc, event_store& s, metrics& m, const subscriber_config& c)
+    worker(net::io_context& ioc, delivery_queue& s, metrics& m, const subscriber_config& c)
         : cfg(c)
         , key(webhook_signature::parse_secret(c.secret).value())
         , strand(net::make_strand(ioc))
@@ -55,7 +54,7 @@ struct delivery_service::worker {
     const subscriber_config cfg;
     const std::string key;
     connection_executor strand;
-    event_store& store;
+    delivery_queue& store;
     subscriber_metrics& stats;
 
     // Strand-only state.
@@ -92,9 +91,7 @@ struct delivery_service::worker {
             std::size_t claimed = 0;
             if (busy < cfg.concurrency) {
                 const std::size_t free = cfg.concurrency - busy;
-                auto r = co_await store_call<claim_result>([&](event_store::callback<claim_result> done) {
-                    store.claim(cfg.name, free, unix_ms_now(), done);
-                });
+                auto r = co_await store.claim(cfg.name, free, unix_ms_now());
                 if (!r) {
                     // Once per outage, not once a second: the store logs why it is down.
                     if (!claim_failing) {
@@ -243,8 +240,7 @@ struct delivery_service::worker {
         // Only a stop gives up: the restart makes in-flight rows due again.
         taken.free_http();
         for (int tries = 0;; ++tries) {
-            auto r = co_await store_call<bool>(
-                [&](event_store::callback<bool> done) { store.complete(cfg.name, o, done); });
+            auto r = co_await store.complete(cfg.name, o);
             if (r || stopping) {
                 if (!r) {
                     log::line(log::level::warn, "delivery outcome not recorded before stopping; due again at restart")
@@ -283,7 +279,7 @@ struct delivery_service::worker {
 };
 
 delivery_service::delivery_service(
-    net::io_context& ioc, event_store& store, metrics& stats, const std::vector<subscriber_config>& subs)
+    net::io_context& ioc, delivery_queue& store, metrics& stats, const std::vector<subscriber_config>& subs)
     : ioc_(ioc), store_(store), stats_(stats)
 {
     for (const auto& s : subs) {
@@ -308,8 +304,7 @@ void delivery_service::start()
         [this]() -> task<void> {
             net::steady_timer tick(workers_.front()->strand);
             for (;;) {
-                auto r = co_await store_call<std::vector<queue_stats>>(
-                    [&](event_store::callback<std::vector<queue_stats>> done) { store_.stats(done); });
+                auto r = co_await store_.stats();
                 if (r) {
                     const std::int64_t now = unix_ms_now();
                     for (const auto& q : *r) {

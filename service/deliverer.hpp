@@ -4,8 +4,8 @@
 // policy: delivered, retried later (backoff + jitter, Retry-After honoured) or dead-lettered.
 #pragma once
 
+#include "service/awaitable_store.hpp"
 #include "service/config.hpp"
-#include "service/event_store.hpp"
 #include "service/net.hpp"
 
 #include <memory>
@@ -20,7 +20,7 @@ class delivery_service {
 public:
     // Throws std::runtime_error when a subscriber's TLS settings are unusable (ca_file).
     delivery_service(
-        net::io_context& ioc, event_store& store, metrics& stats, const std::vector<subscriber_config>& subs);
+        net::io_context& ioc, delivery_queue& store, metrics& stats, const std::vector<subscriber_config>& subs);
     ~delivery_service();
 
     // Spawns the dispatchers and the queue-gauge refresher on the io_context.
@@ -37,7 +37,7 @@ public:
 
 private:
     net::io_context& ioc_;
-    event_store& store_;
+    delivery_queue& store_;
     metrics& stats_;
     std::vector<std::unique_ptr<worker>> workers_;
 };

@@ -7,7 +7,6 @@
 #include "service/deliverer.hpp"
 #include "service/log.hpp"
 #include "service/metrics.hpp"
-#include "service/store_await.hpp"
 
 #include <algorithm>
 
@@ -31,8 +30,7 @@ task<boost::system::result<append_result>> event_publisher::publish(request_cont
     req.event.occurred_at_ms = unix_ms_now();
     req.event.id = new_event_id(req.event.occurred_at_ms);
     const event_type type = req.event.type;
-    auto r = co_await store_call<append_result>(
-        [&](event_store::callback<append_result> done) { store_.append(std::move(req), std::move(done)); });
+    auto r = co_await log_.append(std::move(req));
     if (!r) {
         stats_.events_refused.Increment();
         log::line(log::level::error, "event refused: the store could not commit it; answering 503")

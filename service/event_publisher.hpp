@@ -2,7 +2,7 @@
 // store (the handler's coroutine waits for the group commit), count it, wake the deliverers.
 #pragma once
 
-#include "service/event_store.hpp"
+#include "service/awaitable_store.hpp"
 #include "service/http_context.hpp"
 
 #include <atomic>
@@ -14,7 +14,7 @@ class metrics;
 
 class event_publisher {
 public:
-    event_publisher(event_store& store, metrics& stats) : store_(store), stats_(stats) { }
+    event_publisher(event_log& log, metrics& stats) : log_(log), stats_(stats) { }
 
     // Set once at start-up, before traffic.
     void deliver_with(delivery_service* deliveries) { deliveries_ = deliveries; }
@@ -29,7 +29,7 @@ public:
     std::int64_t published() const noexcept { return published_.load(std::memory_order_relaxed); }
 
 private:
-    event_store& store_;
+    event_log& log_;
     metrics& stats_;
     delivery_service* deliveries_ = nullptr;
     std::atomic<std::int64_t> published_{0};

@@ -7,6 +7,7 @@
 #include "protocol/idempotency.hpp"
 #include "protocol/phone_api.hpp"
 #include "protocol/twiml.hpp"
+#include "service/awaitable_store.hpp"
 #include "service/clock.hpp"
 #include "service/config.hpp"
 #include "service/event_publisher.hpp"
@@ -14,7 +15,6 @@
 #include "service/http_error.hpp"
 #include "service/log.hpp"
 #include "service/metrics.hpp"
-#include "service/store_await.hpp"
 #include "service/twilio_client.hpp"
 #include "service/voice_routes.hpp"
 
@@ -265,8 +265,7 @@ struct phone_api_impl {
         if (n.phone_number.empty()) {
             n.phone_number = p->phone_number;
         }
-        const bool recorded = co_await record(
-            "record_number", [&](event_store::callback<bool> done) { d.store.record_number(n, done); });
+        const bool recorded = co_await record("record_number", d.calls.record_number(n));
         json::object body = pick(r.body, {"sid", "phone_number", "friendly_name", "capabilities"});
         body["voice_url"] = voice_url;
         body["sms_url"] = sms_url;
@@ -309,8 +308,7 @@ struct phone_api_impl {
         // invitation (a second POST would place a second call).
         bool recorded = false;
         if (!call.call_sid.empty()) {
-            recorded = co_await record(
-                "record_call", [&](event_store::callback<bool> done) { d.store.record_call(call, done); });
+            recorded = co_await record("record_call", d.calls.record_call(call));
         }
         json::object body;
         body["sid"] = call.call_sid;
@@ -353,8 +351,7 @@ struct phone_api_impl {
         ctx.log.message_sid = msg.message_sid;
         bool recorded = false;
         if (!msg.message_sid.empty()) {
-            recorded = co_await record(
-                "record_message", [&](event_store::callback<bool> done) { d.store.record_message(msg, done); });
+            recorded = co_await record("record_message", d.calls.record_message(msg));
         }
         json::object body;
         body["sid"] = msg.message_sid;
@@ -402,8 +399,7 @@ struct phone_api_impl {
         f.direction = q->direction;
         f.before_started_at_ms = q->before_started_at_ms;
         f.before_call_sid = q->before_call_sid;
-        auto page
-            = co_await store_call<call_page>([&](event_store::callback<call_page> done) { d.store.calls(f, done); });
+        auto page = co_await d.calls.calls(f);
         if (!page) {
             co_return bad(page.error(), "the call log cannot be read now; retry later");
         }
@@ -462,8 +458,7 @@ struct phone_api_impl {
             co_return bad(error::invalid_parameter, "a call SID is CA followed by 32 hexadecimal digits");
         }
         ctx.log.call_sid = sid;
-        auto local = co_await store_call<call_detail>(
-            [&](event_store::callback<call_detail> done) { d.store.call(sid, done); });
+        auto local = co_await d.calls.call(sid);
         if (!local && local.error() != error::not_found) {
             co_return bad(local.error(), "the call log cannot be read now; retry later");
         }
@@ -602,8 +597,7 @@ struct phone_api_impl {
         // The cheapest read of the call log (one index entry) proves the store answers.
         call_filter newest;
         newest.limit = 1;
-        auto store = co_await store_call<call_page>(
-            [&](event_store::callback<call_page> done) { d.store.calls(newest, done); });
+        auto store = co_await d.calls.calls(newest);
         json::object st;
         st["ok"] = static_cast<bool>(store);
         ok = ok && store;
@@ -645,8 +639,7 @@ struct phone_api_impl {
 
     task<http_response> stats(request_context&)
     {
-        auto t = co_await store_call<phone_totals>(
-            [&](event_store::callback<phone_totals> done) { d.store.totals(cfg().phone_number, done); });
+        auto t = co_await d.calls.totals(cfg().phone_number);
         if (!t) {
             co_return bad(t.error(), "the call log cannot be read now; retry later");
         }
@@ -748,9 +741,7 @@ struct phone_api_impl {
             std::chrono::duration_cast<std::chrono::milliseconds>(cfg().idempotency_ttl).count(),
             idempotency::policy{}.lease_ms};
         const std::int64_t now = unix_ms_now();
-        auto begun = co_await store_call<idempotency::decision>([&](event_store::callback<idempotency::decision> done) {
-            d.store.idempotency_begin(scope, print, now, policy, std::move(done));
-        });
+        auto begun = co_await d.keys.begin(scope, print, now, policy);
         if (!begun) {
             d.stats.idempotency["unavailable"].Increment();
             auto res
@@ -781,9 +772,7 @@ struct phone_api_impl {
         const idempotency::record claim = *begun->write;
         auto kept = idempotency::finish(claim, static_cast<int>(res.result_int()), res.body());
         const bool keep = kept.has_value();
-        auto finished = co_await store_call<bool>([&](event_store::callback<bool> done) {
-            d.store.idempotency_finish(scope, claim, std::move(kept), std::move(done));
-        });
+        auto finished = co_await d.keys.finish(scope, claim, std::move(kept));
         if (!finished || !*finished) {
             // The key stays claimed until its lease ends: repeats get 409 meanwhile, never a
             // second create.
@@ -801,9 +790,9 @@ struct phone_api_impl {
         co_return res;
     }
 
-    template <class Fn> task<bool> record(std::string_view what, Fn fn)
+    task<bool> record(std::string_view what, task<store_result<bool>> write)
     {
-        auto r = co_await store_call<bool>(std::move(fn));
+        auto r = co_await std::move(write);
         if (!r) {
             log::line(log::level::error, "the call log could not record an API action")
                 .str("operation", what)

@@ -11,13 +11,15 @@
 namespace switchboard {
 
 class event_publisher;
-class event_store;
+class call_log;
+class idempotency_keys;
 class twilio_client;
 
 struct phone_deps {
     const config& cfg;
     metrics& stats;
-    event_store& store;
+    call_log& calls;
+    idempotency_keys& keys;
     event_publisher& events;
     twilio_client* twilio; // null: TWILIO_ACCOUNT_SID not set (REST endpoints answer 503)
     std::size_t token_keys; // configured JWT keys, for /health

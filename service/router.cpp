@@ -14,7 +14,6 @@
 #include "service/metrics.hpp"
 #include "service/rate_limiter.hpp"
 #include "service/shared_rate_limiter.hpp"
-#include "service/store_await.hpp"
 
 #include <boost/beast/http/field.hpp>
 
@@ -142,8 +141,7 @@ task<std::optional<http_response>> router::spend_budget(request_context& ctx) co
         = ctx.authenticated && !ctx.log.subject.empty() ? "sub:" + ctx.log.subject : forwarded::budget_key(ctx.client);
     std::optional<rate_limiter::decision> d;
     if (guards_.shared_limiter != nullptr && guards_.shared_limiter->available()) {
-        auto shared = co_await store_call<rate_limiter::decision>(
-            [&](event_store::callback<rate_limiter::decision> done) { guards_.shared_limiter->take(key, done); });
+        auto shared = co_await guards_.shared_limiter->take(key);
         if (shared) {
             d = *shared;
         }

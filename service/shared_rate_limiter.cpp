@@ -3,6 +3,7 @@
 
 #include "protocol/error.hpp"
 #include "service/redis_scripts.hpp"
+#include "service/store_await.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -36,7 +37,13 @@ shared_rate_limiter::shared_rate_limiter(
 {
 }
 
-void shared_rate_limiter::take(const std::string& who, event_store::callback<rate_limiter::decision> done)
+task<boost::system::result<rate_limiter::decision>> shared_rate_limiter::take(std::string who)
+{
+    return store_call<rate_limiter::decision>([this, who = std::move(who)](auto done) { ask(who, std::move(done)); });
+}
+
+void shared_rate_limiter::ask(
+    const std::string& who, std::function<void(boost::system::result<rate_limiter::decision>)> done)
 {
     client_.eval(script_, {prefix_ + "rate:" + who, capacity_, per_second_},
         [done = std::move(done)](boost::system::result<redis_reply> r) {

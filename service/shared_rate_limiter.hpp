@@ -4,10 +4,11 @@
 // per-replica limiter.
 #pragma once
 
-#include "service/event_store.hpp"
+#include "service/net.hpp"
 #include "service/rate_limiter.hpp"
 #include "service/redis_client.hpp"
 
+#include <functional>
 #include <string>
 
 namespace switchboard {
@@ -20,10 +21,12 @@ public:
     shared_rate_limiter(redis_client& client, std::string prefix, double capacity, std::chrono::seconds window);
 
     bool available() const noexcept { return client_.connected(); }
-    // The decision, or error store_unavailable. The callback runs on the client's thread.
-    void take(const std::string& client, event_store::callback<rate_limiter::decision> done);
+    // The decision, or error store_unavailable; resumes on the caller's executor.
+    task<boost::system::result<rate_limiter::decision>> take(std::string client);
 
 private:
+    void ask(const std::string& client, std::function<void(boost::system::result<rate_limiter::decision>)> done);
+
     redis_client& client_;
     std::string prefix_;
     std::string capacity_;

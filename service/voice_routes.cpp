@@ -10,6 +10,7 @@
 #include "protocol/phone_api.hpp"
 #include "protocol/sms.hpp"
 #include "protocol/twiml.hpp"
+#include "service/awaitable_store.hpp"
 #include "service/clock.hpp"
 #include "service/config.hpp"
 #include "service/event_publisher.hpp"
@@ -19,7 +20,6 @@
 #include "service/metrics.hpp"
 #include "service/rate_limiter.hpp"
 #include "service/shared_rate_limiter.hpp"
-#include "service/store_await.hpp"
 #include "service/time_zone.hpp"
 #include "service/twilio_client.hpp"
 
@@ -202,8 +202,7 @@ private:
             co_return true;
         }
         if (shared != nullptr && shared->available()) {
-            auto d = co_await store_call<rate_limiter::decision>(
-                [&](event_store::callback<rate_limiter::decision> done) { shared->take(key, std::move(done)); });
+            auto d = co_await shared->take(key);
             if (d) {
                 co_return d->allowed;
             }
@@ -271,8 +270,7 @@ private:
             account, from, m.to, "queued", m.body, "ivr", unix_ms_now()};
         ctx.log.message_sid = msg.message_sid;
         if (!msg.message_sid.empty()) {
-            auto rec = co_await store_call<bool>(
-                [&](event_store::callback<bool> done) { d_.store.record_message(msg, std::move(done)); });
+            auto rec = co_await d_.calls.record_message(msg);
             if (!rec) {
                 log::line(log::level::error, "the call log could not record a menu sms")
                     .str("message_sid", msg.message_sid)

@@ -11,7 +11,7 @@
 namespace switchboard {
 
 class event_publisher;
-class event_store;
+class call_log;
 class menu_catalog;
 class rate_limiter;
 class shared_rate_limiter;
@@ -31,7 +31,7 @@ struct voice_deps {
     const config& cfg;
     metrics& stats;
     event_publisher& events;
-    event_store& store;
+    call_log& calls;
     const menu_catalog& menus;
     twilio_client* twilio; // null: the sms action cannot send (the caller hears its `failed` words)
     std::chrono::steady_clock::time_point started;
