@@ -1,7 +1,7 @@
 // What one signed menu POST costs in protocol/: form parsing, signature check, TwiML rendering.
-#include "protocol/form.hpp"
-#include "protocol/ivr_engine.hpp"
-#include "protocol/twilio_signature.hpp"
+#include "protocol/core/form.hpp"
+#include "protocol/ivr/ivr_engine.hpp"
+#include "protocol/twilio/twilio_signature.hpp"
 
 #include <benchmark/benchmark.h>
 

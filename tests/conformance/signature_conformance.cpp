@@ -1,6 +1,6 @@
 // Our X-Twilio-Signature verdicts against the official helper library's, on cases generated at
 // test time by gen_signature_cases.mjs (argv[1]: the cases file).
-#include "protocol/twilio_signature.hpp"
+#include "protocol/twilio/twilio_signature.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,8 +1,8 @@
 // Writes outbound webhook deliveries signed by protocol/webhook_signature, for the npm
 // `standardwebhooks` library to verify (verify_webhook_cases.mjs). argv[1]: output file;
 // argv[2]: how many cases. Timestamps are now, as a receiver checks them against its clock.
-#include "protocol/crypto.hpp"
-#include "protocol/webhook_signature.hpp"
+#include "protocol/core/crypto.hpp"
+#include "protocol/events/webhook_signature.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>

@@ -4,7 +4,7 @@
 // (npm kubernetes-models) and the Prometheus Operator objects for their required fields; promtool
 // on the rules and the scrape config; the example configuration and the pod's environment
 // accepted by the binary; probes, ports and the drain budget against what the binary serves; the
-// Ingress paths against the Twilio-signed routes of service/*.cpp, and those of the opt-in
+// Ingress paths against the Twilio-signed routes of service/**/*.cpp, and those of the opt-in
 // operator-api Component (rendered on each overlay) against its bearer routes; then a real
 // Prometheus loads the rules, scrapes a running Switchboard configured like the pod, and answers
 // every dashboard query; the scaled overlay's replicas run on a redis-server configured like its
@@ -332,7 +332,7 @@ const REDIS_ACL_RIGHTS = ['+@read', '+@write', '+@stream', '+@scripting', '+@con
   '+select'];
 
 // ---------------------------------------------------------------------------------------------
-// The routes the binary serves, read from their declarations in service/*.cpp:
+// The routes the binary serves, read from their declarations in service/**/*.cpp:
 //   r.add({http::verb::post, "/api/voice/status", "voice_status", twilio, handler});
 // The path is a string literal or a named constant (std::string(ivr::menu_path)); the policy a
 // route_policy: `{}`, a braced initialiser, a variable initialised with one, or a call of a lambda
@@ -439,8 +439,11 @@ function routeTable() {
   if (routeTableCache) {
     return routeTableCache;
   }
-  const sources = (dir, ext) => readdirSync(file(dir)).filter((f) => ext.test(f)).sort()
-    .map((f) => ({ rel: `${dir}/${f}`, ...maskCpp(readText(`${dir}/${f}`)) }));
+  // Every source under `dir`, sub-folders included (service/ and protocol/ have one per subsystem).
+  const walk = (dir) => readdirSync(file(dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory()
+    ? walk(`${dir}/${e.name}`) : [`${dir}/${e.name}`]));
+  const sources = (dir, ext) => walk(dir).filter((f) => ext.test(f)).sort()
+    .map((rel) => ({ rel, ...maskCpp(readText(rel)) }));
   const cpp = sources('service', /\.cpp$/);
   const everything = [...cpp, ...sources('service', /\.hpp$/), ...sources('protocol', /\.(hpp|cpp)$/)];
   const literal = (src, expr) => {
@@ -717,13 +720,13 @@ describe('YAML', () => {
   });
 });
 
-describe('routes of service/*.cpp', () => {
+describe('routes of service/**/*.cpp', () => {
   test('the extractor finds the Twilio-signed webhooks, the operator API and the admin routes', () => {
     const routes = routeTable();
     const signed = routes.filter((r) => r.twilioSigned);
     assert.ok(signed.length > 0, 'some Twilio-signed routes');
     for (const r of signed) {
-      assert.ok(!r.bearer && r.file !== 'service/admin_routes.cpp', `${r.where}: a webhook is neither bearer nor admin`);
+      assert.ok(!r.bearer && r.file !== 'service/ops/admin_routes.cpp', `${r.where}: a webhook is neither bearer nor admin`);
     }
     const operator = routes.filter((r) => r.path.startsWith('/api/phone/') && !r.path.startsWith('/api/phone/webhook/'));
     assert.ok(operator.length > 0 && operator.every((r) => r.bearer), 'the operator API: bearer routes');
@@ -735,7 +738,7 @@ describe('routes of service/*.cpp', () => {
       'every bearer route is the operator API\'s');
     assert.ok(routes.filter((r) => r.path.startsWith('/api/phone/webhook/')).every((r) => r.twilioSigned),
       'the operator API\'s webhooks are Twilio-signed');
-    const admin = routes.filter((r) => r.file === 'service/admin_routes.cpp');
+    const admin = routes.filter((r) => r.file === 'service/ops/admin_routes.cpp');
     assert.deepEqual(ADMIN_ROUTES.filter((name) => !admin.some((r) => r.name === name)), [], 'the admin routes');
     assert.ok(admin.some((r) => r.path.startsWith('/admin/')), 'and the admin API');
   });
@@ -1176,7 +1179,7 @@ for (const dir of KUSTOMIZATIONS) {
       }
     });
 
-    test('the Ingress routes exactly the Twilio-signed routes of service/*.cpp: no operator API, no admin route', () => {
+    test('the Ingress routes exactly the Twilio-signed routes of service/**/*.cpp: no operator API, no admin route', () => {
       const { env } = workload(objects);
       const ingress = only(objects, 'Ingress');
       const host = new URL(env.SWITCHBOARD_PUBLIC_URL).host;
@@ -1186,12 +1189,12 @@ for (const dir of KUSTOMIZATIONS) {
       const routed = (routePath, among) => among.filter((p) => ingressPathMatches(p, samplePath(routePath)));
       const routes = routeTable();
       const signed = routes.filter((r) => r.twilioSigned);
-      assert.ok(signed.length > 0, 'the route table of service/*.cpp has Twilio-signed routes');
+      assert.ok(signed.length > 0, 'the route table of service/**/*.cpp has Twilio-signed routes');
       for (const r of signed) {
         assert.ok(routed(r.path, hostPaths).length > 0, `${r.method} ${r.path} (${r.where}) is routed for ${host}`);
       }
       for (const r of routes.filter((x) => !x.twilioSigned)) {
-        const kind = r.file === 'service/admin_routes.cpp' ? 'an admin route'
+        const kind = r.file === 'service/ops/admin_routes.cpp' ? 'an admin route'
           : r.path.startsWith('/api/phone/') ? 'the operator API' : 'not Twilio-signed';
         assert.deepEqual(routed(r.path, allPaths).map((p) => `${p.pathType} ${p.path}`), [],
           `${r.method} ${r.path} (${r.where}, ${kind}) is not routed`);
@@ -1506,7 +1509,7 @@ function isCidr(value) {
 }
 
 const ingressPaths = (ingress) => ingress.spec.rules.flatMap((r) => r.http?.paths ?? []);
-const routeKind = (r) => (r.file === 'service/admin_routes.cpp' ? 'an admin route'
+const routeKind = (r) => (r.file === 'service/ops/admin_routes.cpp' ? 'an admin route'
   : r.twilioSigned ? 'a Twilio-signed webhook' : 'neither signed nor bearer');
 
 describe(`the opt-in operator API: ${OPERATOR_API}`, () => {
@@ -1518,7 +1521,7 @@ describe(`the opt-in operator API: ${OPERATOR_API}`, () => {
 
   test('the shipped kustomizations do not opt in: the webhook Ingress only, no bearer route routed', () => {
     const bearer = routeTable().filter((r) => r.bearer);
-    assert.ok(bearer.length > 0, 'the route table of service/*.cpp has bearer routes');
+    assert.ok(bearer.length > 0, 'the route table of service/**/*.cpp has bearer routes');
     for (const dir of KUSTOMIZATIONS) {
       assert.equal(load(readText(`${dir}/kustomization.yaml`)).components, undefined, `${dir} uses no Component`);
       const ingresses = render(dir).filter((o) => o.kind === 'Ingress');
@@ -1584,7 +1587,7 @@ describe(`the opt-in operator API: ${OPERATOR_API}`, () => {
         }
       });
 
-      test('routes every bearer route of service/*.cpp and nothing else, all under /api/phone, to port http', () => {
+      test('routes every bearer route of service/**/*.cpp and nothing else, all under /api/phone, to port http', () => {
         const { resolvePort, portByName } = workload(objects);
         const service = only(objects, 'Service', 'switchboard');
         const paths = ingressPaths(operator);

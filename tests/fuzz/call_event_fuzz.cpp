@@ -1,10 +1,10 @@
 // Events (protocol/call_event): event documents read back from the stores, events built from
 // webhook forms, timestamps and de-duplication keys. Input: JSON NUL form NUL 8 timestamp
 // bytes NUL idempotency token NUL status. What to_json writes, from_json reads back unchanged.
-#include "protocol/call_event.hpp"
-#include "protocol/call_status.hpp"
-#include "protocol/sms.hpp"
-#include "protocol/text.hpp"
+#include "protocol/core/text.hpp"
+#include "protocol/events/call_event.hpp"
+#include "protocol/twilio/call_status.hpp"
+#include "protocol/twilio/sms.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 #include <boost/json/parse.hpp>

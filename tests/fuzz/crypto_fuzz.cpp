@@ -1,8 +1,8 @@
 // Decoders of configured and received bytes (protocol/crypto, jwt::base64url_decode): any
 // text decodes or is refused, never throws; what decodes encodes back to the same length and
 // decodes to the same bytes again.
-#include "protocol/crypto.hpp"
-#include "protocol/jwt.hpp"
+#include "protocol/auth/jwt.hpp"
+#include "protocol/core/crypto.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 using namespace switchboard;

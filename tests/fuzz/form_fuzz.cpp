@@ -1,7 +1,7 @@
 // Form bodies and query strings (protocol/form, protocol/text): any bytes are some form; the
 // decoded pairs are valid UTF-8 and survive encoding and parsing again unchanged.
-#include "protocol/form.hpp"
-#include "protocol/text.hpp"
+#include "protocol/core/form.hpp"
+#include "protocol/core/text.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 using namespace switchboard;

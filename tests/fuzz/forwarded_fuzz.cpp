@@ -1,7 +1,7 @@
 // Trusted proxies and X-Forwarded-* (protocol/forwarded). Input: trusted list NUL peer NUL
 // X-Forwarded-For NUL X-Forwarded-Proto. The client address is the peer, or one of the
 // forwarded hops when the peer is trusted.
-#include "protocol/forwarded.hpp"
+#include "protocol/auth/forwarded.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 using namespace switchboard;

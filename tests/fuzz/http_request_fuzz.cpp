@@ -4,7 +4,7 @@
 // bytes the client sends; each read takes 1 to read_chunk bytes, the size drawn from the data.
 // Every request is complete or refused with a beast::http error, and nothing buffered or
 // parsed exceeds the limits.
-#include "service/request_reader.hpp"
+#include "service/http/request_reader.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 #include <boost/beast/http/error.hpp>

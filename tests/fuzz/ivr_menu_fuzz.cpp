@@ -4,9 +4,9 @@
 // steps. A valid definition (else the shipped default) answers and follows the fuzzed keys;
 // every document it writes is well-formed TwiML whose callback URLs carry each state
 // parameter once and name only the definition's menus.
-#include "protocol/ivr_engine.hpp"
-#include "protocol/ivr_menu.hpp"
-#include "protocol/twiml_reader.hpp"
+#include "protocol/ivr/ivr_engine.hpp"
+#include "protocol/ivr/ivr_menu.hpp"
+#include "protocol/twilio/twiml_reader.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 #include <algorithm>

@@ -4,7 +4,7 @@
 // is expired exactly when now >= exp + leeway, not yet valid exactly when now + leeway < nbf, and
 // too long-lived exactly when exp - now or exp - iat exceeds cap + leeway, in exact (128-bit)
 // arithmetic.
-#include "protocol/jwt.hpp"
+#include "protocol/auth/jwt.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 #include <boost/json/parse.hpp>

@@ -1,12 +1,12 @@
 // The operator phone API's request validation (protocol/phone_api): JSON bodies, query strings,
 // Idempotency-Key values, connection overrides and Twilio's error documents. Input: a selector byte, then the body or
 // query. Refusals carry a message; accepted requests give Twilio form bodies that decode back to the request.
-#include "protocol/connection_overrides.hpp"
-#include "protocol/form.hpp"
-#include "protocol/idempotency.hpp"
-#include "protocol/phone.hpp"
-#include "protocol/phone_api.hpp"
-#include "protocol/twiml_reader.hpp"
+#include "protocol/core/form.hpp"
+#include "protocol/core/phone.hpp"
+#include "protocol/phone_api/idempotency.hpp"
+#include "protocol/phone_api/phone_api.hpp"
+#include "protocol/twilio/connection_overrides.hpp"
+#include "protocol/twilio/twiml_reader.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 using namespace switchboard;

@@ -1,6 +1,6 @@
 // SWITCHBOARD_STORE=redis://… (protocol/redis_url): any bytes give an endpoint in range or a
 // refusal that says why; the redacted form does not depend on the password.
-#include "protocol/redis_url.hpp"
+#include "protocol/core/redis_url.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 using namespace switchboard;

@@ -1,7 +1,7 @@
 // Retry-After from a subscriber's or Twilio's response (protocol/delivery_policy), and the
 // retry plan it feeds. Input: 8 bytes of "now", 8 bytes choosing the attempt, age and jitter,
 // then the header value. A delay is never negative, and a retry is planned only within max_age.
-#include "protocol/delivery_policy.hpp"
+#include "protocol/events/delivery_policy.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 using namespace switchboard;

@@ -1,9 +1,9 @@
-// SWITCHBOARD_SUBSCRIBERS (service/config.cpp, through load_config with an environment that
+// SWITCHBOARD_SUBSCRIBERS (service/app/config.cpp, through load_config with an environment that
 // holds only a token and the fuzzed JSON): a bad array is a list of messages, never an
 // exception at start-up; every subscriber it accepts is one the deliverer can run.
-#include "protocol/call_event.hpp"
-#include "protocol/webhook_signature.hpp"
-#include "service/config.hpp"
+#include "protocol/events/call_event.hpp"
+#include "protocol/events/webhook_signature.hpp"
+#include "service/app/config.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 using namespace switchboard;

@@ -1,7 +1,7 @@
 // X-Twilio-Signature verification (protocol/twilio_signature) on hostile URLs, bodies and
 // headers. Input: flags byte, then url NUL signature NUL content-type NUL body. A signature
 // computed over the URL as received (and the form body) must verify.
-#include "protocol/twilio_signature.hpp"
+#include "protocol/twilio/twilio_signature.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 #include <array>

@@ -1,8 +1,8 @@
 // The TwiML reader (protocol/twiml_reader) on any document: an error names its offset, a tree
 // respects the bounds, and a <Response> tree written again by the TwiML builder reads back with
 // the same shape.
-#include "protocol/twiml.hpp"
-#include "protocol/twiml_reader.hpp"
+#include "protocol/twilio/twiml.hpp"
+#include "protocol/twilio/twiml_reader.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 using namespace switchboard;

@@ -1,7 +1,7 @@
 // Standard Webhooks secrets and signatures (protocol/webhook_signature): a configured
 // "whsec_…" secret is a key or a refusal, never an exception; what is signed verifies. Input:
 // secret NUL id NUL 8 timestamp bytes NUL body NUL header.
-#include "protocol/webhook_signature.hpp"
+#include "protocol/events/webhook_signature.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 using namespace switchboard;

@@ -1,6 +1,6 @@
 // Webhook URL forms (protocol/webhook_url): splitting, ports, WHATWG normalisation and Node's
 // legacy query string on any bytes. A normalised URL normalises to itself.
-#include "protocol/webhook_url.hpp"
+#include "protocol/events/webhook_url.hpp"
 #include "tests/fuzz/fuzz.hpp"
 
 #include <algorithm>

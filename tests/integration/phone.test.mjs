@@ -2,7 +2,7 @@
 // and every way a token must be refused), the permission matrix, input validation that never
 // reaches Twilio, every endpoint end to end against Prism serving Twilio's official OpenAPI
 // spec, Twilio's error answers from a small stub, the Samsaek webhooks signed by the `twilio`
-// library, and every response checked against service/openapi.yaml.
+// library, and every response checked against service/phone/openapi.yaml.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,7 +32,7 @@ const ALL = ['phone:view', 'phone:call', 'phone:sms', 'phone:admin'];
 // The OpenAPI description of this API: every response below is checked against it.
 // ---------------------------------------------------------------------------------------------
 
-const spec = yaml.load(readFileSync(path.join(root, 'service', 'openapi.yaml'), 'utf8'));
+const spec = yaml.load(readFileSync(path.join(root, 'service', 'phone', 'openapi.yaml'), 'utf8'));
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats(ajv);
 ajv.addSchema({ $id: 'openapi', components: spec.components ?? {} });
@@ -73,7 +73,7 @@ function templateFor(pathname) {
 // Asserts that (method, path, status, content type, body) is what the description says.
 function conforms(method, pathname, status, contentType, body) {
   const template = templateFor(pathname);
-  assert.ok(template, `${pathname} is not described in service/openapi.yaml`);
+  assert.ok(template, `${pathname} is not described in service/phone/openapi.yaml`);
   const operation = spec.paths[template][method.toLowerCase()];
   assert.ok(operation, `${method} ${template} is not described`);
   const response = resolve(operation.responses[String(status)] ?? operation.responses.default);
@@ -236,7 +236,7 @@ after(async () => {
   prism?.child.kill('SIGTERM');
   await new Promise((resolve) => (stub ? stub.server.close(resolve) : resolve()));
   rmSync(dir, { recursive: true, force: true });
-  console.log(`# responses checked against service/openapi.yaml: ${conformanceChecks}`);
+  console.log(`# responses checked against service/phone/openapi.yaml: ${conformanceChecks}`);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -780,7 +780,7 @@ describe('re-pointing a number the account owns', () => {
     const updated = await api(main, 'PATCH', `/api/phone/numbers/${sid}`,
       { token, body: { webhook_url: 'https://yourdomain.com/api/phone/webhook', friendly_name: 'Samsaek Main Line' } });
     assert.equal(updated.status, 200, updated.text);
-    assert.match(updated.json.sid, /^PN/); // (api() checks every answer against service/openapi.yaml)
+    assert.match(updated.json.sid, /^PN/); // (api() checks every answer against service/phone/openapi.yaml)
     // The stub: exactly what Twilio receives.
     const sent = async (body) => {
       stub.reset();

@@ -1,0 +1,359 @@
+// Event names, filters, JSON encoding and de-duplication keys.
+#include "protocol/events/call_event.hpp"
+
+#include "protocol/core/error.hpp"
+#include "protocol/core/text.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <array>
+#include <cstdio>
+#include <ctime>
+
+namespace switchboard {
+namespace {
+
+constexpr std::array<std::pair<event_type, std::string_view>, 6> names = {{
+    {event_type::call_status_changed, "call.status_changed"},
+    {event_type::call_menu_selected, "call.menu_selected"},
+    {event_type::sms_received, "sms.received"},
+    {event_type::sms_status_changed, "sms.status_changed"},
+    {event_type::call_voicemail, "call.voicemail"},
+    {event_type::call_assistant_ended, "call.assistant_ended"},
+}};
+
+void put(boost::json::object& o, std::string_view key, const std::string& value)
+{
+    if (!value.empty()) {
+        o[key] = value;
+    }
+}
+
+void put(boost::json::object& o, std::string_view key, const std::optional<std::int64_t>& value)
+{
+    if (value) {
+        o[key] = *value;
+    }
+}
+
+std::string string_member(const boost::json::object& o, std::string_view key)
+{
+    const auto* v = o.if_contains(key);
+    return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+// A whole number member; nullopt when absent or not an integer. `out_of_range` is set for an
+// integer above INT64_MAX (Boost.JSON holds those as uint64), which to_json never writes.
+std::optional<std::int64_t> number(const boost::json::object& o, std::string_view key, bool& out_of_range)
+{
+    const auto* v = o.if_contains(key);
+    if (v != nullptr && v->is_int64()) {
+        return v->as_int64();
+    }
+    if (v != nullptr && v->is_uint64()) {
+        out_of_range = true;
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::string_view to_string(event_type t) noexcept
+{
+    for (const auto& [type, name] : names) {
+        if (type == t) {
+            return name;
+        }
+    }
+    return "unknown";
+}
+
+std::optional<event_type> parse_event_type(std::string_view s) noexcept
+{
+    for (const auto& [type, name] : names) {
+        if (name == s) {
+            return type;
+        }
+    }
+    return std::nullopt;
+}
+
+bool filter_matches(std::string_view filter, event_type t) noexcept
+{
+    const std::string_view name = to_string(t);
+    if (filter == "*" || filter == name) {
+        return true;
+    }
+    if (filter.size() >= 2 && filter.substr(filter.size() - 2) == ".*") {
+        const std::string_view prefix = filter.substr(0, filter.size() - 1); // keeps the '.'
+        return name.substr(0, prefix.size()) == prefix;
+    }
+    return false;
+}
+
+bool is_valid_filter(std::string_view filter) noexcept
+{
+    if (filter == "*" || parse_event_type(filter)) {
+        return true;
+    }
+    for (const auto& [type, name] : names) {
+        (void)name;
+        if (filter.size() >= 2 && filter.substr(filter.size() - 2) == ".*" && filter_matches(filter, type)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+call_event status_changed_event(const call_status_update& u)
+{
+    call_event e;
+    e.type = event_type::call_status_changed;
+    e.call_sid = u.call_sid;
+    e.account_sid = u.account_sid;
+    e.from = u.from;
+    e.to = u.to;
+    e.direction = u.direction;
+    e.status = u.raw_status;
+    e.sequence_number = u.sequence_number;
+    e.duration_seconds = u.duration_seconds;
+    return e;
+}
+
+namespace {
+
+call_event call_webhook_event(event_type type, const form_params& params)
+{
+    call_event e;
+    e.type = type;
+    e.call_sid = params.get("CallSid");
+    e.account_sid = params.get("AccountSid");
+    e.from = params.get("From");
+    e.to = params.get("To");
+    e.direction = params.get("Direction");
+    e.status = params.get("CallStatus");
+    return e;
+}
+
+} // namespace
+
+call_event menu_selected_event(const form_params& params, std::string_view menu, std::string_view choice, int attempt)
+{
+    call_event e = call_webhook_event(event_type::call_menu_selected, params);
+    e.digits = params.get("Digits");
+    if (e.digits.empty()) {
+        e.speech = params.get("SpeechResult");
+    }
+    e.menu = menu;
+    e.choice = choice;
+    e.attempt = attempt;
+    return e;
+}
+
+namespace {
+
+// A whole number of seconds as Twilio sends it; nullopt for anything else.
+std::optional<std::int64_t> seconds_of(std::string_view d)
+{
+    const auto seconds = text::to_integer<std::int64_t>(d);
+    return seconds && *seconds >= 0 ? seconds : std::nullopt;
+}
+
+} // namespace
+
+call_event voicemail_event(const form_params& params, std::string_view menu)
+{
+    call_event e = call_webhook_event(event_type::call_voicemail, params);
+    e.menu = menu;
+    e.recording_url = params.get("RecordingUrl");
+    e.recording_sid = params.get("RecordingSid");
+    e.duration_seconds = seconds_of(params.get("RecordingDuration"));
+    return e;
+}
+
+call_event assistant_ended_event(const form_params& params, std::string_view menu, std::string_view assistant)
+{
+    call_event e = call_webhook_event(event_type::call_assistant_ended, params);
+    e.menu = menu;
+    e.assistant = assistant;
+    e.session_id = params.get("SessionId");
+    e.session_status = params.get("SessionStatus");
+    e.duration_seconds = seconds_of(params.get("SessionDuration"));
+    e.handoff_data = params.get("HandoffData");
+    e.error_code = params.get("ErrorCode");
+    e.error_message = params.get("ErrorMessage");
+    return e;
+}
+
+namespace {
+
+call_event sms_event(event_type type, const sms_message& m)
+{
+    call_event e;
+    e.type = type;
+    e.message_sid = m.message_sid;
+    e.account_sid = m.account_sid;
+    e.from = m.from;
+    e.to = m.to;
+    e.status = m.status;
+    return e;
+}
+
+} // namespace
+
+call_event sms_received_event(const sms_message& m)
+{
+    call_event e = sms_event(event_type::sms_received, m);
+    e.direction = "inbound";
+    e.body = m.body;
+    e.num_media = m.num_media;
+    return e;
+}
+
+call_event sms_status_changed_event(const sms_message& m)
+{
+    call_event e = sms_event(event_type::sms_status_changed, m);
+    e.error_code = m.error_code;
+    return e;
+}
+
+std::string format_timestamp(std::int64_t unix_ms)
+{
+    // Floor division without overflow (unix_ms - 999 overflows near INT64_MIN).
+    std::int64_t whole = unix_ms / 1000;
+    std::int64_t ms = unix_ms % 1000;
+    if (ms < 0) {
+        ms += 1000;
+        --whole;
+    }
+    const auto seconds = static_cast<std::time_t>(whole);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char buf[64];
+    const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+    return std::string(buf, static_cast<std::size_t>(n));
+}
+
+std::string to_json(const call_event& e)
+{
+    boost::json::object data;
+    put(data, "call_sid", e.call_sid);
+    put(data, "message_sid", e.message_sid);
+    put(data, "account_sid", e.account_sid);
+    put(data, "from", e.from);
+    put(data, "to", e.to);
+    put(data, "direction", e.direction);
+    put(data, "status", e.status);
+    put(data, "previous_status", e.previous_status);
+    put(data, "current_status", e.current_status);
+    put(data, "sequence_number", e.sequence_number);
+    put(data, "duration_seconds", e.duration_seconds);
+    put(data, "digits", e.digits);
+    put(data, "speech", e.speech);
+    put(data, "menu", e.menu);
+    put(data, "choice", e.choice);
+    put(data, "attempt", e.attempt);
+    put(data, "recording_url", e.recording_url);
+    put(data, "recording_sid", e.recording_sid);
+    put(data, "body", e.body);
+    put(data, "num_media", e.num_media);
+    put(data, "error_code", e.error_code);
+    put(data, "assistant", e.assistant);
+    put(data, "session_id", e.session_id);
+    put(data, "session_status", e.session_status);
+    put(data, "handoff_data", e.handoff_data);
+    put(data, "error_message", e.error_message);
+    put(data, "agent_name", e.agent_name);
+    put(data, "call_purpose", e.call_purpose);
+    put(data, "workflow_id", e.workflow_id);
+    boost::json::object doc;
+    doc["id"] = e.id;
+    doc["type"] = to_string(e.type);
+    doc["timestamp"] = format_timestamp(e.occurred_at_ms);
+    doc["occurred_at_ms"] = e.occurred_at_ms;
+    doc["data"] = std::move(data);
+    return boost::json::serialize(doc);
+}
+
+boost::system::result<call_event> from_json(std::string_view json)
+{
+    boost::system::error_code ec;
+    const boost::json::value doc = boost::json::parse(json, ec);
+    if (ec || !doc.is_object()) {
+        return error::invalid_parameter;
+    }
+    const auto& o = doc.as_object();
+    bool out_of_range = false;
+    const auto type = parse_event_type(string_member(o, "type"));
+    const auto at = number(o, "occurred_at_ms", out_of_range);
+    const auto* data = o.if_contains("data");
+    if (!type || !at || data == nullptr || !data->is_object() || string_member(o, "id").empty()) {
+        return error::invalid_parameter;
+    }
+    const auto& d = data->as_object();
+    call_event e;
+    e.id = string_member(o, "id");
+    e.type = *type;
+    e.occurred_at_ms = *at;
+    e.call_sid = string_member(d, "call_sid");
+    e.message_sid = string_member(d, "message_sid");
+    e.account_sid = string_member(d, "account_sid");
+    e.from = string_member(d, "from");
+    e.to = string_member(d, "to");
+    e.direction = string_member(d, "direction");
+    e.status = string_member(d, "status");
+    e.previous_status = string_member(d, "previous_status");
+    e.current_status = string_member(d, "current_status");
+    e.sequence_number = number(d, "sequence_number", out_of_range);
+    e.duration_seconds = number(d, "duration_seconds", out_of_range);
+    e.digits = string_member(d, "digits");
+    e.speech = string_member(d, "speech");
+    e.menu = string_member(d, "menu");
+    e.choice = string_member(d, "choice");
+    e.attempt = number(d, "attempt", out_of_range);
+    e.recording_url = string_member(d, "recording_url");
+    e.recording_sid = string_member(d, "recording_sid");
+    e.body = string_member(d, "body");
+    e.num_media = number(d, "num_media", out_of_range);
+    e.error_code = string_member(d, "error_code");
+    e.assistant = string_member(d, "assistant");
+    e.session_id = string_member(d, "session_id");
+    e.session_status = string_member(d, "session_status");
+    e.handoff_data = string_member(d, "handoff_data");
+    e.error_message = string_member(d, "error_message");
+    e.agent_name = string_member(d, "agent_name");
+    e.call_purpose = string_member(d, "call_purpose");
+    e.workflow_id = string_member(d, "workflow_id");
+    if (out_of_range) {
+        return error::invalid_parameter;
+    }
+    return e;
+}
+
+std::string dedupe_key(std::string_view idempotency_token, std::string_view sid,
+    std::optional<std::int64_t> sequence_number, std::string_view status)
+{
+    // The natural key decides: I-Twilio-Idempotency-Token is not covered by the signature, so a
+    // captured request replayed with fresh tokens must not become new events, and a different
+    // callback that happens to carry a used token must not be dropped. A Twilio retry repeats
+    // the callback, so its natural key is the same. The token only stands in when a callback
+    // has no natural key at all.
+    // Appended piece by piece: GCC 12's -Wrestrict misreads "literal" + std::string temporaries.
+    std::string key;
+    if (sid.empty() && !idempotency_token.empty()) {
+        return key.append("token:").append(idempotency_token);
+    }
+    key.append("sid:").append(sid);
+    if (sequence_number) {
+        key.append("#").append(std::to_string(*sequence_number));
+    } else {
+        // No SequenceNumber (SMS status callbacks): one event per status of the message.
+        key.append("@").append(status);
+    }
+    return key;
+}
+
+} // namespace switchboard

@@ -1,7 +1,0 @@
-// Entry point: parses argv and hands over to the CLI.
-#include "service/cli.hpp"
-
-int main(int argc, char** argv)
-{
-    return switchboard::run_cli(argc, argv);
-}

@@ -1,0 +1,226 @@
+// Admin handlers.
+#include "service/ops/admin_routes.hpp"
+
+#include "protocol/core/error.hpp"
+#include "protocol/events/call_event.hpp"
+#include "service/events/delivery_service.hpp"
+#include "service/http/http_error.hpp"
+#include "service/ops/clock.hpp"
+#include "service/ops/metrics.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <charconv>
+
+namespace switchboard {
+namespace {
+
+std::string_view path_param(const request_context& ctx, std::string_view name)
+{
+    for (const auto& [k, v] : ctx.path_params) {
+        if (k == name) {
+            return v;
+        }
+    }
+    return {};
+}
+
+// Query strings often carry a receiver's credential (?token=…): listings show names only.
+std::string redact_query(std::string_view url)
+{
+    const std::size_t q = url.find('?');
+    if (q == std::string_view::npos) {
+        return std::string(url);
+    }
+    std::string out(url.substr(0, q + 1));
+    std::string_view rest = url.substr(q + 1);
+    const std::size_t hash = rest.find('#');
+    rest = rest.substr(0, hash);
+    for (bool first = true; !rest.empty(); first = false) {
+        const std::size_t amp = rest.find('&');
+        const std::string_view pair = rest.substr(0, amp);
+        rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+        if (!first) {
+            out += '&';
+        }
+        const std::size_t eq = pair.find('=');
+        out.append(pair.substr(0, eq));
+        if (eq != std::string_view::npos) {
+            out += "=REDACTED";
+        }
+    }
+    return out;
+}
+
+http_response store_failure(boost::system::error_code ec, std::string_view subscriber)
+{
+    if (ec == error::not_found) {
+        return json_error(http::status::not_found, "not_found", "no subscriber '" + std::string(subscriber) + "'");
+    }
+    return error_response(ec, "the event store is unavailable");
+}
+
+task<http_response> subscribers(const admin_deps& d)
+{
+    auto r = co_await d.queue.stats();
+    if (!r) {
+        co_return store_failure(r.error(), "");
+    }
+    const std::int64_t now = unix_ms_now();
+    boost::json::array list;
+    for (const auto& q : *r) {
+        boost::json::object o;
+        o["name"] = q.subscriber;
+        for (const auto& s : d.subscribers) {
+            if (s.name == q.subscriber) {
+                o["url"] = redact_query(s.url);
+                boost::json::array events;
+                for (const auto& e : s.events) {
+                    events.emplace_back(e);
+                }
+                o["events"] = std::move(events);
+                o["concurrency"] = s.concurrency;
+            }
+        }
+        o["pending"] = q.pending;
+        o["in_flight"] = q.in_flight;
+        o["dead"] = q.dead;
+        o["oldest_pending_age_ms"]
+            = q.oldest_pending_occurred_at_ms ? std::max<std::int64_t>(0, now - *q.oldest_pending_occurred_at_ms) : 0;
+        // Since this process started (the metrics hold the same counts).
+        const auto& m = d.stats.subscriber(q.subscriber);
+        o["delivered"] = static_cast<std::int64_t>(m.delivered.Value());
+        o["retried"] = static_cast<std::int64_t>(m.retried.Value());
+        o["dead_lettered"] = static_cast<std::int64_t>(m.dead_lettered.Value());
+        list.push_back(std::move(o));
+    }
+    boost::json::object doc;
+    doc["subscribers"] = std::move(list);
+    co_return json_response(http::status::ok, boost::json::serialize(doc));
+}
+
+task<http_response> deliveries(request_context& ctx, const admin_deps& d)
+{
+    const std::string name(path_param(ctx, "name"));
+    const form_params q = parse_form(ctx.query);
+    const auto state = parse_delivery_state(q.find("state").value_or("dead"));
+    if (!state) {
+        co_return json_error(
+            http::status::bad_request, "invalid_parameter", "state must be pending, in_flight, delivered or dead");
+    }
+    std::int64_t limit = 100;
+    std::int64_t after = 0;
+    for (auto [key, target, max] :
+        {std::tuple{"limit", &limit, std::int64_t{1000}}, std::tuple{"after", &after, INT64_MAX}}) {
+        const auto v = q.find(key);
+        if (!v || v->empty()) {
+            continue;
+        }
+        const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), *target);
+        if (ec != std::errc{} || end != v->data() + v->size() || *target < 0 || *target > max
+            || (*target == 0 && target == &limit)) {
+            co_return json_error(http::status::bad_request, "invalid_parameter",
+                std::string(key) + " must be a whole number" + (target == &limit ? " from 1 to 1000" : ""));
+        }
+    }
+    auto r = co_await d.queue.list(name, *state, static_cast<std::size_t>(limit), after);
+    if (!r) {
+        co_return store_failure(r.error(), name);
+    }
+    boost::json::array rows;
+    for (const auto& row : *r) {
+        boost::json::object o;
+        o["seq"] = row.seq;
+        o["event_id"] = row.event_id;
+        o["type"] = row.type;
+        o["occurred_at"] = format_timestamp(row.occurred_at_ms);
+        o["state"] = to_string(row.state);
+        o["attempts"] = row.attempts;
+        if (row.next_attempt_at_ms) {
+            o["next_attempt_at"] = format_timestamp(*row.next_attempt_at_ms);
+        }
+        if (row.last_status != 0) {
+            o["last_status"] = row.last_status;
+        }
+        if (!row.last_error.empty()) {
+            o["last_error"] = row.last_error;
+        }
+        rows.push_back(std::move(o));
+    }
+    boost::json::object doc;
+    doc["subscriber"] = name;
+    doc["state"] = to_string(*state);
+    if (static_cast<std::int64_t>(r->size()) == limit && !r->empty()) {
+        doc["next_after"] = r->back().seq;
+    }
+    doc["deliveries"] = std::move(rows);
+    co_return json_response(http::status::ok, boost::json::serialize(doc));
+}
+
+task<http_response> replay(request_context& ctx, const admin_deps& d)
+{
+    const std::string name(path_param(ctx, "name"));
+    const std::string event_id(path_param(ctx, "event_id"));
+    auto r = co_await d.queue.replay(name, event_id, unix_ms_now());
+    // All of them: in bounded batches, each its own store operation (webhooks commit between).
+    std::int64_t total = r ? *r : 0;
+    while (event_id.empty() && r && *r == static_cast<std::int64_t>(event_store::replay_batch)) {
+        d.deliveries.notify({name});
+        r = co_await d.queue.replay(name, event_id, unix_ms_now());
+        if (r) {
+            total += *r;
+        }
+    }
+    if (r) {
+        r = total;
+    }
+    if (!r) {
+        if (r.error() == error::not_found && !event_id.empty()) {
+            co_return json_error(http::status::not_found, "not_found",
+                "no dead-lettered event '" + event_id + "' for subscriber '" + name + "'");
+        }
+        co_return store_failure(r.error(), name);
+    }
+    if (*r > 0) {
+        d.deliveries.notify({name});
+    }
+    co_return json_response(http::status::ok, R"({"replayed":)" + std::to_string(*r) + "}");
+}
+
+} // namespace
+
+void add_admin_routes(router& r, admin_deps d)
+{
+    r.add({http::verb::get, "/metrics", "metrics", {}, [&stats = d.stats](request_context&) -> task<http_response> {
+               co_return text_response(http::status::ok, stats.scrape(), "text/plain; version=0.0.4; charset=utf-8");
+           }});
+    r.add({http::verb::get, "/healthz", "healthz", {}, [](request_context&) -> task<http_response> {
+               co_return json_response(http::status::ok, R"({"status":"ok"})");
+           }});
+    // Not ready while starting, draining, or while the store cannot take writes (Redis down):
+    // the Service then sends Twilio to replicas that can accept events.
+    r.add({http::verb::get, "/readyz", "readyz", {},
+        [&ready = d.ready, &store = d.queue](request_context&) -> task<http_response> {
+            if (!ready.load()) {
+                co_return json_response(http::status::service_unavailable, R"({"status":"not ready"})");
+            }
+            if (!store.available()) {
+                co_return json_response(
+                    http::status::service_unavailable, R"({"status":"not ready","store":"unavailable"})");
+            }
+            co_return json_response(http::status::ok, R"({"status":"ready"})");
+        }});
+    constexpr route_policy admin{.twilio_signature = false, .rate_limited = false, .permission = "", .admin = true};
+    r.add({http::verb::get, "/admin/subscribers", "admin_subscribers", admin,
+        [d](request_context&) { return subscribers(d); }});
+    r.add({http::verb::get, "/admin/subscribers/{name}/deliveries", "admin_deliveries", admin,
+        [d](request_context& ctx) { return deliveries(ctx, d); }});
+    r.add({http::verb::post, "/admin/subscribers/{name}/dead/replay", "admin_replay_all", admin,
+        [d](request_context& ctx) { return replay(ctx, d); }});
+    r.add({http::verb::post, "/admin/subscribers/{name}/dead/{event_id}/replay", "admin_replay_one", admin,
+        [d](request_context& ctx) { return replay(ctx, d); }});
+}
+
+} // namespace switchboard

@@ -1,0 +1,25 @@
+// The admin listener's routes: /metrics, /healthz (liveness), /readyz (readiness), and the
+// delivery queue API under /admin/subscribers (list, dead letters, replay).
+#pragma once
+
+#include "service/app/config.hpp"
+#include "service/http/router.hpp"
+
+#include <atomic>
+
+namespace switchboard {
+
+class delivery_service;
+class delivery_queue;
+
+struct admin_deps {
+    metrics& stats;
+    const std::atomic<bool>& ready;
+    delivery_queue& queue;
+    delivery_service& deliveries;
+    const std::vector<subscriber_config>& subscribers;
+};
+
+void add_admin_routes(router& r, admin_deps deps);
+
+} // namespace switchboard

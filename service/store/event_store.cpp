@@ -1,0 +1,42 @@
+// What every event store shares: subscription filters and delivery state names.
+#include "service/store/event_store.hpp"
+
+namespace switchboard {
+
+bool subscription::matches(event_type t) const
+{
+    for (const auto& f : filters) {
+        if (filter_matches(f, t)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string_view to_string(delivery_state s) noexcept
+{
+    switch (s) {
+    case delivery_state::pending:
+        return "pending";
+    case delivery_state::in_flight:
+        return "in_flight";
+    case delivery_state::delivered:
+        return "delivered";
+    case delivery_state::dead:
+        return "dead";
+    }
+    return "pending";
+}
+
+std::optional<delivery_state> parse_delivery_state(std::string_view s) noexcept
+{
+    for (const auto st :
+        {delivery_state::pending, delivery_state::in_flight, delivery_state::delivered, delivery_state::dead}) {
+        if (s == to_string(st)) {
+            return st;
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace switchboard
