@@ -17,6 +17,7 @@
 #include "service/ops/admin_routes.hpp"
 #include "service/ops/log.hpp"
 #include "service/ops/metrics.hpp"
+#include "service/ops/store_monitor.hpp"
 #include "service/phone/phone_routes.hpp"
 #include "service/store/redis/redis_store.hpp"
 #include "service/store/redis/shared_rate_limiter.hpp"
@@ -188,6 +189,7 @@ struct application::impl {
         store->on_commit([this](const store_timing& t) {
             stats.store_batch_size.Observe(static_cast<double>(t.batch_size));
             stats.store_commit_duration.Observe(t.commit_seconds);
+            stats.store_writable.Set(t.ok ? 1 : 0);
             if (!t.ok) {
                 stats.store_commit_failures.Increment();
             }
@@ -438,6 +440,7 @@ struct application::impl {
                 public_acceptor, {"public", public_routes, stats, cfg, public_connections, draining, tls.get()}),
             log_exception);
         deliveries->start();
+        start_store_monitor(control, parts.health, stats, cfg.store.probe_interval);
         announce("public", public_acceptor, tls != nullptr);
         announce("admin", admin_acceptor, false);
         if (cfg.auth_token_generated) {

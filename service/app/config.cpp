@@ -395,6 +395,7 @@ void load_phone(loader& l, phone_config& p, bool dev)
 void load_store(loader& l, config& c)
 {
     auto& st = c.store;
+    st.probe_interval = l.seconds("SWITCHBOARD_STORE_PROBE_SECONDS", st.probe_interval);
     const std::string store = l.text("SWITCHBOARD_STORE", "sqlite");
     const std::string password = l.secret("SWITCHBOARD_REDIS_PASSWORD");
     if (store.empty() || store == "sqlite") {

@@ -96,6 +96,7 @@ struct store_config {
     std::chrono::milliseconds reclaim_idle{60'000};
     std::chrono::milliseconds timeout{5'000};
     std::string replica_name; // the delivery consumer's name
+    std::chrono::milliseconds probe_interval{15'000}; // the capacity gauges' write probe
 
     bool operator==(const store_config&) const = default; // (tests: the loader's defaults)
 };

@@ -44,6 +44,9 @@ const std::vector<setting_doc> all_settings = {
     {"SWITCHBOARD_REDIS_PASSWORD_FILE", "", "File holding SWITCHBOARD_REDIS_PASSWORD."},
     {"SWITCHBOARD_REDIS_KEY_PREFIX",
         "switchboard:", "Prefix of every Redis key: deployments sharing one Redis need different prefixes."},
+    {"SWITCHBOARD_STORE_PROBE_SECONDS", "15",
+        "How often the store is probed with a write and measured for the capacity gauges "
+        "(switchboard_store_writable, _size_bytes, _free_bytes, _rows)."},
     {"SWITCHBOARD_REDIS_RECLAIM_SECONDS", "60",
         "A delivery another replica took and has not finished after this long is taken over (the replica died). "
         "Must exceed every subscriber's timeout_seconds."},

@@ -307,6 +307,26 @@ metrics::metrics()
     , store_disconnects(counters(*registry_, "switchboard_store_disconnects_total",
           "Redis connections lost, or connection attempts that failed.")
                             .Add({}))
+    , store_writable(gauges(*registry_, "switchboard_store_writable",
+          "1 while the store commits writes; 0 since a commit or the periodic write probe failed (disk full, "
+          "read-only file system, Redis at maxmemory or unreachable), until one succeeds.")
+                         .Add({}))
+    , store_size_bytes(gauges(*registry_, "switchboard_store_size_bytes",
+          "Size of the store: the SQLite database and WAL files, or Redis used_memory.")
+                           .Add({}))
+    , store_capacity_bytes(gauges(*registry_, "switchboard_store_capacity_bytes",
+          "Room the store has in all: the data directory's file system (SQLite) or maxmemory (Redis; 0: no limit).")
+                               .Add({}))
+    , store_free_bytes(gauges(*registry_, "switchboard_store_free_bytes",
+          "Room left: free space of the data directory's file system available to the service (SQLite), or "
+          "maxmemory minus used_memory (Redis; 0 without a limit).")
+                           .Add({}))
+    , store_rows(gauges(*registry_, "switchboard_store_rows",
+          "Records in the store, by kind: events, delivery rows (any state), calls, messages."))
+    , store_rows_events(store_rows.Add({{"kind", "events"}}))
+    , store_rows_deliveries(store_rows.Add({{"kind", "deliveries"}}))
+    , store_rows_calls(store_rows.Add({{"kind", "calls"}}))
+    , store_rows_messages(store_rows.Add({{"kind", "messages"}}))
     , api_auth_failures(counters(*registry_, "switchboard_api_auth_failures_total",
                             "Operator API requests refused: 401 by token problem, 403 for a missing permission."),
           "reason",

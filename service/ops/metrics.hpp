@@ -114,6 +114,17 @@ public:
     prometheus::Counter& store_commit_failures;
     prometheus::Gauge& store_up; // 1 while the store takes writes (Redis connected)
     prometheus::Counter& store_disconnects; // Redis connections lost or refused
+    // Capacity (service/ops/store_monitor.cpp, every SWITCHBOARD_STORE_PROBE_SECONDS; writable
+    // also after every commit).
+    prometheus::Gauge& store_writable; // 0 while commits fail: disk full, read-only volume, Redis OOM
+    prometheus::Gauge& store_size_bytes;
+    prometheus::Gauge& store_capacity_bytes; // the volume (SQLite) or maxmemory (Redis; 0: none set)
+    prometheus::Gauge& store_free_bytes;
+    prometheus::Family<prometheus::Gauge>& store_rows; // kind: events, deliveries, calls, messages
+    prometheus::Gauge& store_rows_events;
+    prometheus::Gauge& store_rows_deliveries;
+    prometheus::Gauge& store_rows_calls;
+    prometheus::Gauge& store_rows_messages;
     // Created for each configured subscriber at start-up; the same object for the same name.
     subscriber_metrics& subscriber(const std::string& name);
 

@@ -108,4 +108,10 @@ task<store_result<bool>> idempotency_keys::finish(
     });
 }
 
+task<store_result<store_capacity>> store_health::capacity(std::int64_t now_ms)
+{
+    return store_call<store_capacity>(
+        [&s = store_, now_ms](done_fn<store_capacity> done) { s.capacity(now_ms, std::move(done)); });
+}
+
 } // namespace switchboard

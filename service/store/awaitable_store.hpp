@@ -6,6 +6,7 @@
 //   delivery_queue    deliveries out: claim, complete; the admin API's listings and replays
 //   call_log          the operator API's call and message log, numbers, totals
 //   idempotency_keys  the operator API's Idempotency-Key records
+//   store_health      capacity: a write probe, sizes, free space, rows (the capacity gauges)
 //
 // Each is a view of one event_store (service/store/event_store.hpp), the backend interface SQLite and
 // Redis implement with callbacks on their own threads; the adaptation is written once, here.
@@ -72,13 +73,24 @@ private:
     event_store& store_;
 };
 
-// The four views of one store, as the application hands them out.
+// The store as operations sees it: whether it takes writes, how big it is, how much room is left.
+class store_health {
+public:
+    explicit store_health(event_store& s) : store_(s) { }
+    task<store_result<store_capacity>> capacity(std::int64_t now_ms);
+
+private:
+    event_store& store_;
+};
+
+// The views of one store, as the application hands them out.
 struct store_parts {
-    explicit store_parts(event_store& s) : events(s), deliveries(s), calls(s), keys(s) { }
+    explicit store_parts(event_store& s) : events(s), deliveries(s), calls(s), keys(s), health(s) { }
     event_log events;
     delivery_queue deliveries;
     call_log calls;
     idempotency_keys keys;
+    store_health health;
 };
 
 } // namespace switchboard

@@ -137,6 +137,22 @@ struct call_detail {
     std::vector<std::string> events; // the call's event documents (JSON), oldest first
 };
 
+// The store's footprint and whether it takes writes, for the capacity gauges and alerts.
+struct store_capacity {
+    // A write just committed: SQLite, a probe row through the writer and its fsync; Redis, a SET
+    // (refused at maxmemory with noeviction, on a read-only replica, or without a connection).
+    bool writable = false;
+    std::int64_t size_bytes = 0; // SQLite: the database and WAL files; Redis: used_memory
+    // SQLite: the data directory's file system, and what of it this process may still use
+    // (statvfs f_blocks, f_bavail); Redis: maxmemory and what is left of it (0 and 0: no limit).
+    std::int64_t capacity_bytes = 0;
+    std::int64_t free_bytes = 0;
+    std::int64_t events = 0; // stored events
+    std::int64_t deliveries = 0; // delivery rows (SQLite) or delivery records (Redis), any state
+    std::int64_t calls = 0; // call log records
+    std::int64_t messages = 0; // message log records (Redis: those with a known direction)
+};
+
 struct store_timing {
     std::size_t batch_size = 0;
     double commit_seconds = 0;
@@ -195,6 +211,10 @@ public:
     virtual void idempotency_finish(
         std::string scope, idempotency::record begun, std::optional<idempotency::record> result, callback<bool> done)
         = 0;
+    // Probes a write and measures the store (sizes, free space, rows); `writable` false when
+    // the probe did not commit. The sizes are read even then.
+    virtual void capacity(std::int64_t now_ms, callback<store_capacity> done) = 0;
+
     // Observes every commit (batch size, duration, success), from the store's thread.
     virtual void on_commit(std::function<void(const store_timing&)> observer) = 0;
 

@@ -972,6 +972,22 @@ describe('Prometheus rules and configuration', () => {
       ['SwitchboardStoreDown', [{ series: `switchboard_store_up${labels({})}`, values: '1 1 0x10' }], '6m',
         // A blip shorter than the for: quiet.
         [{ series: `switchboard_store_up${labels({})}`, values: '1 1 0 1x10' }]],
+      ['SwitchboardStoreNotWritable', [{ series: `switchboard_store_writable${labels({})}`, values: '1 1 0x10' }], '6m',
+        [{ series: `switchboard_store_writable${labels({})}`, values: '1 1 0 1x10' }]],
+      // 90% of the volume used; a volume without a known size (Redis without maxmemory) never fires.
+      ['SwitchboardStoreVolumeFilling',
+        [{ series: `switchboard_store_free_bytes${labels({})}`, values: '10x30' },
+          { series: `switchboard_store_capacity_bytes${labels({})}`, values: '100x30' }], '20m',
+        [{ series: `switchboard_store_free_bytes${labels({})}`, values: '50x30' },
+          { series: `switchboard_store_capacity_bytes${labels({})}`, values: '100x30' },
+          { series: `switchboard_store_free_bytes${labels({ instance: '10.0.0.2:9090' })}`, values: '0x30' },
+          { series: `switchboard_store_capacity_bytes${labels({ instance: '10.0.0.2:9090' })}`, values: '0x30' }]],
+      // Losing 1 MB a minute with 580 MB left at 7 h: empty in under 10 hours.
+      ['SwitchboardStoreFullIn3Days',
+        [{ series: `switchboard_store_free_bytes${labels({})}`, values: '1000000000-1000000x500' },
+          { series: `switchboard_store_capacity_bytes${labels({})}`, values: '2000000000x500' }], '7h',
+        [{ series: `switchboard_store_free_bytes${labels({})}`, values: '1000000000-1000x500' },
+          { series: `switchboard_store_capacity_bytes${labels({})}`, values: '2000000000x500' }]],
       // Two replicas report the same shared queue: max, so 2 × 400 s is not 800 s.
       ['SwitchboardEventQueueStale',
         [{ series: `switchboard_delivery_oldest_pending_age_seconds${labels({ subscriber: 'crm' })}`, values: '700+60x15' }],

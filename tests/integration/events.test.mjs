@@ -886,6 +886,7 @@ describe('data directory', { skip: STORE === 'redis' && 'the SQLite data directo
         during.length - refusedCount);
       assert.ok(metric(m1, 'switchboard_store_commit_failures_total') > 0);
       assert.equal(metric(m1, 'switchboard_store_up'), 0, 'the store says it cannot take writes');
+      assert.equal(metric(m1, 'switchboard_store_writable'), 0, 'and the capacity gauge too');
 
       // Space again: Twilio's retries are accepted. What was acknowledged while full must have
       // been stored (its retry is a duplicate); what was refused is new now.
@@ -896,6 +897,7 @@ describe('data directory', { skip: STORE === 'redis' && 'the SQLite data directo
       }
       const m2 = await scrape(server);
       assert.equal(metric(m2, 'switchboard_store_up'), 1, 'and again when it can');
+      assert.equal(metric(m2, 'switchboard_store_writable'), 1);
       assert.equal(metric(m2, 'switchboard_events_published_total') - metric(m1, 'switchboard_events_published_total'),
         refusedCount);
       assert.equal(metric(m2, 'switchboard_events_duplicates_total') - metric(m1, 'switchboard_events_duplicates_total'),

@@ -188,4 +188,57 @@ void redis_store::totals(std::string also_number, callback<phone_totals> done)
         });
 }
 
+namespace {
+
+// A field of INFO's "name:value" lines; 0 when absent.
+std::int64_t info_field(std::string_view info, std::string_view name)
+{
+    for (std::size_t at = info.find(name); at != std::string_view::npos; at = info.find(name, at + 1)) {
+        if ((at == 0 || info[at - 1] == '\n') && info.size() > at + name.size() && info[at + name.size()] == ':') {
+            const std::size_t from = at + name.size() + 1;
+            return to_number(info.substr(from, info.find_first_of("\r\n", from) - from));
+        }
+    }
+    return 0;
+}
+
+} // namespace
+
+// A SET (refused at maxmemory with noeviction, on a read-only replica), INFO memory, then the
+// row counts.
+void redis_store::capacity(std::int64_t now_ms, callback<store_capacity> done)
+{
+    client_->command({"SET", settings_.prefix + "probe", std::to_string(now_ms)},
+        [this, done = std::move(done)](result<redis_reply> probe) mutable {
+            auto c = std::make_shared<store_capacity>();
+            c->writable = probe && !probe->is_error();
+            client_->command({"INFO", "memory"}, [this, c, done = std::move(done)](result<redis_reply> info) mutable {
+                if (!usable(info, "capacity")) {
+                    done(failure<store_capacity>());
+                    return;
+                }
+                const std::string text = info->text();
+                c->size_bytes = info_field(text, "used_memory");
+                c->capacity_bytes = info_field(text, "maxmemory");
+                c->free_bytes
+                    = c->capacity_bytes > 0 ? std::max<std::int64_t>(0, c->capacity_bytes - c->size_bytes) : 0;
+                std::vector<std::string> args{settings_.prefix};
+                for (const auto& s : subs_) {
+                    args.push_back(s.name);
+                }
+                client_->eval(scripts_->capacity, std::move(args), [c, done = std::move(done)](result<redis_reply> r) {
+                    if (!usable(r, "capacity") || r->elements.size() != 4) {
+                        done(failure<store_capacity>());
+                        return;
+                    }
+                    c->events = r->elements[0].number();
+                    c->deliveries = r->elements[1].number();
+                    c->calls = r->elements[2].number();
+                    c->messages = r->elements[3].number();
+                    done(*c);
+                });
+            });
+        });
+}
+
 } // namespace switchboard

@@ -368,6 +368,20 @@ if also ~= '' and redis.call('SISMEMBER', p .. 'phones', also) == 0 then numbers
 return {redis.call('HGETALL', p .. 'totals'), numbers}
 )lua";
 
+// ARGV: P, every subscriber's name -> {events, deliveries (any state), calls, messages}
+const char* const capacity = R"lua(
+local p = ARGV[1]
+local deliveries = 0
+for i = 2, #ARGV do
+  local s = ARGV[i]
+  deliveries = deliveries + redis.call('ZCARD', p .. 'live:' .. s) + redis.call('ZCARD', p .. 'dead:' .. s)
+    + redis.call('ZCARD', p .. 'delivered:' .. s)
+end
+local messages = tonumber(redis.call('HGET', p .. 'totals', 'sms_sent') or '0')
+  + tonumber(redis.call('HGET', p .. 'totals', 'sms_received') or '0')
+return {redis.call('HLEN', p .. 'evid'), deliveries, redis.call('ZCARD', p .. 'calls'), messages}
+)lua";
+
 // ARGV: P, sid, phone number, friendly name, purchased at
 const char* const number = R"lua(
 local p, sid = ARGV[1], ARGV[2]

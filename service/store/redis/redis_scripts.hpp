@@ -15,6 +15,7 @@ extern const char* const call;
 extern const char* const totals;
 extern const char* const number;
 extern const char* const swap;
+extern const char* const capacity;
 extern const char* const rate_limit;
 
 } // namespace switchboard::redis_scripts

@@ -58,6 +58,7 @@ public:
         callback<idempotency::decision> done) override;
     void idempotency_finish(std::string scope, idempotency::record begun, std::optional<idempotency::record> result,
         callback<bool> done) override;
+    void capacity(std::int64_t now_ms, callback<store_capacity> done) override;
     void on_commit(std::function<void(const store_timing&)> observer) override;
     bool available() const override;
 

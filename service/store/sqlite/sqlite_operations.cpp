@@ -4,6 +4,10 @@
 // One file because each store operation is one short function and they share the row helpers.
 #include "service/store/sqlite/sqlite_pipeline.hpp"
 
+#include <filesystem>
+
+#include <sys/statvfs.h>
+
 namespace switchboard {
 namespace {
 
@@ -449,6 +453,52 @@ void sqlite_store::totals(std::string also_number, callback<phone_totals> done)
             return t;
         },
         std::move(done));
+}
+
+// A write through the writer and its fsync (disk full, a read-only volume: it fails), then the
+// sizes on the read connection.
+void sqlite_store::capacity(std::int64_t now_ms, callback<store_capacity> done)
+{
+    impl_->submit<bool>(
+        [now_ms](database& db) -> boost::system::result<bool> {
+            db.sql("INSERT INTO store_meta (key, value) VALUES ('last_probe_at_ms', ?1) "
+                   "ON CONFLICT (key) DO UPDATE SET value = ?1")
+                .bind(std::to_string(now_ms))
+                .run();
+            return true;
+        },
+        [this, done = std::move(done)](boost::system::result<bool> probe) mutable {
+            impl_->submit_read<store_capacity>(
+                [writable = probe.has_value(), db_path = impl_->db_path, wal_path = impl_->wal_path](
+                    database& db) -> boost::system::result<store_capacity> {
+                    store_capacity c;
+                    c.writable = writable;
+                    std::error_code ec;
+                    for (const auto& f : {db_path, wal_path}) {
+                        const auto size = std::filesystem::file_size(f, ec);
+                        c.size_bytes += ec ? 0 : static_cast<std::int64_t>(size);
+                    }
+                    struct statvfs fs { };
+                    const std::string dir = std::filesystem::path(db_path).parent_path().string();
+                    if (::statvfs(dir.empty() ? "." : dir.c_str(), &fs) == 0) {
+                        c.capacity_bytes
+                            = static_cast<std::int64_t>(fs.f_blocks) * static_cast<std::int64_t>(fs.f_frsize);
+                        c.free_bytes = static_cast<std::int64_t>(fs.f_bavail) * static_cast<std::int64_t>(fs.f_frsize);
+                    }
+                    auto& q = db.sql("SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM deliveries), "
+                                     "(SELECT count(*) FROM calls), (SELECT count(*) FROM messages)");
+                    q.bind();
+                    if (q.step()) {
+                        c.events = q.integer(0);
+                        c.deliveries = q.integer(1);
+                        c.calls = q.integer(2);
+                        c.messages = q.integer(3);
+                    }
+                    q.done();
+                    return c;
+                },
+                std::move(done));
+        });
 }
 
 } // namespace switchboard

@@ -44,7 +44,7 @@ struct sqlite_store::impl {
     using batch_t = std::vector<std::unique_ptr<operation>>;
 
     impl(const std::string& path, std::vector<subscription> subs)
-        : db(path, subs), reads(path, std::move(subs), database::mode::read), wal_path(path + "-wal")
+        : db(path, subs), reads(path, std::move(subs), database::mode::read), db_path(path), wal_path(path + "-wal")
     {
     }
     ~impl()
@@ -74,6 +74,7 @@ struct sqlite_store::impl {
     std::deque<std::unique_ptr<operation>> read_queue; // under mutex
     std::condition_variable read_wake;
     std::thread reader;
+    const std::string db_path;
     const std::string wal_path;
     int wal_fd = -1;
     std::mutex mutex;

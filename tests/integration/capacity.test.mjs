@@ -1,0 +1,111 @@
+// The store's capacity gauges on both stores: switchboard_store_writable (a write probe every
+// SWITCHBOARD_STORE_PROBE_SECONDS, and every commit), _size_bytes, _capacity_bytes,
+// _free_bytes and _rows{kind}; on Redis a maxmemory that is reached turns writable to 0 (and
+// webhooks to 503) until there is room again. The full-disk case of SQLite is in events.test.mjs.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { scrape, signedPost, startRedis, startServer, stopServer, STORE, waitFor } from './harness.mjs';
+
+const ACCOUNT_SID = 'AC' + 'a'.repeat(32);
+const callSid = () => `CA${randomBytes(16).toString('hex')}`;
+const messageSid = () => `SM${randomBytes(16).toString('hex')}`;
+
+function metric(m, name, labels = '') {
+  return m[`${name}${labels}`];
+}
+
+// Two subscribers that never answer (port 9, discard: refused): every delivery stays queued.
+const subscribers = ['crm', 'analytics'].map((name) => ({
+  name, url: `http://127.0.0.1:9/${name}`, secret: `whsec_${randomBytes(32).toString('base64')}`, events: ['*'],
+  timeout_seconds: 1, initial_delay_seconds: 30,
+}));
+
+async function feed(server, calls, messages) {
+  for (let i = 0; i < calls; ++i) {
+    const res = await signedPost(server, '/api/voice/status', {
+      AccountSid: ACCOUNT_SID, CallSid: callSid(), From: '+14155550100', To: '+14155551212', Direction: 'inbound',
+      CallStatus: 'ringing', SequenceNumber: '1' });
+    assert.equal(res.status, 204, await res.text());
+  }
+  for (let i = 0; i < messages; ++i) {
+    const res = await signedPost(server, '/api/sms/incoming', {
+      AccountSid: ACCOUNT_SID, MessageSid: messageSid(), From: '+14155550100', To: '+14155551212', Body: 'hi' });
+    assert.equal(res.status, 200, await res.text());
+  }
+}
+
+async function gaugesSettle(server, calls, messages) {
+  let m;
+  await waitFor(async () => {
+    m = await scrape(server);
+    return metric(m, 'switchboard_store_rows', '{kind="events"}') === calls + messages;
+  }, 10000, 'the row gauges to count what was stored');
+  assert.equal(metric(m, 'switchboard_store_rows', '{kind="calls"}'), calls);
+  assert.equal(metric(m, 'switchboard_store_rows', '{kind="messages"}'), messages);
+  assert.equal(metric(m, 'switchboard_store_rows', '{kind="deliveries"}'), (calls + messages) * subscribers.length);
+  assert.equal(metric(m, 'switchboard_store_writable'), 1);
+  assert.ok(metric(m, 'switchboard_store_size_bytes') > 0, 'a size');
+  return m;
+}
+
+test('SQLite: rows, file sizes and the data volume\'s room', { skip: STORE === 'redis' && 'SQLite only' },
+  async () => {
+    const server = await startServer({ env: {
+      SWITCHBOARD_STORE_PROBE_SECONDS: '0.2', SWITCHBOARD_SUBSCRIBERS: JSON.stringify(subscribers) } });
+    try {
+      await feed(server, 7, 3);
+      const m = await gaugesSettle(server, 7, 3);
+      const capacity = metric(m, 'switchboard_store_capacity_bytes');
+      const free = metric(m, 'switchboard_store_free_bytes');
+      assert.ok(capacity > 0 && free > 0 && free <= capacity, `capacity ${capacity}, free ${free}`);
+      // The database holds at least its schema's pages and the WAL the events went through.
+      assert.ok(metric(m, 'switchboard_store_size_bytes') >= 16384, `size ${metric(m, 'switchboard_store_size_bytes')}`);
+    } finally {
+      await stopServer(server);
+    }
+  });
+
+test('Redis: used_memory against maxmemory; writable turns 0 at maxmemory and back',
+  { skip: STORE === 'redis' && 'run once, by the SQLite pass (it starts its own redis-server)', timeout: 60000 },
+  async () => {
+    const redis = await startRedis({ extra: ['--maxmemory-policy', 'noeviction'] });
+    let server;
+    try {
+      server = await startServer({ env: {
+        SWITCHBOARD_STORE: redis.url, SWITCHBOARD_REDIS_KEY_PREFIX: 'cap:', SWITCHBOARD_STORE_PROBE_SECONDS: '0.2',
+        SWITCHBOARD_SUBSCRIBERS: JSON.stringify(subscribers) } });
+      // Without maxmemory there is no limit to report.
+      await feed(server, 4, 2);
+      let m = await gaugesSettle(server, 4, 2);
+      assert.equal(metric(m, 'switchboard_store_capacity_bytes'), 0);
+      assert.equal(metric(m, 'switchboard_store_free_bytes'), 0);
+
+      redis.cli('CONFIG', 'SET', 'maxmemory', String(256 * 1024 * 1024));
+      await waitFor(async () => {
+        m = await scrape(server);
+        return metric(m, 'switchboard_store_capacity_bytes') === 256 * 1024 * 1024;
+      }, 5000, 'maxmemory as the capacity');
+      const used = Number(/used_memory:(\d+)/.exec(redis.cli('INFO', 'memory'))[1]);
+      const free = metric(m, 'switchboard_store_free_bytes');
+      // used_memory moves a little between the two reads.
+      assert.ok(Math.abs(256 * 1024 * 1024 - used - free) < 1024 * 1024, `free ${free}, used ${used}`);
+
+      // Full: Redis refuses writes (OOM with noeviction), the probe says so, webhooks get 503.
+      redis.cli('CONFIG', 'SET', 'maxmemory', '1');
+      await waitFor(async () => metric(await scrape(server), 'switchboard_store_writable') === 0, 5000,
+        'writable 0 at maxmemory');
+      const refused = await signedPost(server, '/api/voice/status', {
+        AccountSid: ACCOUNT_SID, CallSid: callSid(), CallStatus: 'ringing', SequenceNumber: '1' });
+      assert.equal(refused.status, 503);
+      redis.cli('CONFIG', 'SET', 'maxmemory', '0');
+      await waitFor(async () => metric(await scrape(server), 'switchboard_store_writable') === 1, 5000,
+        'writable again with room');
+      await feed(server, 1, 0);
+    } finally {
+      if (server) {
+        await stopServer(server);
+      }
+      await redis.stop();
+    }
+  });
