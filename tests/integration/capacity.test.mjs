@@ -1,9 +1,15 @@
 // The store's capacity gauges on both stores: switchboard_store_writable (a write probe every
 // SWITCHBOARD_STORE_PROBE_SECONDS, and every commit), _size_bytes, _capacity_bytes,
 // _free_bytes and _rows{kind}; on Redis a maxmemory that is reached turns writable to 0 (and
-// webhooks to 503) until there is room again. The full-disk case of SQLite is in events.test.mjs.
+// webhooks to 503) until there is room again; SQLite's online backup beside the running service
+// (README "Data and capacity") restores to the same store. The full-disk case is in events.test.mjs.
 import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { scrape, signedPost, startRedis, startServer, stopServer, STORE, waitFor } from './harness.mjs';
 
@@ -107,5 +113,68 @@ test('Redis: used_memory against maxmemory; writable turns 0 at maxmemory and ba
         await stopServer(server);
       }
       await redis.stop();
+    }
+  });
+
+// SQLite's online backup API (what `sqlite3 DB ".backup FILE"` runs), through Python's module,
+// a page at a time with a pause between steps so that commits land while it copies.
+function backup(from, to) {
+  return promisify(execFile)('python3', ['-c', `
+import sqlite3, sys
+src = sqlite3.connect(sys.argv[1])
+dst = sqlite3.connect(sys.argv[2])
+src.backup(dst, pages=1, sleep=0.002)
+dst.close()
+`, from, to]);
+}
+
+function query(db, sql) {
+  return execFileSync('python3', ['-c', `
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])
+`, db, sql], { encoding: 'utf8' }).trim();
+}
+
+test('SQLite: an online backup taken while webhooks commit restores to the same store',
+  { skip: STORE === 'redis' && 'SQLite only', timeout: 60000 }, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'switchboard-backup-'));
+    const copy = path.join(dir, 'copy.db');
+    let server = await startServer({ env: {
+      SWITCHBOARD_STORE_PROBE_SECONDS: '0.2', SWITCHBOARD_SUBSCRIBERS: JSON.stringify(subscribers) } });
+    try {
+      await feed(server, 20, 5);
+      await gaugesSettle(server, 20, 5);
+      // The backup runs while more callbacks commit: it is a snapshot of one moment.
+      await Promise.all([feed(server, 30, 0), backup(path.join(server.dataDir, 'switchboard.db'), copy)]);
+      assert.equal(query(copy, 'PRAGMA integrity_check'), 'ok');
+      const events = Number(query(copy, 'SELECT count(*) FROM events'));
+      const calls = Number(query(copy, 'SELECT count(*) FROM calls'));
+      const deliveries = Number(query(copy, 'SELECT count(*) FROM deliveries'));
+      assert.ok(events >= 25 && events <= 55, `${events} events in the copy`);
+      assert.equal(deliveries, events * subscribers.length, 'each event with its delivery rows');
+      await stopServer(server);
+      server = undefined;
+
+      // Restore: the copy as switchboard.db of a fresh data directory.
+      const restored = path.join(dir, 'restored');
+      execFileSync('mkdir', ['-p', restored]);
+      execFileSync('cp', [copy, path.join(restored, 'switchboard.db')]);
+      server = await startServer({ env: {
+        SWITCHBOARD_DATA_DIR: restored, SWITCHBOARD_STORE_PROBE_SECONDS: '0.2',
+        SWITCHBOARD_SUBSCRIBERS: JSON.stringify(subscribers) } });
+      let m;
+      await waitFor(async () => {
+        m = await scrape(server);
+        return metric(m, 'switchboard_store_rows', '{kind="events"}') === events;
+      }, 10000, 'the restored store to hold the copy\'s events');
+      assert.equal(metric(m, 'switchboard_store_rows', '{kind="calls"}'), calls);
+      assert.equal(metric(m, 'switchboard_store_rows', '{kind="deliveries"}'), deliveries);
+      // And it takes writes.
+      await feed(server, 1, 0);
+    } finally {
+      if (server) {
+        await stopServer(server);
+      }
+      rmSync(dir, { recursive: true, force: true });
     }
   });
