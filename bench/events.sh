@@ -152,30 +152,42 @@ subscriber_field() { # subscriber_field FIELD -> the bench subscriber's FIELD in
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).subscribers[0][process.argv[1]]))' "$1"
 }
 
-# Signed bodies for 256 calls (CallSid varies; each call gets its own record in the store). The
-# signature covers the URL, port included: each replica gets its own file.
-sign_bodies() { # sign_bodies PORT FILE
-  node - "$1" "$token" >"$2" <<'JS'
+# Signed bodies, each a new event: the store de-duplicates by (CallSid, SequenceNumber) and the
+# unsigned I-Twilio-Idempotency-Token never decides, so COUNT bodies spread over 4096 calls with
+# SequenceNumbers from FIRST up (4096 calls get their own records). The signature covers the
+# URL, port included: each replica gets its own file, with its own sequence range.
+sign_bodies() { # sign_bodies PORT FILE COUNT FIRST
+  node - "$1" "$token" "$3" "$4" >"$2" <<'JS'
 const twilio = require('./tests/node_modules/twilio');
-const [port, token] = process.argv.slice(2);
+const [port, token, count, first] = process.argv.slice(2);
 const url = `http://127.0.0.1:${port}/api/voice/status`;
-for (let i = 0; i < 256; i++) {
-  const params = { AccountSid: 'AC' + 'a'.repeat(32), ApiVersion: '2010-04-01', CallSid: 'CA' + i.toString(16).padStart(32, '0'),
-    CallStatus: 'completed', CallDuration: '42', Called: '+18005550100', Caller: '+14155551212', Direction: 'inbound',
-    From: '+14155551212', To: '+18005550100', SequenceNumber: '3', Timestamp: 'Sat, 21 Nov 2026 15:04:05 +0000',
-    CallbackSource: 'call-progress-events', SipResponseCode: '200' };
-  const body = new URLSearchParams(params).toString();
-  console.log(twilio.getExpectedTwilioSignature(token, url, params) + '\t' + body);
+const out = [];
+for (let i = 0; i < Number(count); i++) {
+  const params = { AccountSid: 'AC' + 'a'.repeat(32), CallSid: 'CA' + (i % 4096).toString(16).padStart(32, '0'),
+    CallStatus: 'completed', CallDuration: '42', Direction: 'inbound', From: '+14155551212', To: '+18005550100',
+    SequenceNumber: String(Number(first) + Math.floor(i / 4096)) };
+  out.push(twilio.getExpectedTwilioSignature(token, url, params) + '\t' + new URLSearchParams(params).toString());
+  if (out.length === 10000) {
+    process.stdout.write(out.join('\n') + '\n');
+    out.length = 0;
+  }
+}
+if (out.length > 0) {
+  process.stdout.write(out.join('\n') + '\n');
 }
 JS
 }
-sign_all() { # sign_all: $work/bodies-I.tsv for each replica I, checked with one signed callback
-  local i check file
+# sign_all COUNT ROUND: $work/bodies-I.tsv (COUNT bodies) for each replica I, checked with one
+# signed callback; ROUND keeps the sequence ranges of successive runs on one store apart.
+sign_all() {
+  local i check file count=$1 round=$2
   for i in "${!sb_ports[@]}"; do
     file="$work/bodies-$((i + 1)).tsv"
-    sign_bodies "${sb_ports[$i]}" "$file"
-    check=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Twilio-Signature: $(head -1 "$file" | cut -f1)" \
-      -H 'Content-Type: application/x-www-form-urlencoded' --data "$(head -1 "$file" | cut -f2)" \
+    sign_bodies "${sb_ports[$i]}" "$file" "$count" "$((round * 1000000 + i * 100000 + 10))"
+    # The check uses a body of its own (sequence 1), so it does not take one of the run's.
+    sign_bodies "${sb_ports[$i]}" "$work/check.tsv" 1 1
+    check=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Twilio-Signature: $(head -1 "$work/check.tsv" | cut -f1)" \
+      -H 'Content-Type: application/x-www-form-urlencoded' --data "$(head -1 "$work/check.tsv" | cut -f2)" \
       "http://127.0.0.1:${sb_ports[$i]}/api/voice/status")
     [[ "$check" == 204 ]] || { echo "signed status callback to replica $((i + 1)) answered $check" >&2; exit 1; }
   done
@@ -224,7 +236,8 @@ fi
 # --- 1. accepted per second, delivered concurrently ----------------------------------------
 subs="[{\"name\":\"bench\",\"url\":\"http://127.0.0.1:${nginx_port}/hook\",\"secret\":\"$secret\",\"concurrency\":$concurrency}]"
 start_switchboard accept "$subs"
-sign_all
+# More bodies than the run can send (at most ~40,000 a second here), so none repeats.
+sign_all "$((duration * 40000 / replicas + 10000))" 1
 
 nginx_ports=()
 for _ in "${sb_ports[@]}"; do nginx_ports+=("$nginx_port"); done
@@ -282,9 +295,11 @@ stop_switchboard
 kill -TERM "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true
 down="[{\"name\":\"bench\",\"url\":\"http://127.0.0.1:${nginx_port}/hook\",\"secret\":\"$secret\",\"max_attempts\":1}]"
 start_switchboard backlog "$down"
-sign_all
 secs=$(awk -v n="$backlog" -v r="$rps" 'BEGIN { s=int(n/(r*0.6))+1; print s }')
+round=2
 while :; do
+  sign_all "$((secs * 40000 / replicas + 10000))" "$round"
+  round=$((round + 1))
   run_wrk "$secs" "backlog-$RANDOM" "${sb_ports[@]}" >/dev/null
   made=$(metric 'switchboard_events_published_total{type="call.status_changed"}')
   ((made >= backlog)) && break

@@ -1,7 +1,8 @@
--- Signed voice status callbacks, every request a new event: the bodies are pre-signed for a
--- set of calls (SB_STATUS_FILE: "signature<TAB>body" per line), and a unique
--- I-Twilio-Idempotency-Token per request (the header is not signed) keeps them from being
--- de-duplicated as Twilio retries. SB_RUN_ID keeps tokens unique across runs on one store.
+-- Signed voice status callbacks, every request a new event: the bodies are pre-signed, each a
+-- distinct (CallSid, SequenceNumber), the store's de-duplication key (SB_STATUS_FILE:
+-- "signature<TAB>body" per line; bench/events.sh makes more than a run sends). The
+-- I-Twilio-Idempotency-Token (unique per request, SB_RUN_ID per run) is what Twilio sends; the
+-- store never de-duplicates by it.
 local entries = {}
 for line in io.lines(os.getenv("SB_STATUS_FILE")) do
   local sig, body = line:match("^(%S+)\t(.*)$")
