@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { scrape, signedPost, startRedis, startServer, stopServer, STORE, waitFor } from './harness.mjs';
+import { BIN, scrape, signedPost, startRedis, startServer, stopServer, STORE, waitFor } from './harness.mjs';
 
 const ACCOUNT_SID = 'AC' + 'a'.repeat(32);
 const callSid = () => `CA${randomBytes(16).toString('hex')}`;
@@ -108,6 +108,16 @@ test('Redis: used_memory against maxmemory; writable turns 0 at maxmemory and ba
       await waitFor(async () => metric(await scrape(server), 'switchboard_store_writable') === 1, 5000,
         'writable again with room');
       await feed(server, 1, 0);
+      // store check reads the same store (appendonly yes: exit 0).
+      await waitFor(async () => metric(await scrape(server), 'switchboard_store_rows', '{kind="events"}') === 7, 5000,
+        'the seventh event counted');
+      const checked = execFileSync(BIN, ['store', 'check'], { encoding: 'utf8', env: { PATH: process.env.PATH,
+        SWITCHBOARD_STORE: redis.url, SWITCHBOARD_REDIS_KEY_PREFIX: 'cap:',
+        SWITCHBOARD_SUBSCRIBERS: JSON.stringify(subscribers) } });
+      assert.match(checked, /^persistence: appendonly yes/m);
+      assert.match(checked, /^events: 7$/m);
+      assert.match(checked, /^calls: 5$/m);
+      assert.match(checked, /^deliveries of crm: live 7, dead 0, delivered 0$/m);
     } finally {
       if (server) {
         await stopServer(server);
@@ -126,6 +136,13 @@ dst = sqlite3.connect(sys.argv[2])
 src.backup(dst, pages=1, sleep=0.002)
 dst.close()
 `, from, to]);
+}
+
+// `switchboard store check` with only these settings; its output without the lines that name
+// the file or its size (a restored copy lives elsewhere and its WAL differs).
+function storeCheck(env) {
+  const out = execFileSync(BIN, ['store', 'check'], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+  return out.split('\n').filter((l) => l && !l.startsWith('store:') && !l.startsWith('size:')).join('\n');
 }
 
 function query(db, sql) {
@@ -154,6 +171,13 @@ test('SQLite: an online backup taken while webhooks commit restores to the same 
       assert.equal(deliveries, events * subscribers.length, 'each event with its delivery rows');
       await stopServer(server);
       server = undefined;
+      const copyDir = path.join(dir, 'copy');
+      execFileSync('mkdir', ['-p', copyDir]);
+      execFileSync('cp', [copy, path.join(copyDir, 'switchboard.db')]);
+      const checked = storeCheck({ SWITCHBOARD_DATA_DIR: copyDir });
+      assert.match(checked, /^schema version: 6 \(this build: 6\)$/m);
+      assert.match(checked, /^integrity: ok$/m);
+      assert.match(checked, new RegExp(`^events: ${events}$`, 'm'));
 
       // Restore: the copy as switchboard.db of a fresh data directory.
       const restored = path.join(dir, 'restored');
@@ -169,6 +193,8 @@ test('SQLite: an online backup taken while webhooks commit restores to the same 
       }, 10000, 'the restored store to hold the copy\'s events');
       assert.equal(metric(m, 'switchboard_store_rows', '{kind="calls"}'), calls);
       assert.equal(metric(m, 'switchboard_store_rows', '{kind="deliveries"}'), deliveries);
+      // store check beside the running service says the same of the restored store as of the copy.
+      assert.equal(storeCheck({ SWITCHBOARD_DATA_DIR: restored }), checked);
       // And it takes writes.
       await feed(server, 1, 0);
     } finally {
