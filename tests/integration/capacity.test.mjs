@@ -193,8 +193,12 @@ test('SQLite: an online backup taken while webhooks commit restores to the same 
       }, 10000, 'the restored store to hold the copy\'s events');
       assert.equal(metric(m, 'switchboard_store_rows', '{kind="calls"}'), calls);
       assert.equal(metric(m, 'switchboard_store_rows', '{kind="deliveries"}'), deliveries);
-      // store check beside the running service says the same of the restored store as of the copy.
-      assert.equal(storeCheck({ SWITCHBOARD_DATA_DIR: restored }), checked);
+      // store check beside the running service says the same of the restored store as of the copy,
+      // but that deliveries in flight when the copy was taken are pending again (a service that
+      // opens a store makes them due: at least once).
+      const dueAgain = checked.replace(/pending (\d+), in flight (\d+)/,
+        (_, pending, inFlight) => `pending ${Number(pending) + Number(inFlight)}, in flight 0`);
+      assert.equal(storeCheck({ SWITCHBOARD_DATA_DIR: restored }), dueAgain);
       // And it takes writes.
       await feed(server, 1, 0);
     } finally {
