@@ -1,11 +1,12 @@
-// The durable store behind the event pipeline: events (de-duplicated), the per-call record and
-// call log, and one delivery row per (event, subscriber). The embedded implementation is SQLite
-// (service/store/sqlite/sqlite_store.hpp); a shared one (Redis) implements the same interface so several
+// The backend interface of the durable store: events (de-duplicated), the call and message log
+// (records by protocol/events/records.hpp), and one delivery row per (event, subscriber). The
+// embedded implementation is SQLite (service/store/sqlite/sqlite_store.hpp); a shared one
+// (Redis, service/store/redis/redis_store.hpp) implements the same interface so several
 // replicas can share one queue.
 //
 // Every operation is asynchronous: it is queued, runs off the network threads, and its callback
-// is invoked once, from the store's own thread, with the outcome. service/store/store_await.hpp turns
-// the callbacks into awaitables for handlers and deliverers.
+// is invoked once, from the store's own thread, with the outcome. Handlers and deliverers do not
+// use this interface: they await its parts (service/store/awaitable_store.hpp).
 #pragma once
 
 #include "protocol/events/call_event.hpp"
