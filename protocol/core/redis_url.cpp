@@ -90,4 +90,15 @@ std::string redacted(const redis_endpoint& e)
     return out;
 }
 
+std::string_view redis_info_field(std::string_view info, std::string_view name) noexcept
+{
+    for (std::size_t at = info.find(name); at != std::string_view::npos; at = info.find(name, at + 1)) {
+        if ((at == 0 || info[at - 1] == '\n') && info.size() > at + name.size() && info[at + name.size()] == ':') {
+            const std::size_t from = at + name.size() + 1;
+            return info.substr(from, info.find_first_of("\r\n", from) - from);
+        }
+    }
+    return {};
+}
+
 } // namespace switchboard

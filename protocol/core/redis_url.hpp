@@ -29,4 +29,8 @@ boost::system::result<redis_endpoint> parse_redis_url(std::string_view url, std:
 // The URL without its password, for logs.
 std::string redacted(const redis_endpoint& e);
 
+// The value of one "name:value" line of an INFO reply ("used_memory" of INFO memory); empty
+// when the reply has no such line.
+std::string_view redis_info_field(std::string_view info, std::string_view name) noexcept;
+
 } // namespace switchboard

@@ -2,6 +2,8 @@
 // call, totals) and the operator API's Idempotency-Key records.
 #include "service/store/redis/redis_records.hpp"
 
+#include "protocol/core/redis_url.hpp"
+
 namespace switchboard {
 
 using namespace redis_detail;
@@ -188,22 +190,6 @@ void redis_store::totals(std::string also_number, callback<phone_totals> done)
         });
 }
 
-namespace {
-
-// A field of INFO's "name:value" lines; 0 when absent.
-std::int64_t info_field(std::string_view info, std::string_view name)
-{
-    for (std::size_t at = info.find(name); at != std::string_view::npos; at = info.find(name, at + 1)) {
-        if ((at == 0 || info[at - 1] == '\n') && info.size() > at + name.size() && info[at + name.size()] == ':') {
-            const std::size_t from = at + name.size() + 1;
-            return to_number(info.substr(from, info.find_first_of("\r\n", from) - from));
-        }
-    }
-    return 0;
-}
-
-} // namespace
-
 // A SET (refused at maxmemory with noeviction, on a read-only replica), INFO memory, then the
 // row counts.
 void redis_store::capacity(std::int64_t now_ms, callback<store_capacity> done)
@@ -218,8 +204,8 @@ void redis_store::capacity(std::int64_t now_ms, callback<store_capacity> done)
                     return;
                 }
                 const std::string text = info->text();
-                c->size_bytes = info_field(text, "used_memory");
-                c->capacity_bytes = info_field(text, "maxmemory");
+                c->size_bytes = to_number(redis_info_field(text, "used_memory"));
+                c->capacity_bytes = to_number(redis_info_field(text, "maxmemory"));
                 c->free_bytes
                     = c->capacity_bytes > 0 ? std::max<std::int64_t>(0, c->capacity_bytes - c->size_bytes) : 0;
                 std::vector<std::string> args{settings_.prefix};

@@ -28,16 +28,6 @@ reply_ptr run(redisContext* c, const std::vector<std::string>& args)
         static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data())));
 }
 
-std::string field(const std::string& info, const std::string& name)
-{
-    const auto at = info.find("\n" + name + ":");
-    if (at == std::string::npos) {
-        return {};
-    }
-    const auto from = at + name.size() + 2;
-    return info.substr(from, info.find_first_of("\r\n", from) - from);
-}
-
 } // namespace
 
 int check_redis_store(const redis_endpoint& e, const std::string& prefix, const std::vector<std::string>& subscribers,
@@ -84,13 +74,13 @@ int check_redis_store(const redis_endpoint& e, const std::string& prefix, const 
     const std::string memory = info_of("memory");
     const std::string server = info_of("server");
     out << "store: redis " << e.host << ":" << e.port << "/" << e.db << " prefix " << prefix << "\n";
-    out << "redis version: " << field(server, "redis_version") << "\n";
-    const bool aof = field(persistence, "aof_enabled") == "1";
-    const std::string last_save = field(persistence, "rdb_last_save_time");
+    out << "redis version: " << redis_info_field(server, "redis_version") << "\n";
+    const bool aof = redis_info_field(persistence, "aof_enabled") == "1";
+    const std::string_view last_save = redis_info_field(persistence, "rdb_last_save_time");
     out << "persistence: appendonly " << (aof ? "yes" : "no") << ", last RDB save at " << last_save
-        << " (Unix time), changes since " << field(persistence, "rdb_changes_since_last_save") << "\n";
-    out << "memory: used " << field(memory, "used_memory") << " bytes, maxmemory " << field(memory, "maxmemory")
-        << ", policy " << field(memory, "maxmemory_policy") << "\n";
+        << " (Unix time), changes since " << redis_info_field(persistence, "rdb_changes_since_last_save") << "\n";
+    out << "memory: used " << redis_info_field(memory, "used_memory") << " bytes, maxmemory "
+        << redis_info_field(memory, "maxmemory") << ", policy " << redis_info_field(memory, "maxmemory_policy") << "\n";
     out << "events: " << integer({"HLEN", prefix + "evid"}) << "\n";
     for (const auto& s : subscribers) {
         out << "deliveries of " << s << ": live " << integer({"ZCARD", prefix + "live:" + s}) << ", dead "
@@ -99,7 +89,7 @@ int check_redis_store(const redis_endpoint& e, const std::string& prefix, const 
     }
     out << "calls: " << integer({"ZCARD", prefix + "calls"}) << "\n";
     out << "numbers: " << integer({"HLEN", prefix + "numbers"}) << "\n";
-    if (!aof && field(persistence, "rdb_last_save_time").empty()) {
+    if (!aof && last_save.empty()) {
         err << "store check: Redis has no persistence: a restart loses the queue\n";
         return 1;
     }

@@ -72,4 +72,15 @@ BOOST_AUTO_TEST_CASE(redacted_never_shows_the_password)
     BOOST_TEST(redacted(*e) == "redis://[::1]:6379/0");
 }
 
+BOOST_AUTO_TEST_CASE(info_fields)
+{
+    const std::string_view info = "# Memory\r\nused_memory:1024\r\nused_memory_human:1.00K\r\nmaxmemory:0\r\n";
+    BOOST_TEST(redis_info_field(info, "used_memory") == "1024");
+    BOOST_TEST(redis_info_field(info, "used_memory_human") == "1.00K");
+    BOOST_TEST(redis_info_field(info, "maxmemory") == "0");
+    BOOST_TEST(redis_info_field(info, "memory").empty(), "a name inside another is not a field");
+    BOOST_TEST(redis_info_field(info, "maxmemory_policy").empty());
+    BOOST_TEST(redis_info_field("aof_enabled:1", "aof_enabled") == "1");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
