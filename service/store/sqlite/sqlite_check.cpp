@@ -44,14 +44,15 @@ int check_sqlite_store(const std::string& data_dir, std::ostream& out, std::ostr
             status = 1;
         }
         if (version >= 1) {
-            out << "events: " << one("SELECT count(*) FROM events") << "\n";
-            out << "deliveries: " << one("SELECT count(*) FROM deliveries") << " (pending "
+            const sqlite::row_counts rows = sqlite::count_rows(db);
+            out << "events: " << rows.events << "\n";
+            out << "deliveries: " << rows.deliveries << " (pending "
                 << one("SELECT count(*) FROM deliveries WHERE state = 0") << ", in flight "
                 << one("SELECT count(*) FROM deliveries WHERE state = 1") << ", delivered "
                 << one("SELECT count(*) FROM deliveries WHERE state = 2") << ", dead "
                 << one("SELECT count(*) FROM deliveries WHERE state = 3") << ")\n";
-            out << "calls: " << one("SELECT count(*) FROM calls") << "\n";
-            out << "messages: " << one("SELECT count(*) FROM messages") << "\n";
+            out << "calls: " << rows.calls << "\n";
+            out << "messages: " << rows.messages << "\n";
         }
         if (version >= 2) {
             out << "numbers: " << one("SELECT count(*) FROM numbers") << "\n";

@@ -308,4 +308,17 @@ void database::backfill_totals()
     }
 }
 
+row_counts count_rows(database& db)
+{
+    auto& q = db.sql("SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM deliveries), "
+                     "(SELECT count(*) FROM calls), (SELECT count(*) FROM messages)");
+    q.bind();
+    row_counts c;
+    if (q.step()) {
+        c = {q.integer(0), q.integer(1), q.integer(2), q.integer(3)};
+    }
+    q.done();
+    return c;
+}
+
 } // namespace switchboard::sqlite

@@ -174,4 +174,13 @@ template <class T, class Fn> struct typed_operation final : operation {
     std::optional<boost::system::result<T>> outcome;
 };
 
+// The rows of the store's tables, as the capacity gauges and `store check` report them.
+struct row_counts {
+    std::int64_t events = 0;
+    std::int64_t deliveries = 0;
+    std::int64_t calls = 0;
+    std::int64_t messages = 0;
+};
+row_counts count_rows(database& db);
+
 } // namespace switchboard::sqlite

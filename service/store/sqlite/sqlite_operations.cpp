@@ -485,16 +485,11 @@ void sqlite_store::capacity(std::int64_t now_ms, callback<store_capacity> done)
                             = static_cast<std::int64_t>(fs.f_blocks) * static_cast<std::int64_t>(fs.f_frsize);
                         c.free_bytes = static_cast<std::int64_t>(fs.f_bavail) * static_cast<std::int64_t>(fs.f_frsize);
                     }
-                    auto& q = db.sql("SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM deliveries), "
-                                     "(SELECT count(*) FROM calls), (SELECT count(*) FROM messages)");
-                    q.bind();
-                    if (q.step()) {
-                        c.events = q.integer(0);
-                        c.deliveries = q.integer(1);
-                        c.calls = q.integer(2);
-                        c.messages = q.integer(3);
-                    }
-                    q.done();
+                    const sqlite::row_counts rows = sqlite::count_rows(db);
+                    c.events = rows.events;
+                    c.deliveries = rows.deliveries;
+                    c.calls = rows.calls;
+                    c.messages = rows.messages;
                     return c;
                 },
                 std::move(done));
