@@ -14,10 +14,7 @@ bool is_alpha(char c) noexcept
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
-bool is_digit(char c) noexcept
-{
-    return c >= '0' && c <= '9';
-}
+using text::is_digit;
 
 // https://url.spec.whatwg.org/#path-percent-encode-set (C0 control set: < 0x20 and > 0x7E)
 bool path_keep(unsigned char b) noexcept

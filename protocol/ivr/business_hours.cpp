@@ -1,6 +1,8 @@
 // Business hours: parsing of schedule definitions and the open/closed check.
 #include "protocol/ivr/business_hours.hpp"
 
+#include "protocol/core/text.hpp"
+
 #include <algorithm>
 
 namespace switchboard::hours {
@@ -13,10 +15,7 @@ struct civil_date {
     unsigned month = 0, day = 0;
 };
 
-bool is_digit(char c) noexcept
-{
-    return c >= '0' && c <= '9';
-}
+using text::is_digit;
 
 // The value of text[pos, pos + n) when all n characters are digits.
 std::optional<unsigned> digits(std::string_view text, std::size_t pos, std::size_t n) noexcept
