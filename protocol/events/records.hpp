@@ -94,6 +94,8 @@ struct call_totals { // one (status, direction) group of the call log
     std::int64_t timed = 0; // calls with a duration (ended and reported)
     std::int64_t duration_seconds = 0;
     std::int64_t billed_minutes = 0;
+
+    bool operator==(const call_totals&) const = default;
 };
 
 struct phone_totals {

@@ -3,6 +3,7 @@
 // and holds the Asio code of signals and drain.
 #include "service/app/application.hpp"
 
+#include "service/app/store_commands.hpp"
 #include "service/client/twilio_client.hpp"
 #include "service/events/delivery_service.hpp"
 #include "service/events/event_publisher.hpp"
@@ -17,6 +18,7 @@
 #include "service/ops/admin_routes.hpp"
 #include "service/ops/log.hpp"
 #include "service/ops/metrics.hpp"
+#include "service/ops/retention_job.hpp"
 #include "service/ops/store_monitor.hpp"
 #include "service/phone/phone_routes.hpp"
 #include "service/store/redis/redis_store.hpp"
@@ -246,25 +248,10 @@ struct application::impl {
 
     std::unique_ptr<event_store> open_store(const config& c)
     {
-        std::vector<subscription> subs;
-        for (const auto& s : c.subscribers) {
-            subs.push_back({s.name, s.events});
-        }
-        if (c.store.redis) {
-            redis_store_settings rs;
-            rs.connection.endpoint = c.store.endpoint;
-            rs.connection.connect_timeout = c.store.timeout;
-            rs.connection.command_timeout = c.store.timeout;
-            rs.prefix = c.store.key_prefix;
-            rs.reclaim_idle = c.store.reclaim_idle;
-            rs.consumer = c.store.replica_name;
-            auto r = std::make_unique<redis_store>(std::move(rs), std::move(subs));
-            redis = r.get();
-            return r;
-        }
-        auto s = std::make_unique<sqlite_store>(c.data_dir, std::move(subs));
-        sqlite = s.get();
-        return s;
+        configured_store opened = open_configured_store(c);
+        sqlite = opened.sqlite;
+        redis = opened.redis;
+        return std::move(opened.store);
     }
 
     std::string store_name() const
@@ -441,6 +428,7 @@ struct application::impl {
             log_exception);
         deliveries->start();
         start_store_monitor(control, parts.health, stats, cfg.store.probe_interval);
+        start_retention(control, parts.health, stats, {cfg.store.retention, cfg.store.retention_interval});
         announce("public", public_acceptor, tls != nullptr);
         announce("admin", admin_acceptor, false);
         if (cfg.auth_token_generated) {

@@ -7,11 +7,10 @@
 #include "protocol/twilio/twilio_signature.hpp"
 #include "service/app/application.hpp"
 #include "service/app/config.hpp"
+#include "service/app/store_commands.hpp"
 #include "service/ivr/menu_catalog.hpp"
 #include "service/ivr/simulator.hpp"
 #include "service/ops/log.hpp"
-#include "service/store/redis/redis_check.hpp"
-#include "service/store/sqlite/sqlite_check.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -191,51 +190,6 @@ int menu_command(const std::vector<std::string>& args)
         std::cout << args[1] << ": ok (" << r.def->lines.size() << " line(s), " << r.def->menus.size() << " menu(s))\n";
     }
     return 0;
-}
-
-// `store check`: the store the configuration names, read-only. It needs the store's settings
-// only: a missing TWILIO_AUTH_TOKEN is not its concern.
-int store_command(const std::vector<std::string>& args)
-{
-    load_options opts;
-    if (args.empty() || args[0] != "check") {
-        std::cerr << "usage: switchboard store check [--config FILE]\n";
-        return 2;
-    }
-    for (std::size_t i = 1; i < args.size(); ++i) {
-        if (args[i] == "--config" && i + 1 < args.size()) {
-            opts.config_file = args[++i];
-        } else {
-            std::cerr << "switchboard store check: unexpected argument '" << args[i] << "'\n";
-            return 2;
-        }
-    }
-    opts.env_names = process_env_names();
-    const env_lookup real = process_env();
-    const env_lookup env = [real](const std::string& name) -> std::optional<std::string> {
-        auto v = real(name);
-        if (!v && name == "TWILIO_AUTH_TOKEN") {
-            return std::string("store-check-needs-no-token");
-        }
-        return v;
-    };
-    const load_result loaded = load_config(env, opts);
-    if (!loaded.errors.empty()) {
-        std::cerr << "switchboard store check: invalid configuration:\n";
-        for (const auto& e : loaded.errors) {
-            std::cerr << "  " << e << "\n";
-        }
-        return 2;
-    }
-    const config& cfg = loaded.cfg;
-    if (cfg.store.redis) {
-        std::vector<std::string> names;
-        for (const auto& s : cfg.subscribers) {
-            names.push_back(s.name);
-        }
-        return check_redis_store(cfg.store.endpoint, cfg.store.key_prefix, names, std::cout, std::cerr);
-    }
-    return check_sqlite_store(cfg.data_dir, std::cout, std::cerr);
 }
 
 int serve(const std::vector<std::string>& args)

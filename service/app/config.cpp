@@ -86,6 +86,20 @@ public:
         return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(s * 1000)));
     }
 
+    std::chrono::milliseconds days(const std::string& name, std::chrono::milliseconds fallback)
+    {
+        const std::string* v = raw(name);
+        if (v == nullptr || v->empty()) {
+            return fallback;
+        }
+        const auto d = retention::parse_days(*v);
+        if (!d) {
+            fail(name, "expected days from 0 to 36500 (decimals allowed; 0 keeps forever), got '" + *v + "'");
+            return fallback;
+        }
+        return *d;
+    }
+
     double amount(const std::string& name, double fallback)
     {
         const std::string* v = raw(name);
@@ -396,6 +410,10 @@ void load_store(loader& l, config& c)
 {
     auto& st = c.store;
     st.probe_interval = l.seconds("SWITCHBOARD_STORE_PROBE_SECONDS", st.probe_interval);
+    st.retention.delivered = l.days("SWITCHBOARD_RETENTION_DELIVERED_DAYS", st.retention.delivered);
+    st.retention.dead = l.days("SWITCHBOARD_RETENTION_DEAD_DAYS", st.retention.dead);
+    st.retention.log = l.days("SWITCHBOARD_RETENTION_LOG_DAYS", st.retention.log);
+    st.retention_interval = l.seconds("SWITCHBOARD_RETENTION_INTERVAL_SECONDS", st.retention_interval);
     const std::string store = l.text("SWITCHBOARD_STORE", "sqlite");
     const std::string password = l.secret("SWITCHBOARD_REDIS_PASSWORD");
     if (store.empty() || store == "sqlite") {

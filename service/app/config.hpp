@@ -5,6 +5,7 @@
 #include "protocol/auth/forwarded.hpp"
 #include "protocol/core/redis_url.hpp"
 #include "protocol/events/delivery_policy.hpp"
+#include "protocol/events/retention.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -97,6 +98,8 @@ struct store_config {
     std::chrono::milliseconds timeout{5'000};
     std::string replica_name; // the delivery consumer's name
     std::chrono::milliseconds probe_interval{15'000}; // the capacity gauges' write probe
+    retention::policy retention; // protocol/events/retention.hpp
+    std::chrono::milliseconds retention_interval{60'000};
 
     bool operator==(const store_config&) const = default; // (tests: the loader's defaults)
 };

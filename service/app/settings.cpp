@@ -47,6 +47,16 @@ const std::vector<setting_doc> all_settings = {
     {"SWITCHBOARD_STORE_PROBE_SECONDS", "15",
         "How often the store is probed with a write and measured for the capacity gauges "
         "(switchboard_store_writable, _size_bytes, _free_bytes, _rows)."},
+    {"SWITCHBOARD_RETENTION_DELIVERED_DAYS", "30",
+        "Days an event is kept after it occurred once every delivery of it is made (and a delivered row after "
+        "the delivery); decimals allowed, 0 keeps them forever. Pending and in-flight deliveries are never removed."},
+    {"SWITCHBOARD_RETENTION_DEAD_DAYS", "30",
+        "Days a dead letter is kept after its last attempt, for replay; 0 keeps them forever."},
+    {"SWITCHBOARD_RETENTION_LOG_DAYS", "400",
+        "Days a call (from its start) and a message (from its creation) stay in the call log; 0 keeps them forever. "
+        "/api/phone/stats counts since the store began either way."},
+    {"SWITCHBOARD_RETENTION_INTERVAL_SECONDS", "60",
+        "How often retention runs: passes of at most 500 records of each kind until nothing older is left."},
     {"SWITCHBOARD_REDIS_RECLAIM_SECONDS", "60",
         "A delivery another replica took and has not finished after this long is taken over (the replica died). "
         "Must exceed every subscriber's timeout_seconds."},

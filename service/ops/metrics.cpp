@@ -327,6 +327,16 @@ metrics::metrics()
     , store_rows_deliveries(store_rows.Add({{"kind", "deliveries"}}))
     , store_rows_calls(store_rows.Add({{"kind", "calls"}}))
     , store_rows_messages(store_rows.Add({{"kind", "messages"}}))
+    , retention_removed(counters(*registry_, "switchboard_retention_removed_total",
+                            "Records removed by retention, by kind: events, delivered and dead delivery rows, calls, "
+                            "messages."),
+          "kind", {"events", "delivered", "dead", "calls", "messages"})
+    , retention_failures(counters(*registry_, "switchboard_retention_failures_total",
+          "Retention passes the store could not run (the run stops and is tried again at the next interval).")
+                             .Add({}))
+    , retention_last_run(gauges(*registry_, "switchboard_retention_last_run_timestamp_seconds",
+          "Unix time at which a retention run last finished (0: none yet, or retention is off).")
+                             .Add({}))
     , api_auth_failures(counters(*registry_, "switchboard_api_auth_failures_total",
                             "Operator API requests refused: 401 by token problem, 403 for a missing permission."),
           "reason",

@@ -125,6 +125,10 @@ public:
     prometheus::Gauge& store_rows_deliveries;
     prometheus::Gauge& store_rows_calls;
     prometheus::Gauge& store_rows_messages;
+    // Retention (service/ops/retention_job.cpp).
+    counter_set retention_removed; // kind: events, delivered, dead, calls, messages
+    prometheus::Counter& retention_failures; // passes the store could not run
+    prometheus::Gauge& retention_last_run; // Unix time a run last finished every pass it needed
     // Created for each configured subscriber at start-up; the same object for the same name.
     subscriber_metrics& subscriber(const std::string& name);
 

@@ -114,4 +114,10 @@ task<store_result<store_capacity>> store_health::capacity(std::int64_t now_ms)
         [&s = store_, now_ms](done_fn<store_capacity> done) { s.capacity(now_ms, std::move(done)); });
 }
 
+task<store_result<retention::pass>> store_health::retain(retention::cutoffs cut, std::size_t batch)
+{
+    return store_call<retention::pass>(
+        [&s = store_, cut, batch](done_fn<retention::pass> done) { s.retain(cut, batch, std::move(done)); });
+}
+
 } // namespace switchboard

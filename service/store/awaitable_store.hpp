@@ -6,7 +6,8 @@
 //   delivery_queue    deliveries out: claim, complete; the admin API's listings and replays
 //   call_log          the operator API's call and message log, numbers, totals
 //   idempotency_keys  the operator API's Idempotency-Key records
-//   store_health      capacity: a write probe, sizes, free space, rows (the capacity gauges)
+//   store_health      capacity: a write probe, sizes, free space, rows (the capacity gauges);
+//                     retention passes
 //
 // Each is a view of one event_store (service/store/event_store.hpp), the backend interface SQLite and
 // Redis implement with callbacks on their own threads; the adaptation is written once, here.
@@ -78,6 +79,8 @@ class store_health {
 public:
     explicit store_health(event_store& s) : store_(s) { }
     task<store_result<store_capacity>> capacity(std::int64_t now_ms);
+    // One retention pass (event_store::retain).
+    task<store_result<retention::pass>> retain(retention::cutoffs cut, std::size_t batch);
 
 private:
     event_store& store_;

@@ -11,6 +11,7 @@
 
 #include "protocol/events/call_event.hpp"
 #include "protocol/events/records.hpp"
+#include "protocol/events/retention.hpp"
 #include "protocol/phone_api/idempotency.hpp"
 #include "protocol/twilio/call_status.hpp"
 
@@ -215,6 +216,12 @@ public:
     // Probes a write and measures the store (sizes, free space, rows); `writable` false when
     // the probe did not commit. The sizes are read even then.
     virtual void capacity(std::int64_t now_ms, callback<store_capacity> done) = 0;
+    // One retention pass (protocol/events/retention.hpp): removes at most `batch` rows of each
+    // kind older than the cutoffs (never a pending or in-flight delivery, nor its event) and
+    // gives the space back (SQLite: incremental auto-vacuum; Redis: the keys are deleted).
+    // SQLite runs it as one writer operation, shared with the appends of its batch; Redis as
+    // bounded scripts.
+    virtual void retain(retention::cutoffs cut, std::size_t batch, callback<retention::pass> done) = 0;
 
     // Observes every commit (batch size, duration, success), from the store's thread.
     virtual void on_commit(std::function<void(const store_timing&)> observer) = 0;

@@ -175,7 +175,7 @@ test('SQLite: an online backup taken while webhooks commit restores to the same 
       execFileSync('mkdir', ['-p', copyDir]);
       execFileSync('cp', [copy, path.join(copyDir, 'switchboard.db')]);
       const checked = storeCheck({ SWITCHBOARD_DATA_DIR: copyDir });
-      assert.match(checked, /^schema version: 6 \(this build: 6\)$/m);
+      assert.match(checked, /^schema version: (\d+) \(this build: \1\)$/m);
       assert.match(checked, /^integrity: ok$/m);
       assert.match(checked, new RegExp(`^events: ${events}$`, 'm'));
 

@@ -189,7 +189,7 @@ export async function spawnServer(env, args = [], { wrap = [] } = {}) {
 export async function startServer({ env = {}, args = [] } = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'switchboard-test-'));
   try {
-    const server = await spawnServer({
+    const full = {
       SWITCHBOARD_LISTEN: '127.0.0.1:0',
       SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0',
       SWITCHBOARD_DATA_DIR: dataDir,
@@ -197,8 +197,10 @@ export async function startServer({ env = {}, args = [] } = {}) {
       ...(env.SWITCHBOARD_ADMIN_TOKEN_FILE ? {} : { SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN }),
       ...(env.SWITCHBOARD_STORE ? {} : await storeEnv()),
       ...env,
-    }, args);
-    server.dataDir = dataDir;
+    };
+    const server = await spawnServer(full, args);
+    server.dataDir = dataDir; // removed by stopServer (a SWITCHBOARD_DATA_DIR passed in is the caller's)
+    server.env = full; // what it ran with: the store commands and a restart on the same store use it
     return server;
   } catch (e) {
     rmSync(dataDir, { recursive: true, force: true });

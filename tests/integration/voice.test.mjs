@@ -184,7 +184,9 @@ describe('signature enforcement', () => {
     const absent = 'switchboard_twilio_signature_failures_total{reason="missing"}';
     assert.equal((after[mismatch] ?? 0) - (before[mismatch] ?? 0), 2);
     assert.equal((after[absent] ?? 0) - (before[absent] ?? 0), 1);
-    assert.ok(server.logs.some((l) => l.msg === 'twilio signature refused' && l.reason === 'missing'));
+    // Log lines are written by a background thread: the line may follow the answer.
+    await waitFor(() => server.logs.some((l) => l.msg === 'twilio signature refused' && l.reason === 'missing'),
+      5000, 'the refusal logged');
   });
 
   test('a URL signed with the default port (:80) is accepted, as twilio-node accepts it', async () => {

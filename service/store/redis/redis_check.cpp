@@ -88,6 +88,7 @@ int check_redis_store(const redis_endpoint& e, const std::string& prefix, const 
             << integer({"ZCARD", prefix + "delivered:" + s}) << "\n";
     }
     out << "calls: " << integer({"ZCARD", prefix + "calls"}) << "\n";
+    out << "messages: " << integer({"ZCARD", prefix + "msgs"}) << "\n";
     out << "numbers: " << integer({"HLEN", prefix + "numbers"}) << "\n";
     if (!aof && last_save.empty()) {
         err << "store check: Redis has no persistence: a restart loses the queue\n";

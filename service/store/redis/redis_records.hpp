@@ -198,7 +198,7 @@ inline bool usable(const result<redis_reply>& r, const char* operation)
 } // namespace redis_detail
 
 struct redis_store::scripts {
-    std::size_t read, write, claim, complete, list, replay, stats, calls, call, totals, number, swap, capacity;
+    std::size_t read, write, claim, complete, list, replay, stats, calls, call, totals, number, swap, capacity, retain;
     std::unordered_map<std::string, std::unique_ptr<std::atomic<std::int64_t>>> last_reclaim;
     // The subscriber's consumer group was there (or made) at an earlier claim of this process.
     std::unordered_map<std::string, std::unique_ptr<std::atomic<bool>>> group_seen;

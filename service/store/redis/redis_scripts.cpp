@@ -5,7 +5,8 @@
 //
 // Keys (P = the prefix, S = a subscriber name):
 //   P seq                 counter: the next event's position
-//   P ev:<seq>            hash: id, type, at (occurred, ms), payload (JSON), subject (call/message SID)
+//   P ev:<seq>            hash: id, type, at (occurred, ms), payload (JSON), subject (call/message SID),
+//                         dk (its dedupe key), left (its delivery records not yet removed by retention)
 //   P dedupe              hash: dedupe key -> event id (Twilio retries)
 //   P evid                hash: event id -> seq
 //   P subject:<sid>       list of seq: a call's or message's events, oldest first
@@ -13,6 +14,7 @@
 //   P calls               zset started_at_ms -> call SID (newest-first paging)
 //   P calls:s:<status>, P calls:d:<direction>, P calls:outbound   the same, by status / direction
 //   P msg:<sid>           hash: the message log row, plus ver
+//   P msgs                zset created_at_ms -> message SID (retention)
 //   P totals              hash: per-(status, direction) call counts and durations, SMS counts
 //   P numbers             hash: number SID -> phone number; P phones: set of phone numbers
 //   P q:S                 stream of {seq}: S's deliveries to make; consumer group "deliverers"
@@ -20,6 +22,10 @@
 //   P live:S              zset seq: S's pending and in-flight deliveries
 //   P retry:S             zset next_attempt_at_ms -> seq: pending deliveries waiting for a retry
 //   P dead:S, P delivered:S   zset seq
+//   P delivered_at:S, P died_at:S   zset finished at (ms) -> seq (retention)
+//   P subscribers         set: every subscriber name that has had deliveries (retention)
+//   P retain:events       the last event seq retention examined
+//   P retain:indexed      hash: progress of indexing records stored before the retention indexes
 //   P idem:<scope>        string: an Idempotency-Key record (protocol/phone_api/idempotency.hpp), expiring
 #include "service/store/redis/redis_scripts.hpp"
 
@@ -84,6 +90,9 @@ if kind ~= '' then
   redis.call('HINCRBY', rec, 'ver', 1)
   local a = redis.call('HMGET', rec, 'status', 'direction', 'started')
   local after = {status = a[1] or '', direction = a[2] or '', started = a[3] or '0'}
+  if kind == 'msg' and not before then
+    redis.call('ZADD', p .. 'msgs', redis.call('HGET', rec, 'created') or '0', sid)
+  end
   if kind == 'call' then
     if not before then redis.call('ZADD', p .. 'calls', after.started, sid) end
     if not before or before.status ~= after.status or before.direction ~= after.direction then
@@ -99,11 +108,12 @@ end
 if not has_event then return {'ok', 0} end
 local dedupe, id, type, occurred, payload, subject = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5]
 local seq = redis.call('INCR', p .. 'seq')
-redis.call('HSET', p .. 'ev:' .. seq, 'id', id, 'type', type, 'at', occurred, 'payload', payload, 'subject', subject)
+local m = tonumber(ARGV[at + 6])
+redis.call('HSET', p .. 'ev:' .. seq, 'id', id, 'type', type, 'at', occurred, 'payload', payload, 'subject', subject,
+  'dk', dedupe, 'left', m)
 redis.call('HSET', p .. 'dedupe', dedupe, id)
 redis.call('HSET', p .. 'evid', id, seq)
 if subject ~= '' then redis.call('RPUSH', p .. 'subject:' .. subject, seq) end
-local m = tonumber(ARGV[at + 6])
 for i = at + 7, at + 6 + m do
   local s = ARGV[i]
   local entry = redis.call('XADD', p .. 'q:' .. s, '*', 'seq', seq)
@@ -214,6 +224,7 @@ if state == 'pending' then
 else
   redis.call('ZREM', p .. 'live:' .. s, seq)
   redis.call('ZADD', p .. state .. ':' .. s, seq, seq)
+  redis.call('ZADD', p .. (state == 'dead' and 'died_at:' or 'delivered_at:') .. s, ARGV[9], seq)
 end
 return 1
 )lua";
@@ -257,6 +268,7 @@ else
 end
 for _, seq in ipairs(seqs) do
   redis.call('ZREM', dead, seq)
+  redis.call('ZREM', p .. 'died_at:' .. s, seq)
   redis.call('ZADD', p .. 'live:' .. s, seq, seq)
   local entry = redis.call('XADD', p .. 'q:' .. s, '*', 'seq', seq)
   local dk = p .. 'd:' .. s .. ':' .. seq
@@ -377,9 +389,7 @@ for i = 2, #ARGV do
   deliveries = deliveries + redis.call('ZCARD', p .. 'live:' .. s) + redis.call('ZCARD', p .. 'dead:' .. s)
     + redis.call('ZCARD', p .. 'delivered:' .. s)
 end
-local messages = tonumber(redis.call('HGET', p .. 'totals', 'sms_sent') or '0')
-  + tonumber(redis.call('HGET', p .. 'totals', 'sms_received') or '0')
-return {redis.call('HLEN', p .. 'evid'), deliveries, redis.call('ZCARD', p .. 'calls'), messages}
+return {redis.call('HLEN', p .. 'evid'), deliveries, redis.call('ZCARD', p .. 'calls'), redis.call('ZCARD', p .. 'msgs')}
 )lua";
 
 // ARGV: P, sid, phone number, friendly name, purchased at

@@ -16,6 +16,7 @@ extern const char* const totals;
 extern const char* const number;
 extern const char* const swap;
 extern const char* const capacity;
+extern const char* const retain; // in redis_retention.cpp
 extern const char* const rate_limit;
 
 } // namespace switchboard::redis_scripts

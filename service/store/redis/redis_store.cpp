@@ -28,6 +28,7 @@ redis_store::redis_store(redis_store_settings settings, std::vector<subscription
     s.number = c.add_script(redis_scripts::number);
     s.swap = c.add_script(redis_scripts::swap);
     s.capacity = c.add_script(redis_scripts::capacity);
+    s.retain = c.add_script(redis_scripts::retain);
     for (const auto& sub : subs_) {
         s.last_reclaim.emplace(sub.name, std::make_unique<std::atomic<std::int64_t>>(0));
         s.group_seen.emplace(sub.name, std::make_unique<std::atomic<bool>>(false));

@@ -59,6 +59,7 @@ public:
     void idempotency_finish(std::string scope, idempotency::record begun, std::optional<idempotency::record> result,
         callback<bool> done) override;
     void capacity(std::int64_t now_ms, callback<store_capacity> done) override;
+    void retain(retention::cutoffs cut, std::size_t batch, callback<retention::pass> done) override;
     void on_commit(std::function<void(const store_timing&)> observer) override;
     bool available() const override;
 

@@ -4,6 +4,8 @@
 #include "service/ops/log.hpp"
 #include "service/store/sqlite/sqlite_store.hpp"
 
+#include <chrono>
+
 namespace switchboard::sqlite {
 
 const char* const call_columns
@@ -165,6 +167,14 @@ CREATE TABLE totals (
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 7: retention (protocol/events/retention.hpp). Each event counts its delivery rows still
+    // kept, so retention removes an event once its last row is gone without searching the
+    // deliveries by event.
+    R"sql(
+ALTER TABLE events ADD COLUMN deliveries_left INTEGER NOT NULL DEFAULT 0;
+UPDATE events SET deliveries_left = c.n
+  FROM (SELECT seq, count(*) AS n FROM deliveries GROUP BY seq) AS c WHERE c.seq = events.seq;
+)sql",
 };
 static_assert(std::size(migrations) == sqlite_store::schema_version);
 
@@ -187,6 +197,10 @@ database::database(const std::string& path, std::vector<subscription> subs, mode
         return;
     }
     try {
+        // Retention frees pages; incremental auto-vacuum gives them back to the file system in
+        // the background (retain). It takes effect only before the first table, so it comes
+        // before WAL mode writes the header; databases made before it are converted below.
+        exec("PRAGMA auto_vacuum=INCREMENTAL");
         // One process owns the database (the lock file, see sqlite_store): no
         // locking_mode=EXCLUSIVE, so the read connection can share it.
         exec("PRAGMA journal_mode=WAL");
@@ -194,8 +208,11 @@ database::database(const std::string& path, std::vector<subscription> subs, mode
         // commit is acknowledged (see sqlite_store::impl). Checkpoints still sync.
         exec("PRAGMA synchronous=NORMAL");
         exec("PRAGMA wal_autocheckpoint=8192");
+        // A checkpointed WAL is cut back to this size, so a burst does not keep its file.
+        exec("PRAGMA journal_size_limit=67108864");
         exec("PRAGMA foreign_keys=OFF");
         migrate(path);
+        enable_auto_vacuum(path);
         exec("BEGIN IMMEDIATE");
         exec("UPDATE deliveries SET state = 0 WHERE state = 1");
         exec("COMMIT");
@@ -268,6 +285,37 @@ void database::migrate(const std::string& path)
     log::line(log::level::info, "event store schema migrated")
         .num("from_version", version)
         .num("to_version", sqlite_store::schema_version)
+        .emit();
+}
+
+// A database made before incremental auto-vacuum is rewritten once with it (VACUUM: about a
+// second per 100 MB, and room for a copy in the WAL). Without room the store still works: SQLite
+// reuses the pages retention frees, the file just does not shrink; the next start tries again.
+void database::enable_auto_vacuum(const std::string& path)
+{
+    auto& setting = sql("PRAGMA auto_vacuum");
+    setting.step();
+    const std::int64_t current = setting.integer(0);
+    setting.done();
+    if (current == 2) {
+        return;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    try {
+        exec("VACUUM");
+        exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch (const sql_error& e) {
+        log::line(log::level::warn,
+            "event store not converted to incremental auto-vacuum: freed space is reused "
+            "but not returned to the file system")
+            .str("path", path)
+            .str("error", e.what())
+            .emit();
+        return;
+    }
+    log::line(log::level::info, "event store converted to incremental auto-vacuum")
+        .str("path", path)
+        .real("seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count())
         .emit();
 }
 

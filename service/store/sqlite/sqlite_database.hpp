@@ -138,6 +138,7 @@ public:
 
 private:
     void migrate(const std::string& path);
+    void enable_auto_vacuum(const std::string& path);
     void backfill_billed_minutes();
     void backfill_totals();
 

@@ -110,18 +110,21 @@ boost::system::result<append_result> do_append(database& db, append_request& req
     case record_kind::none:
         break;
     }
-    db.sql("INSERT INTO events (id, dedupe_key, type, occurred_at_ms, payload, subject) VALUES (?1, ?2, ?3, ?4, ?5, "
-           "?6)")
-        .bind(e.id, req.dedupe_key, to_string(e.type), e.occurred_at_ms, to_json(e), record_key(e))
-        .run();
-    const std::int64_t seq = db.last_rowid();
     for (const auto& s : db.subscriptions()) {
         if (s.matches(e.type)) {
-            db.sql("INSERT INTO deliveries (subscriber, seq, state, next_attempt_at_ms) VALUES (?1, ?2, 0, ?3)")
-                .bind(s.name, seq, e.occurred_at_ms)
-                .run();
             r.subscribers.push_back(s.name);
         }
+    }
+    db.sql("INSERT INTO events (id, dedupe_key, type, occurred_at_ms, payload, subject, deliveries_left) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        .bind(e.id, req.dedupe_key, to_string(e.type), e.occurred_at_ms, to_json(e), record_key(e),
+            static_cast<std::int64_t>(r.subscribers.size()))
+        .run();
+    const std::int64_t seq = db.last_rowid();
+    for (const auto& name : r.subscribers) {
+        db.sql("INSERT INTO deliveries (subscriber, seq, state, next_attempt_at_ms) VALUES (?1, ?2, 0, ?3)")
+            .bind(name, seq, e.occurred_at_ms)
+            .run();
     }
     r.event_id = e.id;
     return r;

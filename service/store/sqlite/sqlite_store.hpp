@@ -30,7 +30,7 @@ public:
     // posts it to the io_context: one hand-off per batch). Default: on the writer thread.
     void complete_on(std::function<void(std::function<void()>)> executor);
 
-    static constexpr int schema_version = 6;
+    static constexpr int schema_version = 7;
     static constexpr const char* file_name = "switchboard.db";
     // The process exits with this code when an fsync of the WAL fails (fail-stop).
     static constexpr int fsync_failure_exit_code = 75;
@@ -54,6 +54,7 @@ public:
     void idempotency_finish(std::string scope, idempotency::record begun, std::optional<idempotency::record> result,
         callback<bool> done) override;
     void capacity(std::int64_t now_ms, callback<store_capacity> done) override;
+    void retain(retention::cutoffs cut, std::size_t batch, callback<retention::pass> done) override;
     void on_commit(std::function<void(const store_timing&)> observer) override;
 
     struct impl;

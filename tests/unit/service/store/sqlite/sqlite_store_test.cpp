@@ -73,9 +73,139 @@ claim_result claim(sqlite_store& s, const char* who, std::size_t n, std::int64_t
     return *out;
 }
 
+void finish(sqlite_store& s, const char* who, std::int64_t seq, delivery_state state, std::int64_t at)
+{
+    const delivery_outcome o{seq, state, 1, at, 0, state == delivery_state::delivered ? 200 : 410, ""};
+    BOOST_REQUIRE(*wait<bool>([&](auto done) { s.complete(who, o, done); }));
+}
+
+retention::pass retain(sqlite_store& s, std::int64_t now, std::size_t batch = 500)
+{
+    const retention::policy p{std::chrono::seconds(10), std::chrono::seconds(20), std::chrono::seconds(100)};
+    auto out = wait<retention::pass>([&](auto done) { s.retain(retention::cutoffs_at(p, now), batch, done); });
+    BOOST_REQUIRE(out);
+    return *out;
+}
+
+std::int64_t pragma(const std::filesystem::path& file, const char* sql)
+{
+    sqlite3* db = nullptr;
+    BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* q = nullptr;
+    BOOST_REQUIRE(sqlite3_prepare_v2(db, sql, -1, &q, nullptr) == SQLITE_OK);
+    BOOST_REQUIRE(sqlite3_step(q) == SQLITE_ROW);
+    const std::int64_t v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return v;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(sqlite_event_store)
+
+// Time is passed in: delivered 10 s, dead 20 s, log 100 s.
+BOOST_AUTO_TEST_CASE(retention_removes_exactly_what_has_expired)
+{
+    temp_dir dir;
+    sqlite_store s(dir.str(), two_subscribers());
+    const auto a = append(s, status("ringing", 1, 1000)); // crm and analytics: both delivered at 2 s
+    const auto b = append(s, status("completed", 3, 1500)); // crm: dead at 3 s; analytics: pending
+    auto crm = claim(s, "crm", 2).deliveries;
+    auto analytics = claim(s, "analytics", 1).deliveries;
+    BOOST_REQUIRE(crm.size() == 2u);
+    BOOST_REQUIRE(analytics.size() == 1u);
+    finish(s, "crm", crm[0].seq, delivery_state::delivered, 2000);
+    finish(s, "crm", crm[1].seq, delivery_state::dead, 3000);
+    finish(s, "analytics", analytics[0].seq, delivery_state::delivered, 2000);
+    const auto events = [&] { return wait<call_detail>([&](auto done) { s.call(sid, done); }).value().events.size(); };
+    const auto totals = [&] { return wait<phone_totals>([&](auto done) { s.totals("", done); }).value().calls; };
+    const auto before = totals();
+
+    BOOST_TEST(retain(s, 11'999).rows.total() == 0); // the delivered rows are 9.999 s old
+    BOOST_TEST(events() == 2u);
+
+    auto p = retain(s, 12'500, 1); // one row of each kind a pass
+    BOOST_TEST(p.rows.delivered == 1);
+    BOOST_TEST(p.more);
+    p = retain(s, 12'500, 1);
+    BOOST_TEST(p.rows.delivered == 1);
+    BOOST_TEST(p.rows.events == 1, "the first event went with its last delivery row");
+    BOOST_TEST(retain(s, 12'500).rows.total() == 0);
+    BOOST_TEST(events() == 1u);
+    BOOST_TEST(
+        wait<std::int64_t>([&](auto done) { s.replay("crm", a.event_id, 12'500, done); }).error() == error::not_found);
+
+    // The dead letter goes 20 s after it died; the event stays for its pending delivery.
+    BOOST_TEST(retain(s, 22'999).rows.dead == 0);
+    p = retain(s, 50'000);
+    BOOST_TEST(p.rows.dead == 1);
+    BOOST_TEST(p.rows.events == 0);
+    BOOST_TEST(events() == 1u);
+    const auto stats = wait<std::vector<queue_stats>>([&](auto done) { s.stats(done); }).value();
+    BOOST_TEST(stats.at(0).dead == 0);
+    BOOST_TEST(stats.at(1).pending == 1);
+    const auto late = claim(s, "analytics", 5).deliveries;
+    BOOST_REQUIRE(late.size() == 1u); // the pending delivery was kept and is claimable
+    BOOST_TEST(late[0].event_id == b.event_id);
+
+    // Delivered at last: it and its event go 10 s later; the call record, started at 1 s, when the
+    // log's 100 s have passed.
+    finish(s, "analytics", late[0].seq, delivery_state::delivered, 60'000);
+    BOOST_TEST(retain(s, 69'999).rows.total() == 0);
+    p = retain(s, 70'001);
+    BOOST_TEST(p.rows.delivered == 1);
+    BOOST_TEST(p.rows.events == 1);
+    BOOST_TEST(p.rows.calls == 0);
+    BOOST_TEST(events() == 0u);
+    BOOST_TEST(retain(s, 100'999).rows.calls == 0);
+    BOOST_TEST(retain(s, 101'001).rows.calls == 1);
+    BOOST_TEST(wait<call_detail>([&](auto done) { s.call(sid, done); }).error() == error::not_found);
+    BOOST_TEST(totals() == before, "the totals count since the store began");
+    const auto rows = wait<store_capacity>([&](auto done) { s.capacity(1, done); }).value();
+    BOOST_TEST(rows.events == 0);
+    BOOST_TEST(rows.deliveries == 0);
+    BOOST_TEST(rows.calls == 0);
+}
+
+BOOST_AUTO_TEST_CASE(retention_gives_the_space_back_and_old_databases_are_converted)
+{
+    temp_dir dir;
+    const auto file = dir.path / sqlite_store::file_name;
+    {
+        sqlite_store s(dir.str(), {});
+        for (int i = 0; i < 3000; ++i) {
+            auto r = status("ringing", 1, 1000);
+            r.event.call_sid = "CA" + std::to_string(1'000'000 + i) + std::string(25, 'b');
+            r.event.id = "evt_" + std::to_string(i);
+            r.dedupe_key = "k" + std::to_string(i);
+            append(s, r);
+        }
+    }
+    const std::int64_t full = pragma(file, "PRAGMA page_count");
+    BOOST_TEST(pragma(file, "PRAGMA auto_vacuum") == 2);
+    {
+        sqlite_store s(dir.str(), {});
+        retention::pass p;
+        do {
+            p = retain(s, 200'000);
+        } while (p.more);
+    }
+    BOOST_TEST(pragma(file, "PRAGMA page_count") * 4 < full, "the freed pages left the file");
+
+    // A database made before incremental auto-vacuum is converted when the store opens it.
+    {
+        sqlite3* db = nullptr;
+        BOOST_REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+        BOOST_REQUIRE(sqlite3_exec(db, "PRAGMA auto_vacuum=NONE; VACUUM", nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(db);
+    }
+    BOOST_TEST(pragma(file, "PRAGMA auto_vacuum") == 0);
+    {
+        sqlite_store s(dir.str(), {});
+    }
+    BOOST_TEST(pragma(file, "PRAGMA auto_vacuum") == 2);
+}
 
 BOOST_AUTO_TEST_CASE(retries_do_not_duplicate_and_fan_out_follows_filters)
 {
@@ -273,7 +403,9 @@ BOOST_AUTO_TEST_CASE(billed_minutes_are_written_and_migrated)
         sqlite3* db = nullptr;
         BOOST_REQUIRE(sqlite3_open((dir.path / sqlite_store::file_name).c_str(), &db) == SQLITE_OK);
         BOOST_REQUIRE(
-            sqlite3_exec(db, "ALTER TABLE calls DROP COLUMN billed_minutes; DROP TABLE totals; PRAGMA user_version=4",
+            sqlite3_exec(db,
+                "ALTER TABLE calls DROP COLUMN billed_minutes; DROP TABLE totals; ALTER TABLE events DROP COLUMN "
+                "deliveries_left; PRAGMA user_version=4",
                 nullptr, nullptr, nullptr)
             == SQLITE_OK);
         sqlite3_close(db);

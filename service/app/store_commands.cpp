@@ -1,0 +1,199 @@
+// `switchboard store check | prune`. They need the store's settings only: a missing
+// TWILIO_AUTH_TOKEN is not their concern.
+#include "service/app/store_commands.hpp"
+
+#include "service/ops/clock.hpp"
+#include "service/store/redis/redis_check.hpp"
+#include "service/store/redis/redis_store.hpp"
+#include "service/store/sqlite/sqlite_check.hpp"
+#include "service/store/sqlite/sqlite_store.hpp"
+
+#include <date/date.h>
+
+#include <cstdio>
+#include <future>
+#include <iostream>
+#include <thread>
+
+namespace switchboard {
+
+configured_store open_configured_store(const config& c)
+{
+    std::vector<subscription> subs;
+    for (const auto& s : c.subscribers) {
+        subs.push_back({s.name, s.events});
+    }
+    configured_store out;
+    if (c.store.redis) {
+        redis_store_settings rs;
+        rs.connection.endpoint = c.store.endpoint;
+        rs.connection.connect_timeout = c.store.timeout;
+        rs.connection.command_timeout = c.store.timeout;
+        rs.prefix = c.store.key_prefix;
+        rs.reclaim_idle = c.store.reclaim_idle;
+        rs.consumer = c.store.replica_name;
+        auto r = std::make_unique<redis_store>(std::move(rs), std::move(subs));
+        out.redis = r.get();
+        out.store = std::move(r);
+        return out;
+    }
+    auto s = std::make_unique<sqlite_store>(c.data_dir, std::move(subs));
+    out.sqlite = s.get();
+    out.store = std::move(s);
+    return out;
+}
+
+namespace {
+
+const char* const usage_text = "usage: switchboard store check [--config FILE]\n"
+                               "       switchboard store prune [--config FILE] [--as-of TIME]\n";
+
+// One store operation, waited for (the command line has no event loop of its own).
+template <class T, class Start> boost::system::result<T> wait_for(Start start)
+{
+    std::promise<boost::system::result<T>> promise;
+    auto future = promise.get_future();
+    start([&promise](boost::system::result<T> r) { promise.set_value(std::move(r)); });
+    return future.get();
+}
+
+// An opened store, started and connected (Redis), or an error already printed.
+std::optional<configured_store> open_for_command(const config& cfg, const char* command)
+{
+    try {
+        configured_store s = open_configured_store(cfg);
+        if (s.redis != nullptr) {
+            s.redis->start();
+            const auto until = std::chrono::steady_clock::now() + cfg.store.timeout;
+            while (!s.redis->available() && std::chrono::steady_clock::now() < until) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+            if (!s.redis->available()) {
+                std::cerr << "switchboard store " << command << ": cannot connect to Redis at "
+                          << cfg.store.endpoint.host << ":" << cfg.store.endpoint.port << "\n";
+                return std::nullopt;
+            }
+        }
+        return s;
+    } catch (const std::exception& e) {
+        std::cerr << "switchboard store " << command << ": " << e.what() << "\n";
+        return std::nullopt;
+    }
+}
+
+// `store prune`: retention to the end, now (or as of --as-of, an RFC 3339 time: what the
+// service's next run would remove at that time). SQLite refuses while the service runs.
+int prune(const config& cfg, std::optional<std::int64_t> as_of_ms)
+{
+    auto opened = open_for_command(cfg, "prune");
+    if (!opened) {
+        return 2;
+    }
+    event_store& store = *opened->store;
+    const std::int64_t now_ms = as_of_ms.value_or(unix_ms_now());
+    const retention::cutoffs cut = retention::cutoffs_at(cfg.store.retention, now_ms);
+    retention::removed sum;
+    int passes = 0;
+    for (;;) {
+        auto pass = wait_for<retention::pass>(
+            [&](event_store::callback<retention::pass> done) { store.retain(cut, 500, std::move(done)); });
+        ++passes;
+        if (!pass) {
+            std::cerr << "switchboard store prune: the store refused a retention pass: " << pass.error().message()
+                      << "\n";
+            return 1;
+        }
+        sum += pass->rows;
+        if (!pass->more) {
+            break;
+        }
+    }
+    std::cout << "removed: events " << sum.events << ", delivered " << sum.delivered << ", dead " << sum.dead
+              << ", calls " << sum.calls << ", messages " << sum.messages << " (" << passes << " passes)\n";
+    return 0;
+}
+
+// RFC 3339 with seconds: 2027-01-31T00:00:00Z, 2027-01-31T09:30:00+09:30 (no fraction).
+std::optional<std::int64_t> parse_time(const std::string& text)
+{
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, oh = 0, om = 0;
+    char sign = 0;
+    int used = 0;
+    const bool zulu = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &sec, &used) == 6
+        && used == static_cast<int>(text.size());
+    if (!zulu
+        && !(std::sscanf(
+                 text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &sign, &oh, &om, &used)
+                == 9
+            && used == static_cast<int>(text.size()) && (sign == '+' || sign == '-'))) {
+        return std::nullopt;
+    }
+    const date::year_month_day day{
+        date::year{y}, date::month{static_cast<unsigned>(mo)}, date::day{static_cast<unsigned>(d)}};
+    if (!day.ok() || h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59 || text.size() < 20 || text[4] != '-') {
+        return std::nullopt;
+    }
+    const std::int64_t offset_s = (sign == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+    const std::int64_t days = date::sys_days{day}.time_since_epoch().count();
+    return ((days * 86400) + h * 3600 + mi * 60 + sec - offset_s) * 1000;
+}
+
+} // namespace
+
+int store_command(const std::vector<std::string>& args)
+{
+    if (args.empty() || (args[0] != "check" && args[0] != "prune")) {
+        std::cerr << usage_text;
+        return 2;
+    }
+    const std::string& command = args[0];
+    load_options opts;
+    std::optional<std::int64_t> as_of;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        if (args[i] == "--config" && i + 1 < args.size()) {
+            opts.config_file = args[++i];
+        } else if (command == "prune" && args[i] == "--as-of" && i + 1 < args.size()) {
+            as_of = parse_time(args[++i]);
+            if (!as_of) {
+                std::cerr << "switchboard store prune: --as-of: expected an RFC 3339 time such as "
+                             "2027-01-31T00:00:00Z, got '"
+                          << args[i] << "'\n";
+                return 2;
+            }
+        } else {
+            std::cerr << "switchboard store " << command << ": unexpected argument '" << args[i] << "'\n" << usage_text;
+            return 2;
+        }
+    }
+    opts.env_names = process_env_names();
+    const env_lookup real = process_env();
+    const env_lookup env = [real](const std::string& name) -> std::optional<std::string> {
+        auto v = real(name);
+        if (!v && name == "TWILIO_AUTH_TOKEN") {
+            return std::string("store-command-needs-no-token");
+        }
+        return v;
+    };
+    const load_result loaded = load_config(env, opts);
+    if (!loaded.errors.empty()) {
+        std::cerr << "switchboard store " << command << ": invalid configuration:\n";
+        for (const auto& e : loaded.errors) {
+            std::cerr << "  " << e << "\n";
+        }
+        return 2;
+    }
+    const config& cfg = loaded.cfg;
+    if (command == "prune") {
+        return prune(cfg, as_of);
+    }
+    if (cfg.store.redis) {
+        std::vector<std::string> names;
+        for (const auto& s : cfg.subscribers) {
+            names.push_back(s.name);
+        }
+        return check_redis_store(cfg.store.endpoint, cfg.store.key_prefix, names, std::cout, std::cerr);
+    }
+    return check_sqlite_store(cfg.data_dir, std::cout, std::cerr);
+}
+
+} // namespace switchboard
