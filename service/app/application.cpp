@@ -225,7 +225,9 @@ struct application::impl {
             {&sms_once, sms_per_destination.get(), shared_sms_once.get(), shared_sms_per_destination.get()}};
         add_voice_routes(public_routes, voice);
         add_webhook_routes(public_routes, stats, events);
-        add_admin_routes(admin_routes, {stats, ready, parts.deliveries, *deliveries, cfg.subscribers});
+        add_admin_routes(admin_routes,
+            {stats, ready, parts.deliveries, *deliveries, cfg.subscribers, parts.health,
+                cfg.store.redis ? std::string() : (std::filesystem::path(cfg.data_dir) / "backups").string()});
         add_phone_routes(
             public_routes, {cfg, stats, parts.calls, parts.keys, events, twilio.get(), tokens.key_count(), voice});
     }

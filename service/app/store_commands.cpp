@@ -1,4 +1,4 @@
-// `switchboard store check | prune`. They need the store's settings only: a missing
+// `switchboard store check | prune | restore`. They need the store's settings only: a missing
 // TWILIO_AUTH_TOKEN is not their concern.
 #include "service/app/store_commands.hpp"
 
@@ -10,10 +10,17 @@
 
 #include <date/date.h>
 
+#include <sqlite3.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <future>
 #include <iostream>
 #include <thread>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 namespace switchboard {
 
@@ -46,7 +53,8 @@ configured_store open_configured_store(const config& c)
 namespace {
 
 const char* const usage_text = "usage: switchboard store check [--config FILE]\n"
-                               "       switchboard store prune [--config FILE] [--as-of TIME]\n";
+                               "       switchboard store prune [--config FILE] [--as-of TIME]\n"
+                               "       switchboard store restore FILE [--config FILE]\n";
 
 // One store operation, waited for (the command line has no event loop of its own).
 template <class T, class Start> boost::system::result<T> wait_for(Start start)
@@ -113,6 +121,117 @@ int prune(const config& cfg, std::optional<std::int64_t> as_of_ms)
     return 0;
 }
 
+bool sync_path(const std::string& path, int flags)
+{
+    const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+    if (fd < 0) {
+        return false;
+    }
+    const bool ok = ::fsync(fd) == 0;
+    ::close(fd);
+    return ok;
+}
+
+// `store restore FILE`: SQLite only, with the service stopped (its lock file is taken for the
+// whole restore). FILE is checked first (integrity, schema version); the store it replaces is
+// kept beside it as switchboard.db.before-restore-<time> (with its WAL), never deleted.
+int restore(const config& cfg, const std::string& file)
+{
+    namespace fs = std::filesystem;
+    if (cfg.store.redis) {
+        std::cerr << "switchboard store restore: the configured store is Redis: restore it through Redis' own "
+                     "persistence (its AOF directory or RDB file; README \"Data and capacity\")\n";
+        return 2;
+    }
+    {
+        sqlite3* db = nullptr;
+        std::string verdict;
+        std::int64_t version = -1;
+        if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+            sqlite3_stmt* q = nullptr;
+            if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &q, nullptr) == SQLITE_OK) {
+                while (sqlite3_step(q) == SQLITE_ROW) {
+                    verdict += (verdict.empty() ? "" : "; ")
+                        + std::string(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)));
+                }
+            }
+            sqlite3_finalize(q);
+            if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, nullptr) == SQLITE_OK
+                && sqlite3_step(q) == SQLITE_ROW) {
+                version = sqlite3_column_int64(q, 0);
+            }
+            sqlite3_finalize(q);
+        } else {
+            verdict = sqlite3_errmsg(db);
+        }
+        sqlite3_close_v2(db);
+        if (verdict != "ok") {
+            std::cerr << "switchboard store restore: " << file << " is not an intact SQLite database: " << verdict
+                      << "\n";
+            return 1;
+        }
+        if (version < 1 || version > sqlite_store::schema_version) {
+            std::cerr << "switchboard store restore: " << file << " has schema version " << version
+                      << "; this build reads 1 to " << sqlite_store::schema_version << "\n";
+            return 1;
+        }
+    }
+    std::error_code ec;
+    fs::create_directories(cfg.data_dir, ec);
+    const fs::path target = fs::path(cfg.data_dir) / sqlite_store::file_name;
+    const std::string lock_path = target.string() + ".lock";
+    const int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock < 0 || ::flock(lock, LOCK_EX | LOCK_NB) != 0) {
+        std::cerr << "switchboard store restore: the store " << target.string()
+                  << " is in use by a running service (or " << lock_path << " cannot be opened): stop it first\n";
+        if (lock >= 0) {
+            ::close(lock);
+        }
+        return 2;
+    }
+    const auto fail = [&](const std::string& why) {
+        std::cerr << "switchboard store restore: " << why << "\n";
+        ::close(lock);
+        return 1;
+    };
+    std::string kept;
+    if (fs::exists(target, ec)) {
+        kept = target.string() + ".before-restore-" + std::to_string(unix_ms_now() / 1000);
+        for (const char* suffix : {"-wal", "-shm"}) {
+            if (fs::exists(target.string() + suffix, ec)) {
+                fs::rename(target.string() + suffix, kept + suffix, ec);
+                if (ec) {
+                    return fail("cannot move " + target.string() + suffix + " aside: " + ec.message());
+                }
+            }
+        }
+        fs::rename(target, kept, ec);
+        if (ec) {
+            return fail("cannot move " + target.string() + " aside: " + ec.message());
+        }
+    }
+    const std::string partial = target.string() + ".restoring";
+    fs::copy_file(file, partial, fs::copy_options::overwrite_existing, ec);
+    if (ec || !sync_path(partial, O_RDONLY)) {
+        fs::remove(partial, ec);
+        return fail("cannot copy " + file + " into " + cfg.data_dir
+            + (kept.empty() ? "" : " (the previous store is " + kept + ")"));
+    }
+    fs::rename(partial, target, ec);
+    if (ec) {
+        return fail("cannot put the copy in place: " + ec.message());
+    }
+    sync_path(cfg.data_dir, O_RDONLY | O_DIRECTORY);
+    ::close(lock);
+    std::cout << "restored " << file << " as " << target.string() << "\n";
+    if (!kept.empty()) {
+        std::cout << "the previous store is kept as " << kept << " (delete it when the restore is verified)\n";
+    }
+    std::cout << "next: switchboard store check, then start the service (deliveries in flight at the copy are pending "
+                 "again)\n";
+    return 0;
+}
+
 // RFC 3339 with seconds: 2027-01-31T00:00:00Z, 2027-01-31T09:30:00+09:30 (no fraction).
 std::optional<std::int64_t> parse_time(const std::string& text)
 {
@@ -142,15 +261,18 @@ std::optional<std::int64_t> parse_time(const std::string& text)
 
 int store_command(const std::vector<std::string>& args)
 {
-    if (args.empty() || (args[0] != "check" && args[0] != "prune")) {
+    if (args.empty() || (args[0] != "check" && args[0] != "prune" && args[0] != "restore")) {
         std::cerr << usage_text;
         return 2;
     }
     const std::string& command = args[0];
     load_options opts;
     std::optional<std::int64_t> as_of;
+    std::string file;
     for (std::size_t i = 1; i < args.size(); ++i) {
-        if (args[i] == "--config" && i + 1 < args.size()) {
+        if (command == "restore" && file.empty() && !args[i].starts_with("--")) {
+            file = args[i];
+        } else if (args[i] == "--config" && i + 1 < args.size()) {
             opts.config_file = args[++i];
         } else if (command == "prune" && args[i] == "--as-of" && i + 1 < args.size()) {
             as_of = parse_time(args[++i]);
@@ -183,6 +305,13 @@ int store_command(const std::vector<std::string>& args)
         return 2;
     }
     const config& cfg = loaded.cfg;
+    if (command == "restore") {
+        if (file.empty()) {
+            std::cerr << usage_text;
+            return 2;
+        }
+        return restore(cfg, file);
+    }
     if (command == "prune") {
         return prune(cfg, as_of);
     }

@@ -6,16 +6,46 @@
 #include "service/events/delivery_service.hpp"
 #include "service/http/http_error.hpp"
 #include "service/ops/clock.hpp"
+#include "service/ops/log.hpp"
 #include "service/ops/metrics.hpp"
+#include "service/store/awaitable_store.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace switchboard {
 namespace {
+
+// 20261202T101500Z: file names that sort by time.
+std::string backup_stamp(std::int64_t unix_ms)
+{
+    const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+    return buf;
+}
+
+// The rename is durable once the directory is synced.
+void sync_directory(const std::string& dir)
+{
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        ::fsync(fd);
+        ::close(fd);
+    }
+}
 
 std::string_view path_param(const request_context& ctx, std::string_view name)
 {
@@ -189,6 +219,80 @@ task<http_response> replay(request_context& ctx, const admin_deps& d)
     co_return json_response(http::status::ok, R"({"replayed":)" + std::to_string(*r) + "}");
 }
 
+// A copy of the SQLite store at backups/switchboard-<UTC time>.db in the data directory, through
+// SQLite's online backup API beside the running service (written as .partial, fsynced, then
+// renamed); ?keep=N removes all but the newest N copies afterwards.
+task<http_response> backup(request_context& ctx, const admin_deps& d)
+{
+    if (d.backup_dir.empty()) {
+        co_return json_error(http::status::conflict, "not_supported",
+            "the Redis store is backed up by Redis' own persistence (appendonly, BGSAVE): README \"Data and "
+            "capacity\"");
+    }
+    const form_params q = parse_form(ctx.query);
+    std::int64_t keep = 0;
+    if (const auto v = q.find("keep"); v && !v->empty()) {
+        const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), keep);
+        if (ec != std::errc{} || end != v->data() + v->size() || keep < 1 || keep > 10000) {
+            co_return json_error(
+                http::status::bad_request, "invalid_parameter", "keep must be a whole number from 1 to 10000");
+        }
+    }
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::create_directories(d.backup_dir, ec);
+    if (ec) {
+        co_return json_error(http::status::internal_server_error, "backup_failed",
+            "cannot create " + d.backup_dir + ": " + ec.message());
+    }
+    const std::int64_t now = unix_ms_now();
+    const std::string name = "switchboard-" + backup_stamp(now) + ".db";
+    const fs::path final_path = fs::path(d.backup_dir) / name;
+    const std::string partial = final_path.string() + ".partial";
+    const auto started = std::chrono::steady_clock::now();
+    auto bytes = co_await d.health.backup(partial);
+    if (!bytes) {
+        d.stats.store_backups["failed"].Increment();
+        co_return json_error(http::status::service_unavailable, "backup_failed",
+            "the store could not write the copy (see the log: a full volume?)");
+    }
+    fs::rename(partial, final_path, ec);
+    if (ec) {
+        d.stats.store_backups["failed"].Increment();
+        co_return json_error(http::status::internal_server_error, "backup_failed", "rename: " + ec.message());
+    }
+    sync_directory(d.backup_dir);
+    boost::json::array removed;
+    if (keep > 0) {
+        std::vector<std::string> copies;
+        for (const auto& e : fs::directory_iterator(d.backup_dir, ec)) {
+            const std::string f = e.path().filename().string();
+            if (f.starts_with("switchboard-") && f.ends_with(".db")) {
+                copies.push_back(f);
+            }
+        }
+        std::sort(copies.begin(), copies.end()); // the names sort by time
+        for (std::size_t i = 0; i + static_cast<std::size_t>(keep) < copies.size(); ++i) {
+            if (fs::remove(fs::path(d.backup_dir) / copies[i], ec)) {
+                removed.emplace_back(copies[i]);
+            }
+        }
+    }
+    d.stats.store_backups["written"].Increment();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    log::line(log::level::info, "store backup written")
+        .str("file", final_path.string())
+        .num("bytes", *bytes)
+        .real("seconds", seconds)
+        .emit();
+    boost::json::object doc;
+    doc["file"] = final_path.string();
+    doc["bytes"] = *bytes;
+    doc["seconds"] = seconds;
+    doc["removed"] = std::move(removed);
+    co_return json_response(http::status::ok, boost::json::serialize(doc));
+}
+
 } // namespace
 
 void add_admin_routes(router& r, admin_deps d)
@@ -221,6 +325,8 @@ void add_admin_routes(router& r, admin_deps d)
         [d](request_context& ctx) { return replay(ctx, d); }});
     r.add({http::verb::post, "/admin/subscribers/{name}/dead/{event_id}/replay", "admin_replay_one", admin,
         [d](request_context& ctx) { return replay(ctx, d); }});
+    r.add({http::verb::post, "/admin/store/backup", "admin_store_backup", admin,
+        [d](request_context& ctx) { return backup(ctx, d); }});
 }
 
 } // namespace switchboard

@@ -1,5 +1,6 @@
 // The admin listener's routes: /metrics, /healthz (liveness), /readyz (readiness), and the
-// delivery queue API under /admin/subscribers (list, dead letters, replay).
+// delivery queue API under /admin/subscribers (list, dead letters, replay), and
+// POST /admin/store/backup (a consistent copy of the SQLite store while it runs).
 #pragma once
 
 #include "service/app/config.hpp"
@@ -11,6 +12,7 @@ namespace switchboard {
 
 class delivery_service;
 class delivery_queue;
+class store_health;
 
 struct admin_deps {
     metrics& stats;
@@ -18,6 +20,8 @@ struct admin_deps {
     delivery_queue& queue;
     delivery_service& deliveries;
     const std::vector<subscriber_config>& subscribers;
+    store_health& health;
+    std::string backup_dir; // where POST /admin/store/backup writes; empty: the store is Redis
 };
 
 void add_admin_routes(router& r, admin_deps deps);

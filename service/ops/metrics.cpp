@@ -337,6 +337,9 @@ metrics::metrics()
     , retention_last_run(gauges(*registry_, "switchboard_retention_last_run_timestamp_seconds",
           "Unix time at which a retention run last finished (0: none yet, or retention is off).")
                              .Add({}))
+    , store_backups(counters(*registry_, "switchboard_store_backups_total",
+                        "Copies of the SQLite store made by POST /admin/store/backup, by result: written, failed."),
+          "result", {"written", "failed"})
     , api_auth_failures(counters(*registry_, "switchboard_api_auth_failures_total",
                             "Operator API requests refused: 401 by token problem, 403 for a missing permission."),
           "reason",

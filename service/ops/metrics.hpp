@@ -129,6 +129,7 @@ public:
     counter_set retention_removed; // kind: events, delivered, dead, calls, messages
     prometheus::Counter& retention_failures; // passes the store could not run
     prometheus::Gauge& retention_last_run; // Unix time a run last finished every pass it needed
+    counter_set store_backups; // result: written, failed (POST /admin/store/backup)
     // Created for each configured subscriber at start-up; the same object for the same name.
     subscriber_metrics& subscriber(const std::string& name);
 

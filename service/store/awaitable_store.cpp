@@ -114,6 +114,13 @@ task<store_result<store_capacity>> store_health::capacity(std::int64_t now_ms)
         [&s = store_, now_ms](done_fn<store_capacity> done) { s.capacity(now_ms, std::move(done)); });
 }
 
+task<store_result<std::int64_t>> store_health::backup(std::string path)
+{
+    return store_call<std::int64_t>([&s = store_, p = std::move(path)](done_fn<std::int64_t> done) mutable {
+        s.backup(std::move(p), std::move(done));
+    });
+}
+
 task<store_result<retention::pass>> store_health::retain(retention::cutoffs cut, std::size_t batch)
 {
     return store_call<retention::pass>(

@@ -81,6 +81,8 @@ public:
     task<store_result<store_capacity>> capacity(std::int64_t now_ms);
     // One retention pass (event_store::retain).
     task<store_result<retention::pass>> retain(retention::cutoffs cut, std::size_t batch);
+    // A consistent copy at `path` (event_store::backup): its size in bytes.
+    task<store_result<std::int64_t>> backup(std::string path);
 
 private:
     event_store& store_;

@@ -222,6 +222,10 @@ public:
     // SQLite runs it as one writer operation, shared with the appends of its batch; Redis as
     // bounded scripts.
     virtual void retain(retention::cutoffs cut, std::size_t batch, callback<retention::pass> done) = 0;
+    // A consistent copy of the whole store written to `path` while the service runs (SQLite:
+    // the online backup API on the read connection; the copy's size in bytes). Redis: error
+    // not_configured (Redis' own persistence backs it up: README "Data and capacity").
+    virtual void backup(std::string path, callback<std::int64_t> done) = 0;
 
     // Observes every commit (batch size, duration, success), from the store's thread.
     virtual void on_commit(std::function<void(const store_timing&)> observer) = 0;

@@ -153,6 +153,11 @@ return {removed.events, removed.delivered, removed.dead, removed.calls, removed.
 
 using namespace redis_detail;
 
+void redis_store::backup(std::string, callback<std::int64_t> done)
+{
+    done(boost::system::result<std::int64_t>(boost::system::in_place_error, make_error_code(error::not_configured)));
+}
+
 void redis_store::retain(retention::cutoffs cut, std::size_t batch, callback<retention::pass> done)
 {
     const auto text = [](const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : std::string(); };

@@ -60,6 +60,7 @@ public:
         callback<bool> done) override;
     void capacity(std::int64_t now_ms, callback<store_capacity> done) override;
     void retain(retention::cutoffs cut, std::size_t batch, callback<retention::pass> done) override;
+    void backup(std::string path, callback<std::int64_t> done) override;
     void on_commit(std::function<void(const store_timing&)> observer) override;
     bool available() const override;
 

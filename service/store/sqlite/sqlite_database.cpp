@@ -4,7 +4,13 @@
 #include "service/ops/log.hpp"
 #include "service/store/sqlite/sqlite_store.hpp"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace switchboard::sqlite {
 
@@ -354,6 +360,46 @@ void database::backfill_totals()
     for (const auto& [name, value] : sum) {
         insert.bind(name, value).run();
     }
+}
+
+std::int64_t backup(database& source, const std::string& dest)
+{
+    sqlite3* out = nullptr;
+    const auto fail = [&](const std::string& why) {
+        sqlite3_close_v2(out);
+        std::error_code ec;
+        std::filesystem::remove(dest, ec);
+        throw sql_error("backup to " + dest + ": " + why);
+    };
+    if (sqlite3_open_v2(dest.c_str(), &out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+        fail(out != nullptr ? sqlite3_errmsg(out) : "cannot open");
+    }
+    sqlite3_backup* b = sqlite3_backup_init(out, "main", source.handle(), "main");
+    if (b == nullptr) {
+        fail(sqlite3_errmsg(out));
+    }
+    const int rc = sqlite3_backup_step(b, -1); // every page, from one snapshot of the source
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) {
+        fail(sqlite3_errstr(rc));
+    }
+    // The copy is one self-contained file: no WAL beside it.
+    if (sqlite3_exec(out, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        fail(sqlite3_errmsg(out));
+    }
+    sqlite3_close_v2(out);
+    out = nullptr;
+    const int fd = ::open(dest.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) {
+        const std::string why = std::strerror(errno);
+        if (fd >= 0) {
+            ::close(fd);
+        }
+        fail("fsync: " + why);
+    }
+    ::close(fd);
+    std::error_code ec;
+    return static_cast<std::int64_t>(std::filesystem::file_size(dest, ec));
 }
 
 row_counts count_rows(database& db)

@@ -126,6 +126,7 @@ public:
     std::int64_t changes() const { return sqlite3_changes64(db_); }
     std::int64_t last_rowid() const { return sqlite3_last_insert_rowid(db_); }
     const std::vector<subscription>& subscriptions() const { return subs_; }
+    sqlite3* handle() const noexcept { return db_; }
     bool knows(const std::string& subscriber) const
     {
         for (const auto& s : subs_) {
@@ -183,5 +184,10 @@ struct row_counts {
     std::int64_t messages = 0;
 };
 row_counts count_rows(database& db);
+
+// A consistent copy of the database `source` reads (its snapshot: the writer goes on), written
+// to `dest` with SQLite's online backup API and fsynced. Returns its size in bytes; throws
+// sql_error.
+std::int64_t backup(database& source, const std::string& dest);
 
 } // namespace switchboard::sqlite

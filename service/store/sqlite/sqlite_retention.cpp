@@ -123,6 +123,21 @@ retention::pass retain_pass(database& db, const retention::cutoffs& cut, std::in
 
 } // namespace
 
+void sqlite_store::backup(std::string path, callback<std::int64_t> done)
+{
+    impl_->submit_read<std::int64_t>(
+        [path = std::move(path)](database& db) -> boost::system::result<std::int64_t> {
+            try {
+                return sqlite::backup(db, path);
+            } catch (const sql_error& e) {
+                log::line(log::level::error, "store backup failed").str("path", path).str("error", e.what()).emit();
+                return boost::system::result<std::int64_t>(
+                    boost::system::in_place_error, make_error_code(error::store_unavailable));
+            }
+        },
+        std::move(done));
+}
+
 void sqlite_store::retain(retention::cutoffs cut, std::size_t batch, callback<retention::pass> done)
 {
     impl_->submit<retention::pass>(
