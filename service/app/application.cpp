@@ -161,7 +161,7 @@ struct application::impl {
         , menus(cfg.menu_file, cfg.assistant_url, stats)
         , store(open_store(cfg))
         , parts(*store)
-        , events(parts.events, stats)
+        , events(parts.events, stats, spill_limits{cfg.store.spill_events})
         , limiter(cfg.rate_limit_per_minute > 0 ? std::make_unique<rate_limiter>(cfg.rate_limit_per_minute) : nullptr)
         , shared_limiter(redis != nullptr && limiter ? std::make_unique<shared_rate_limiter>(
                              redis->client(), cfg.store.key_prefix, cfg.rate_limit_per_minute)
@@ -369,6 +369,9 @@ struct application::impl {
             tick.expires_after(std::chrono::milliseconds(200));
             co_await tick.async_wait(use_tuple);
         }
+        // No request is left: what the spill still holds is stored now if the store takes it
+        // (and delivered after the restart), or dropped and logged.
+        co_await net::co_spawn(control, events.finish_spill(deadline), net::use_awaitable);
         // Deliveries in flight finish and record their outcome (what does not is retried after
         // the restart: at least once).
         deliveries->stop();
@@ -429,6 +432,7 @@ struct application::impl {
                 public_acceptor, {"public", public_routes, stats, cfg, public_connections, draining, tls.get()}),
             log_exception);
         deliveries->start();
+        events.start_spill(control);
         start_store_monitor(control, parts.health, stats, cfg.store.probe_interval);
         start_retention(control, parts.health, stats, {cfg.store.retention, cfg.store.retention_interval});
         announce("public", public_acceptor, tls != nullptr);

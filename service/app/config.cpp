@@ -414,6 +414,7 @@ void load_store(loader& l, config& c)
     st.retention.dead = l.days("SWITCHBOARD_RETENTION_DEAD_DAYS", st.retention.dead);
     st.retention.log = l.days("SWITCHBOARD_RETENTION_LOG_DAYS", st.retention.log);
     st.retention_interval = l.seconds("SWITCHBOARD_RETENTION_INTERVAL_SECONDS", st.retention_interval);
+    st.spill_events = l.integer<std::size_t>("SWITCHBOARD_SPILL_EVENTS", st.spill_events, 0, 1'000'000);
     const std::string store = l.text("SWITCHBOARD_STORE", "sqlite");
     const std::string password = l.secret("SWITCHBOARD_REDIS_PASSWORD");
     if (store.empty() || store == "sqlite") {

@@ -100,6 +100,7 @@ struct store_config {
     std::chrono::milliseconds probe_interval{15'000}; // the capacity gauges' write probe
     retention::policy retention; // protocol/events/retention.hpp
     std::chrono::milliseconds retention_interval{60'000};
+    std::size_t spill_events = 10'000; // caller-facing events kept in memory while the store refuses
 
     bool operator==(const store_config&) const = default; // (tests: the loader's defaults)
 };

@@ -57,6 +57,9 @@ const std::vector<setting_doc> all_settings = {
         "/api/phone/stats counts since the store began either way."},
     {"SWITCHBOARD_RETENTION_INTERVAL_SECONDS", "60",
         "How often retention runs: passes of at most 500 records of each kind until nothing older is left."},
+    {"SWITCHBOARD_SPILL_EVENTS", "10000",
+        "Caller-facing events (menu choice, voicemail, assistant end) kept in memory while the store refuses "
+        "writes, so callers still hear the menu; stored when it takes writes again. 0: those routes answer 503 too."},
     {"SWITCHBOARD_REDIS_RECLAIM_SECONDS", "60",
         "A delivery another replica took and has not finished after this long is taken over (the replica died). "
         "Must exceed every subscriber's timeout_seconds."},

@@ -1,20 +1,40 @@
 // The one way a webhook handler publishes an event: stamp it (id, time), append it to the
 // store (the handler's coroutine waits for the group commit), count it, wake the deliverers.
+//
+// Callers first: Twilio does not retry a <Gather> action, a recording callback or a <Connect>
+// action; it plays "an application error has occurred" to the caller. Those routes publish
+// with publish_for_caller(): when the store refuses the event (disk full, Redis unreachable or
+// at maxmemory) it is kept in a bounded in-memory spill and stored, oldest first, as soon as
+// the store takes writes again; the caller hears the menu either way. Status callbacks and SMS
+// webhooks use publish() and answer 503: Twilio retries those.
 #pragma once
 
 #include "service/http/http_context.hpp"
 #include "service/store/awaitable_store.hpp"
 
 #include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <optional>
+
+#include <boost/asio/steady_timer.hpp>
 
 namespace switchboard {
 
 class delivery_service;
 class metrics;
 
+// How much the spill holds (SWITCHBOARD_SPILL_EVENTS; 0: no spill, caller routes answer 503 too).
+struct spill_limits {
+    std::size_t events = 10'000;
+    std::size_t bytes = 32 * 1024 * 1024; // the events' text, estimated
+};
+
 class event_publisher {
 public:
-    event_publisher(event_log& log, metrics& stats) : log_(log), stats_(stats) { }
+    event_publisher(event_log& log, metrics& stats, spill_limits limits = {});
 
     // Set once at start-up, before traffic.
     void deliver_with(delivery_service* deliveries) { deliveries_ = deliveries; }
@@ -23,16 +43,53 @@ public:
     // answers 503 so Twilio retries). Logs the event id on the request's log line.
     task<boost::system::result<append_result>> publish(request_context& ctx, append_request req);
 
+    // For the caller-facing routes: publish(), but an event the store refuses is spilled (or,
+    // with the spill full, dropped: counted and logged at error) instead of refused.
+    enum class caller_outcome { stored, duplicate, spilled, dropped, refused };
+    task<caller_outcome> publish_for_caller(request_context& ctx, append_request req);
+
+    // The spill's drainer: every `idle` it stores what is spilled, oldest first, until the store
+    // refuses again (then it waits `backoff`). Runs until finish_spill().
+    void start_spill(connection_executor ex, std::chrono::milliseconds idle = std::chrono::milliseconds(200),
+        std::chrono::milliseconds backoff = std::chrono::milliseconds(1000));
+    // At shutdown, after the last request: one more try to store the spill; what the store does
+    // not take by `deadline` is dropped (counted, logged at error, one line per event).
+    task<void> finish_spill(std::chrono::steady_clock::time_point deadline);
+    std::size_t spilled() const;
+
     // A 503 for an event that could not be stored.
     static http_response refused();
 
     std::int64_t published() const noexcept { return published_.load(std::memory_order_relaxed); }
 
 private:
+    struct spilled_event {
+        append_request req;
+        std::size_t bytes = 0;
+        std::string request_id;
+    };
+
+    task<boost::system::result<append_result>> append(append_request req);
+    void counted(const append_result& r, event_type type);
+    task<void> drain_spill(std::chrono::milliseconds idle, std::chrono::milliseconds backoff);
+    // Stores spilled events while the store takes them: false when it refused one.
+    task<bool> store_spill();
+    void drop(const spilled_event& e, std::string_view reason);
+
     event_log& log_;
     metrics& stats_;
     delivery_service* deliveries_ = nullptr;
     std::atomic<std::int64_t> published_{0};
+
+    spill_limits limits_;
+    mutable std::mutex spill_mutex_; // handlers on any thread push; the drainer pops
+    std::deque<spilled_event> spill_;
+    std::size_t spill_bytes_ = 0;
+    bool spill_closed_ = false; // after finish_spill: new events are dropped
+    // The drainer and finish_spill() run on the control strand: these are theirs.
+    std::optional<net::steady_timer> drain_timer_;
+    bool drainer_running_ = false;
+    bool drainer_stop_ = false;
 };
 
 // "evt_" + 32 lowercase hex digits: 12 of the time in milliseconds, 20 from the DRBG.

@@ -76,18 +76,19 @@ public:
         auto s = ivr::select(*def, call_of(ctx), state, digits, speech);
         bool duplicate = false;
         if (!s.restarted && (!digits.empty() || !speech.empty())) {
-            // A choice is an event: stored before the caller hears the answer.
+            // A choice is an event: stored before the caller hears the answer (or, while the
+            // store refuses writes, spilled: event_publisher.hpp).
             if (ctx.log.call_sid.empty()) {
                 co_return error_response(error::missing_parameter, "menu: CallSid is required");
             }
             append_request req;
             req.event = menu_selected_event(ctx.params, s.menu, s.choice, state.attempt);
             req.dedupe_key = menu_dedupe_key(ctx, state, s.menu);
-            const auto r = co_await d_.events.publish(ctx, std::move(req));
-            if (!r) {
+            const auto r = co_await d_.events.publish_for_caller(ctx, std::move(req));
+            if (r == event_publisher::caller_outcome::refused) {
                 co_return event_publisher::refused();
             }
-            duplicate = r->duplicate;
+            duplicate = r == event_publisher::caller_outcome::duplicate;
         }
         if (!s.restarted && !duplicate) {
             d_.stats.ivr_selection(s.menu, s.choice).Increment();
@@ -114,15 +115,16 @@ public:
         const auto def = d_.menus.current();
         const auto state = ivr::parse_state(parse_form(ctx.query));
         auto s = ivr::recorded(*def, call_of(ctx), state);
-        // The voicemail is an event, stored before the caller hears goodbye; a stale menu
-        // state still keeps the message.
+        // The voicemail is an event, stored (or spilled) before the caller hears goodbye; a
+        // stale menu state still keeps the message.
         append_request req;
         req.event = voicemail_event(ctx.params, state.menu.empty() ? s.menu : state.menu);
         // The recording is the natural key (a replay with a fresh token is still the same message).
         const std::string_view recording = ctx.params.get("RecordingSid");
         req.dedupe_key = "voicemail:" + ctx.log.call_sid + "@"
             + std::string(recording.empty() ? ctx.params.get("RecordingUrl") : recording);
-        if (!co_await d_.events.publish(ctx, std::move(req))) {
+        const auto stored = co_await d_.events.publish_for_caller(ctx, std::move(req));
+        if (stored == event_publisher::caller_outcome::refused) {
             co_return event_publisher::refused();
         }
         co_return co_await finish(ctx, std::move(s));
@@ -144,7 +146,8 @@ public:
         // One session ends once: where the call was (all in the signed URL) and the session.
         req.dedupe_key = "assistant:" + ctx.log.call_sid + "#" + state.menu + "/" + state.trail + "/" + state.at + "/r"
             + std::to_string(state.round) + "@" + std::string(ctx.params.get("SessionId"));
-        if (!co_await d_.events.publish(ctx, std::move(req))) {
+        const auto stored = co_await d_.events.publish_for_caller(ctx, std::move(req));
+        if (stored == event_publisher::caller_outcome::refused) {
             co_return event_publisher::refused();
         }
         co_return co_await finish(ctx, std::move(s));

@@ -291,6 +291,17 @@ metrics::metrics()
     , events_refused(counters(*registry_, "switchboard_events_refused_total",
           "Event webhooks answered 503 because the store could not commit them.")
                          .Add({}))
+    , events_spilled(counters(*registry_, "switchboard_events_spilled_total",
+          "Caller-facing events (menu choice, voicemail, assistant end) the store refused, kept in memory to be "
+          "stored when it takes writes again; the caller heard the answer.")
+                         .Add({}))
+    , events_dropped(counters(*registry_, "switchboard_events_dropped_total",
+                         "Caller-facing events lost: the spill was full, or the process stopped before the store "
+                         "took them (each logged at error), by reason."),
+          "reason", {"spill_full", "shutdown"})
+    , events_spill_depth(gauges(*registry_, "switchboard_events_spill_depth",
+          "Caller-facing events waiting in memory for the store to take writes again.")
+                             .Add({}))
     , store_commit_duration(histograms(*registry_, "switchboard_store_commit_duration_seconds",
           "Time to run and commit one batch of store operations (group commit).")
                                 .Add({}, commit_buckets))

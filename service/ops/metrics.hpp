@@ -109,6 +109,9 @@ public:
     counter_set events_published; // type
     counter_set events_duplicate; // type
     prometheus::Counter& events_refused; // webhooks answered 503: the store could not commit
+    prometheus::Counter& events_spilled; // caller-facing events kept in memory (event_publisher)
+    counter_set events_dropped; // reason: spill_full, shutdown
+    prometheus::Gauge& events_spill_depth;
     prometheus::Histogram& store_commit_duration;
     prometheus::Histogram& store_batch_size;
     prometheus::Counter& store_commit_failures;

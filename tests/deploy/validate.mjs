@@ -974,6 +974,13 @@ describe('Prometheus rules and configuration', () => {
         [{ series: `switchboard_store_up${labels({})}`, values: '1 1 0 1x10' }]],
       ['SwitchboardStoreNotWritable', [{ series: `switchboard_store_writable${labels({})}`, values: '1 1 0x10' }], '6m',
         [{ series: `switchboard_store_writable${labels({})}`, values: '1 1 0 1x10' }]],
+      // Spilled for over 5 minutes; a spill that drains within the for is quiet.
+      ['SwitchboardCallerEventsSpilled', [{ series: `switchboard_events_spill_depth${labels({})}`, values: '0 3x10' }], '8m',
+        [{ series: `switchboard_events_spill_depth${labels({})}`, values: '0 3 3 3 0x10' }]],
+      ['SwitchboardCallerEventsLost',
+        [{ series: `switchboard_events_dropped_total${labels({ reason: 'spill_full' })}`, values: '0 0 0 2 2 2' }], '4m',
+        [{ series: `switchboard_events_dropped_total${labels({ reason: 'spill_full' })}`, values: '0x10' },
+          { series: `switchboard_events_dropped_total${labels({ reason: 'shutdown' })}`, values: '0x10' }]],
       // 90% of the volume used; a volume without a known size (Redis without maxmemory) never fires.
       ['SwitchboardStoreVolumeFilling',
         [{ series: `switchboard_store_free_bytes${labels({})}`, values: '10x30' },

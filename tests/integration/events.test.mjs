@@ -15,7 +15,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import {
-  ADMIN_TOKEN, adminFetch, BIN, freePort, scrape, sendStop, signedPost, sleep, spawnServer, startServer, stopServer, STORE, storeEnv, TOKEN, twilio,
+  ADMIN_TOKEN, adminFetch, BIN, freePort, scrape, sendStop, signedPost, sleep, spawnServer, startRedis, startServer, stopServer, STORE, storeEnv, TOKEN, twilio,
   waitFor,
 } from './harness.mjs';
 
@@ -833,7 +833,7 @@ async function withTmpfs(t, fn) {
 }
 
 // Starts the binary on `dataDir` (kept by the caller) with these subscribers.
-async function spawnOn(dataDir, subscribers) {
+async function spawnOn(dataDir, subscribers, env = {}) {
   const server = await spawnServer({
     SWITCHBOARD_LISTEN: '127.0.0.1:0',
     SWITCHBOARD_ADMIN_LISTEN: '127.0.0.1:0',
@@ -841,6 +841,7 @@ async function spawnOn(dataDir, subscribers) {
     SWITCHBOARD_DATA_DIR: dataDir,
     TWILIO_AUTH_TOKEN: TOKEN,
     SWITCHBOARD_SUBSCRIBERS: JSON.stringify(subscribers),
+    ...env,
   });
   server.dataDir = dataDir;
   return server;
@@ -854,7 +855,8 @@ describe('data directory', { skip: STORE === 'redis' && 'the SQLite data directo
     const filler = path.join(mnt, 'filler');
     let server;
     try {
-      server = await spawnOn(dataDir, [subscriberConfig('disk', sub.url('/hook'))]);
+      // Without the spill the caller-facing routes are refused too (the spill: "callers first").
+      server = await spawnOn(dataDir, [subscriberConfig('disk', sub.url('/hook'))], { SWITCHBOARD_SPILL_EVENTS: '0' });
       const first = callSid();
       assert.equal((await postStatus(server, statusParams(first, 'ringing', 1))).status, 204);
       await waitFor(() => sub.delivered().some((r) => r.json.data.call_sid === first), 5000, 'the first delivery');
@@ -876,7 +878,7 @@ describe('data directory', { skip: STORE === 'redis' && 'the SQLite data directo
       const refusedCount = [...answers.values()].filter((s) => s === 503).length;
       t.diagnostic(`answers while the disk was full: ${[...answers.values()].join(', ')}`);
       assert.ok(refusedCount > 0, `a full disk must be refused: answers ${[...answers.values()]}`);
-      // Menu choices and SMS are refused the same way.
+      // Menu choices (with SWITCHBOARD_SPILL_EVENTS=0) and SMS are refused the same way.
       const menu = await signedPost(server, '/api/voice/menu', { CallSid: callSid(), Digits: '1' });
       assert.equal(menu.status, 503);
       const smsRes = await signedPost(server, '/api/sms/incoming', { MessageSid: messageSid(), From: FROM, To: TO, Body: 'x' });
@@ -1107,4 +1109,165 @@ test('bad subscriber configuration refuses startup with one message per problem'
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// 10: callers first: while the store refuses writes the IVR keeps answering
+// ---------------------------------------------------------------------------------------------
+
+// The three caller-facing webhooks that store an event, for one call: a menu choice, a
+// voicemail, the end of an assistant session. Each must be answered with TwiML.
+async function callerWebhooks(server, sid) {
+  const answers = [
+    await signedPost(server, '/api/voice/menu', { AccountSid: ACCOUNT_SID, CallSid: sid, From: FROM, To: TO, Digits: '1' }),
+    await signedPost(server, '/api/voice/recording', {
+      AccountSid: ACCOUNT_SID, CallSid: sid, From: FROM, To: TO, RecordingSid: 'RE' + randomBytes(16).toString('hex'),
+      RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/${ACCOUNT_SID}/Recordings/RE1`, RecordingDuration: '7' }),
+    await signedPost(server, '/api/voice/assistant', {
+      AccountSid: ACCOUNT_SID, CallSid: sid, From: FROM, To: TO, SessionId: 'VX' + randomBytes(16).toString('hex'),
+      SessionStatus: 'ended', SessionDuration: '12' }),
+  ];
+  for (const res of answers) {
+    const text = await res.text();
+    assert.equal(res.status, 200, `${res.url}: ${res.status} ${text}`);
+    assert.match(res.headers.get('content-type'), /xml/);
+    assert.match(text, /^<\?xml[^>]*>\s*<Response>[\s\S]*<\/Response>\s*$/);
+  }
+}
+
+const CALLER_TYPES = ['call.menu_selected', 'call.voicemail', 'call.assistant_ended'];
+
+// The event ids of log lines with this message (and reason, if given).
+function loggedIds(server, msg, reason) {
+  return server.logs.filter((l) => l.msg === msg && (!reason || l.reason === reason)).map((l) => l.event_id);
+}
+
+// Runs the callers-first scenario against a started server whose store can be made to refuse
+// writes (`full()`) and take them again (`room()`): the spill holds `capacity` events.
+async function callersFirst(t, server, sub, { full, room, capacity }) {
+  const warm = callSid();
+  assert.equal((await postStatus(server, statusParams(warm, 'ringing', 1))).status, 204);
+  await waitFor(() => sub.delivered().some((r) => r.json.data.call_sid === warm), 5000, 'the first delivery');
+
+  await full();
+  // The store refuses: a status callback is answered 503 (Twilio retries it).
+  let refused = 0;
+  for (let i = 0; i < 20 && refused === 0; ++i) {
+    if ((await postStatus(server, statusParams(callSid(), 'completed', 2))).status === 503) {
+      ++refused;
+    }
+  }
+  assert.equal(refused, 1, 'the store refuses writes');
+  const m0 = await scrape(server);
+  const calls = [callSid(), callSid()];
+  for (const sid of calls) {
+    await callerWebhooks(server, sid); // TwiML every time: the caller hears the menu
+  }
+  const acted = Date.now();
+  const m1 = await scrape(server);
+  const SPILLED = 'event spilled: the store refused it; the caller hears the answer and the event is stored when the store takes writes again';
+  const LOST = 'caller event lost: it could not be stored';
+  await waitFor(() => loggedIds(server, SPILLED).length === capacity
+    && loggedIds(server, LOST, 'spill_full').length === 6 - capacity, 5000, 'a log line per spilled and dropped event');
+  const spilledIds = loggedIds(server, SPILLED);
+  const dropped = loggedIds(server, LOST, 'spill_full');
+  assert.equal(metric(m1, 'switchboard_events_spilled_total') - metric(m0, 'switchboard_events_spilled_total'), capacity);
+  assert.equal(metric(m1, 'switchboard_events_spill_depth'), capacity);
+  assert.equal(metric(m1, 'switchboard_events_dropped_total', { reason: 'spill_full' })
+    - metric(m0, 'switchboard_events_dropped_total', { reason: 'spill_full' }), 6 - capacity);
+  assert.equal(metric(m1, 'switchboard_events_published_total') - metric(m0, 'switchboard_events_published_total'), 0);
+  assert.equal(new Set([...spilledIds, ...dropped]).size, 6, 'six distinct events');
+  // Status callbacks are still refused while the spill waits.
+  assert.equal((await postStatus(server, statusParams(callSid(), 'completed', 2))).status, 503);
+
+  await room();
+  await waitFor(async () => metric(await scrape(server), 'switchboard_events_spill_depth') === 0, 10000,
+    'the spill drained');
+  await waitFor(() => spilledIds.every((id) => sub.delivered().some((r) => r.id === id)), 10000,
+    'every spilled event delivered');
+  await waitFor(() => drained(server, 'spill'), 5000, 'an empty queue');
+  const m2 = await scrape(server);
+  assert.equal(metric(m2, 'switchboard_events_published_total') - metric(m1, 'switchboard_events_published_total'),
+    capacity, 'the spilled events are stored once the store takes writes');
+  const delivered = sub.delivered().filter((r) => calls.includes(r.json.data.call_sid));
+  assert.deepEqual([...new Set(delivered.map((r) => r.id))].sort(), [...spilledIds].sort(),
+    'the spilled events, and not the dropped ones, reached the subscriber');
+  for (const r of delivered) {
+    assert.ok(CALLER_TYPES.includes(r.json.type), r.json.type);
+    // The time the caller acted, not the time the store took it.
+    assert.ok(Date.parse(r.json.timestamp) <= acted, `${r.json.timestamp} is when the caller acted`);
+  }
+  // In the order the callers acted: the spill is stored oldest first.
+  const order = delivered.filter((r, i, all) => all.findIndex((x) => x.id === r.id) === i).map((r) => r.id);
+  assert.deepEqual(order, spilledIds, 'stored and delivered in the order they were spilled');
+  const m3 = await scrape(server);
+  assert.equal(metric(m3, 'switchboard_events_dropped_total', { reason: 'shutdown' }), 0);
+
+  // Refused again, then stopped: what is still spilled is dropped, counted and logged.
+  await full();
+  const last = callSid();
+  const menu = await signedPost(server, '/api/voice/menu', { AccountSid: ACCOUNT_SID, CallSid: last, From: FROM, To: TO, Digits: '2' });
+  assert.equal(menu.status, 200, await menu.text());
+  sendStop(server, 'SIGTERM');
+  assert.equal((await server.exited).code, 0, server.stderr);
+  const lost = server.logs.filter((l) => l.msg === 'caller event lost: it could not be stored' && l.reason === 'shutdown');
+  assert.equal(lost.length, 1, 'the event the store never took is logged at shutdown');
+  assert.equal(lost[0].call_sid, last);
+  assert.equal(lost[0].level, 'error');
+  assert.equal(lost[0].type, 'call.menu_selected');
+  assert.equal(lost[0].digits, '2');
+  assert.ok(!JSON.stringify(lost[0]).includes(FROM), 'no phone number in the log line');
+  await room();
+}
+
+describe('callers first', () => {
+  test('SQLite: a full disk keeps the IVR answering; the spill is stored once there is room, in order',
+    { timeout: 90000, skip: STORE === 'redis' && 'the SQLite data directory' }, (t) => withTmpfs(t, async (mnt) => {
+      const sub = await createSubscriber();
+      await sub.listen();
+      const dataDir = path.join(mnt, 'data');
+      const filler = path.join(mnt, 'filler');
+      let server;
+      try {
+        server = await spawnOn(dataDir, [subscriberConfig('spill', sub.url('/hook'), { concurrency: 1 })],
+          { SWITCHBOARD_SPILL_EVENTS: '4', SWITCHBOARD_DRAIN_TIMEOUT_SECONDS: '2' });
+        await callersFirst(t, server, sub, {
+          capacity: 4, full: async () => fillDisk(filler), room: async () => rmSync(filler, { force: true }),
+        });
+        server = null;
+      } finally {
+        if (server) {
+          await stopServer(server);
+        }
+        await sub.close();
+      }
+    }));
+
+  test('Redis: at maxmemory the IVR keeps answering; the spill is stored once there is room, in order',
+    { timeout: 90000, skip: STORE !== 'redis' && 'runs with the Redis store' }, async (t) => {
+      const sub = await createSubscriber();
+      await sub.listen();
+      const redis = await startRedis({ extra: ['--maxmemory-policy', 'noeviction'] });
+      let server;
+      try {
+        server = await startServer({ env: {
+          SWITCHBOARD_STORE: redis.url, SWITCHBOARD_REDIS_KEY_PREFIX: 'spill:',
+          SWITCHBOARD_SUBSCRIBERS: JSON.stringify([subscriberConfig('spill', sub.url('/hook'), { concurrency: 1 })]),
+          SWITCHBOARD_SPILL_EVENTS: '4', SWITCHBOARD_DRAIN_TIMEOUT_SECONDS: '2',
+        } });
+        await callersFirst(t, server, sub, {
+          capacity: 4,
+          full: async () => redis.cli('CONFIG', 'SET', 'maxmemory', '1'),
+          room: async () => redis.cli('CONFIG', 'SET', 'maxmemory', '0'),
+        });
+        rmSync(server.dataDir, { recursive: true, force: true });
+        server = null;
+      } finally {
+        if (server) {
+          await stopServer(server);
+        }
+        await sub.close();
+        await redis.remove();
+      }
+    });
 });
