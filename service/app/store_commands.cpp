@@ -1,19 +1,24 @@
-// `switchboard store check | prune | restore`. They need the store's settings only: a missing
+// `switchboard store check | prune | restore | export | import`. They need the store's settings only: a missing
 // TWILIO_AUTH_TOKEN is not their concern.
 #include "service/app/store_commands.hpp"
 
 #include "service/ops/clock.hpp"
 #include "service/store/redis/redis_check.hpp"
+#include "service/store/redis/redis_import.hpp"
 #include "service/store/redis/redis_store.hpp"
 #include "service/store/sqlite/sqlite_check.hpp"
+#include "service/store/sqlite/sqlite_export.hpp"
 #include "service/store/sqlite/sqlite_store.hpp"
 
 #include <date/date.h>
 
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <iostream>
 #include <thread>
@@ -54,7 +59,9 @@ namespace {
 
 const char* const usage_text = "usage: switchboard store check [--config FILE]\n"
                                "       switchboard store prune [--config FILE] [--as-of TIME]\n"
-                               "       switchboard store restore FILE [--config FILE]\n";
+                               "       switchboard store restore FILE [--config FILE]\n"
+                               "       switchboard store export [--output FILE] [--config FILE]\n"
+                               "       switchboard store import FILE [--config FILE]\n";
 
 // One store operation, waited for (the command line has no event loop of its own).
 template <class T, class Start> boost::system::result<T> wait_for(Start start)
@@ -257,11 +264,61 @@ std::optional<std::int64_t> parse_time(const std::string& text)
     return ((days * 86400) + h * 3600 + mi * 60 + sec - offset_s) * 1000;
 }
 
+// `store export [--output FILE]`: the SQLite store as NDJSON (protocol/events/store_export.hpp),
+// on standard output or into FILE (written as FILE.partial, renamed once complete).
+int export_store(const config& cfg, const std::string& file)
+{
+    if (cfg.store.redis) {
+        std::cerr << "switchboard store export: the configured store is Redis; export reads the SQLite store "
+                     "(a Redis store moves with Redis' own replication or its AOF/RDB files)\n";
+        return 2;
+    }
+    if (file.empty()) {
+        return export_sqlite_store(cfg.data_dir, unix_ms_now(), std::cout, std::cerr);
+    }
+    const std::string partial = file + ".partial";
+    int status = 2;
+    {
+        std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+        if (!out) {
+            std::cerr << "switchboard store export: cannot write " << partial << ": " << std::strerror(errno) << "\n";
+            return 2;
+        }
+        status = export_sqlite_store(cfg.data_dir, unix_ms_now(), out, std::cerr);
+    }
+    std::error_code ec;
+    if (status != 0) {
+        std::filesystem::remove(partial, ec);
+        return status;
+    }
+    std::filesystem::rename(partial, file, ec);
+    if (ec) {
+        std::cerr << "switchboard store export: cannot rename " << partial << " to " << file << ": " << ec.message()
+                  << "\n";
+        return 2;
+    }
+    std::cerr << "exported the store to " << file << "\n";
+    return 0;
+}
+
+// `store import FILE`: into the configured Redis store (the move from SQLite to Redis).
+int import_store(const config& cfg, const std::string& file)
+{
+    if (!cfg.store.redis) {
+        std::cerr << "switchboard store import: the configured store is SQLite; import writes into a Redis store "
+                     "(SWITCHBOARD_STORE=redis://…). To copy a SQLite store, use backup and restore\n";
+        return 2;
+    }
+    return import_into_redis(cfg.store.endpoint, cfg.store.key_prefix, file, std::cout, std::cerr);
+}
+
 } // namespace
 
 int store_command(const std::vector<std::string>& args)
 {
-    if (args.empty() || (args[0] != "check" && args[0] != "prune" && args[0] != "restore")) {
+    if (args.empty()
+        || (args[0] != "check" && args[0] != "prune" && args[0] != "restore" && args[0] != "export"
+            && args[0] != "import")) {
         std::cerr << usage_text;
         return 2;
     }
@@ -270,8 +327,10 @@ int store_command(const std::vector<std::string>& args)
     std::optional<std::int64_t> as_of;
     std::string file;
     for (std::size_t i = 1; i < args.size(); ++i) {
-        if (command == "restore" && file.empty() && !args[i].starts_with("--")) {
+        if ((command == "restore" || command == "import") && file.empty() && !args[i].starts_with("--")) {
             file = args[i];
+        } else if (command == "export" && args[i] == "--output" && i + 1 < args.size()) {
+            file = args[++i];
         } else if (args[i] == "--config" && i + 1 < args.size()) {
             opts.config_file = args[++i];
         } else if (command == "prune" && args[i] == "--as-of" && i + 1 < args.size()) {
@@ -314,6 +373,16 @@ int store_command(const std::vector<std::string>& args)
     }
     if (command == "prune") {
         return prune(cfg, as_of);
+    }
+    if (command == "export") {
+        return export_store(cfg, file);
+    }
+    if (command == "import") {
+        if (file.empty()) {
+            std::cerr << usage_text;
+            return 2;
+        }
+        return import_store(cfg, file);
     }
     if (cfg.store.redis) {
         std::vector<std::string> names;

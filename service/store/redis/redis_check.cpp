@@ -1,73 +1,23 @@
 // hiredis' blocking API: a one-shot command-line check needs no event loop.
 #include "service/store/redis/redis_check.hpp"
 
-#include <hiredis/hiredis.h>
-
-#include <memory>
+#include "service/store/redis/redis_blocking.hpp"
 
 namespace switchboard {
-namespace {
-
-struct context_deleter {
-    void operator()(redisContext* c) const { redisFree(c); }
-};
-struct reply_deleter {
-    void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
-
-reply_ptr run(redisContext* c, const std::vector<std::string>& args)
-{
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lengths;
-    for (const auto& a : args) {
-        argv.push_back(a.data());
-        lengths.push_back(a.size());
-    }
-    return reply_ptr(
-        static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data())));
-}
-
-} // namespace
 
 int check_redis_store(const redis_endpoint& e, const std::string& prefix, const std::vector<std::string>& subscribers,
     std::ostream& out, std::ostream& err)
 {
-    const timeval timeout{5, 0};
-    std::unique_ptr<redisContext, context_deleter> c(redisConnectWithTimeout(e.host.c_str(), e.port, timeout));
-    if (!c || c->err != 0) {
-        err << "store check: cannot connect to Redis at " << e.host << ":" << e.port << ": "
-            << (c ? c->errstr : "out of memory") << "\n";
-        return 2;
-    }
-    redisSetTimeout(c.get(), timeout);
-    const auto refused = [&](const reply_ptr& r, const char* what) {
-        if (!r) {
-            err << "store check: " << what << ": " << c->errstr << "\n";
-            return true;
-        }
-        if (r->type == REDIS_REPLY_ERROR) {
-            err << "store check: " << what << ": " << std::string(r->str, r->len) << "\n";
-            return true;
-        }
-        return false;
-    };
-    if (!e.password.empty()) {
-        auto r
-            = e.username.empty() ? run(c.get(), {"AUTH", e.password}) : run(c.get(), {"AUTH", e.username, e.password});
-        if (refused(r, "AUTH")) {
-            return 2;
-        }
-    }
-    if (refused(run(c.get(), {"SELECT", std::to_string(e.db)}), "SELECT")) {
+    auto c = blocking_redis::connect(e, "store check", err);
+    if (!c) {
         return 2;
     }
     const auto info_of = [&](const char* section) {
-        auto r = run(c.get(), {"INFO", section});
+        auto r = c->run({"INFO", section});
         return r && r->type == REDIS_REPLY_STRING ? std::string(r->str, r->len) : std::string();
     };
     const auto integer = [&](const std::vector<std::string>& args) -> long long {
-        auto r = run(c.get(), args);
+        auto r = c->run(args);
         return r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
     };
     const std::string persistence = info_of("persistence");
