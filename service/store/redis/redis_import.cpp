@@ -75,7 +75,10 @@ template <class F> bool each_line(const std::string& file, std::string& problem,
 
 class writer {
 public:
-    writer(blocking_redis& redis, std::string prefix) : redis_(redis), p_(std::move(prefix)) { }
+    writer(blocking_redis& redis, std::string prefix, std::ostream& err)
+        : redis_(redis), p_(std::move(prefix)), err_(err)
+    {
+    }
 
     void event(const x::event& e)
     {
@@ -171,20 +174,20 @@ public:
     }
 
     // The event counter last: a service started on the prefix numbers new events after these.
-    bool finish(std::ostream& err)
+    bool finish()
     {
         if (max_seq_ > 0) {
             send({"SET", p_ + "seq", std::to_string(max_seq_)});
         }
-        return flush(err);
+        return flush();
     }
 
-    bool flush(std::ostream& err)
+    bool flush()
     {
         bool ok = ok_;
         for (; queued_ > 0; --queued_) {
             auto r = redis_.reply();
-            if (ok && redis_.refused(r, "writing", err)) {
+            if (ok && redis_.refused(r, "writing", err_)) {
                 ok = false; // the rest of the replies are still read, to keep the connection in step
             }
             if (!r) {
@@ -197,19 +200,19 @@ public:
     }
 
     bool ok() const { return ok_; }
-    std::ostream* err = nullptr;
 
 private:
     void send(const args& a)
     {
         redis_.append(a);
-        if (++queued_ >= 1000 && err != nullptr) {
-            flush(*err);
+        if (++queued_ >= 1000) {
+            flush();
         }
     }
 
     blocking_redis& redis_;
     std::string p_;
+    std::ostream& err_;
     std::size_t queued_ = 0;
     bool ok_ = true;
     std::int64_t max_seq_ = 0;
@@ -250,8 +253,7 @@ int import_into_redis(const redis_endpoint& endpoint, const std::string& prefix,
             return 2;
         }
     }
-    writer w(*redis, prefix);
-    w.err = &err;
+    writer w(*redis, prefix, err);
     const bool read = each_line(file, problem, [&](const x::line& l) {
         if (const auto* e = std::get_if<x::event>(&l)) {
             w.event(*e);
@@ -271,7 +273,7 @@ int import_into_redis(const redis_endpoint& endpoint, const std::string& prefix,
             << "; the prefix '" << prefix << "' holds part of the file: remove its keys before trying again\n";
         return 2;
     }
-    if (!w.finish(err)) {
+    if (!w.finish()) {
         err << "store import: Redis refused a write; the prefix '" << prefix
             << "' holds part of the file: remove its keys before trying again\n";
         return 2;
