@@ -47,21 +47,11 @@ done
 threads=${threads:-1}
 
 deploy/install-deps.sh --with-test-tools
-if [[ -n "${SWITCHBOARD_BIN:-}" ]]; then
-  bin=$SWITCHBOARD_BIN # built elsewhere (or earlier): no configure or build here
-  # Switchboard refuses SWITCHBOARD_* variables it does not know: keep this one out of its environment.
-  unset SWITCHBOARD_BIN
-else
-  cmake --preset release >/dev/null
-  cmake --build --preset release --target switchboard >/dev/null
-  bin=build/release/service/switchboard
-fi
-[[ -x "$bin" ]] || { echo "no executable switchboard at $bin" >&2; exit 1; }
-token=bench-token-0123456789abcdef
-secret=$("$bin" secret)
-
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
+switchboard_bin
+token=bench-token-0123456789abcdef
+secret=$("$bin" secret)
 
 # The subscriber: nginx answering 204 to every POST, one worker.
 nginx_port=$(free_port)
@@ -120,20 +110,6 @@ stop_switchboard() {
   for p in "${sb_pids[@]}"; do wait "$p" || true; done
 }
 
-# wait_ready ADMIN_PORT LOG: /readyz answers 200 once the store takes writes (Redis connected).
-wait_ready() {
-  for _ in $(seq 200); do
-    [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/readyz")" == 200 ]] && return 0
-    sleep 0.05
-  done
-  echo "switchboard did not become ready" >&2
-  cat "$2" >&2
-  exit 1
-}
-
-metric_at() { # metric_at ADMIN_PORT NAME_WITH_LABELS -> value (0 when absent)
-  curl -s "http://127.0.0.1:$1/metrics" | awk -v k="$2" '$1==k {v=$2} END {printf "%d", v+0}'
-}
 metric() { # metric NAME_WITH_LABELS [FORMAT] -> summed over the running replicas (0 when absent)
   local p
   for p in "${admin_ports[@]}"; do curl -s "http://127.0.0.1:$p/metrics"; done |
@@ -191,12 +167,6 @@ sign_all() {
       "http://127.0.0.1:${sb_ports[$i]}/api/voice/status")
     [[ "$check" == 204 ]] || { echo "signed status callback to replica $((i + 1)) answered $check" >&2; exit 1; }
   done
-}
-
-wrk_one() { # wrk_one PORT SECONDS RUN_ID CONNECTIONS BODIES -> "rps p50 p99 non2xx requests"
-  local out
-  out=$(SB_STATUS_FILE=$5 SB_RUN_ID=$3 wrk -t1 -c"$4" -d"$2s" --latency -s bench/wrk/status.lua "http://127.0.0.1:$1")
-  echo "$(awk '/^Requests\/sec:/ {print $2}' <<<"$out") $(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")") $(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")") $(awk '/Non-2xx/ {print $NF}' <<<"$out" | grep . || echo 0) $(awk '/requests in/ {print $1}' <<<"$out")"
 }
 
 # run_wrk SECONDS RUN_ID PORT... -> "rps p50 p99 non2xx requests": one wrk -t1 per PORT, all at

@@ -1,6 +1,7 @@
 # Shared by the benchmark scripts (sourced, from the project root): a work directory and the
-# processes to stop on exit, free ports, wrk's latency units, nginx, and the ports Switchboard
-# logs when it binds.
+# processes to stop on exit, the binary under test, free ports, wrk's latency units, nginx, the
+# ports Switchboard logs when it binds, its readiness and metrics, and wrk against the signed
+# status callbacks.
 
 work=$(mktemp -d)
 pids=()
@@ -10,6 +11,21 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# switchboard_bin: sets bin to $SWITCHBOARD_BIN when given (built elsewhere, or earlier: no
+# configure or build here), else builds the release preset's switchboard.
+switchboard_bin() {
+  if [[ -n "${SWITCHBOARD_BIN:-}" ]]; then
+    bin=$SWITCHBOARD_BIN
+    # Switchboard refuses SWITCHBOARD_* variables it does not know: keep this one out of its environment.
+    unset SWITCHBOARD_BIN
+  else
+    cmake --preset release >/dev/null
+    cmake --build --preset release --target switchboard >/dev/null
+    bin=build/release/service/switchboard
+  fi
+  [[ -x "$bin" ]] || { echo "no executable switchboard at $bin" >&2; exit 1; }
+}
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
@@ -61,4 +77,28 @@ wait_for_ports() {
   echo "switchboard did not start" >&2
   cat "$1" >&2
   exit 1
+}
+
+# wait_ready ADMIN_PORT LOG: /readyz answers 200 once the store takes writes (Redis connected).
+wait_ready() {
+  for _ in $(seq 200); do
+    [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/readyz")" == 200 ]] && return 0
+    sleep 0.05
+  done
+  echo "switchboard did not become ready" >&2
+  cat "$2" >&2
+  exit 1
+}
+
+metric_at() { # metric_at ADMIN_PORT NAME_WITH_LABELS -> value (0 when absent)
+  curl -s "http://127.0.0.1:$1/metrics" | awk -v k="$2" '$1==k {v=$2} END {printf "%d", v+0}'
+}
+
+# wrk_one PORT SECONDS RUN_ID CONNECTIONS BODIES [SCRIPT] -> "rps p50 p99 non2xx requests": one
+# wrk -t1 sending the signed status callbacks of BODIES ("signature<TAB>body" lines) with SCRIPT
+# (bench/wrk/status.lua unless given).
+wrk_one() {
+  local out
+  out=$(SB_STATUS_FILE=$5 SB_RUN_ID=$3 wrk -t1 -c"$4" -d"$2s" --latency -s "${6:-bench/wrk/status.lua}" "http://127.0.0.1:$1")
+  echo "$(awk '/^Requests\/sec:/ {print $2}' <<<"$out") $(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")") $(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")") $(awk '/Non-2xx/ {print $NF}' <<<"$out" | grep . || echo 0) $(awk '/requests in/ {print $1}' <<<"$out")"
 }
