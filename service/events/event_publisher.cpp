@@ -76,19 +76,29 @@ void event_publisher::counted(const append_result& r, event_type type)
     }
 }
 
-task<boost::system::result<append_result>> event_publisher::publish(request_context& ctx, append_request req)
+void event_publisher::stamp(append_request& req)
 {
     req.event.occurred_at_ms = unix_ms_now();
     req.event.id = new_event_id(req.event.occurred_at_ms);
+}
+
+void event_publisher::count_refused(const request_context& ctx, event_type type, boost::system::error_code ec)
+{
+    stats_.events_refused.Increment();
+    log::line(log::level::error, "event refused: the store could not commit it; answering 503")
+        .str("request_id", ctx.request_id)
+        .str("type", to_string(type))
+        .str("error", ec.message())
+        .emit();
+}
+
+task<boost::system::result<append_result>> event_publisher::publish(request_context& ctx, append_request req)
+{
+    stamp(req);
     const event_type type = req.event.type;
     auto r = co_await append(std::move(req));
     if (!r) {
-        stats_.events_refused.Increment();
-        log::line(log::level::error, "event refused: the store could not commit it; answering 503")
-            .str("request_id", ctx.request_id)
-            .str("type", to_string(type))
-            .str("error", r.error().message())
-            .emit();
+        count_refused(ctx, type, r.error());
         co_return r;
     }
     ctx.log.event_id = r->event_id;
@@ -97,8 +107,7 @@ task<boost::system::result<append_result>> event_publisher::publish(request_cont
 
 task<event_publisher::caller_outcome> event_publisher::publish_for_caller(request_context& ctx, append_request req)
 {
-    req.event.occurred_at_ms = unix_ms_now();
-    req.event.id = new_event_id(req.event.occurred_at_ms);
+    stamp(req);
     const event_type type = req.event.type;
     append_request kept = req; // what the spill takes if the store refuses (the store moves req)
     auto r = co_await append(std::move(req));
@@ -107,12 +116,7 @@ task<event_publisher::caller_outcome> event_publisher::publish_for_caller(reques
         co_return r->duplicate ? caller_outcome::duplicate : caller_outcome::stored;
     }
     if (r.error() != error::store_unavailable || limits_.events == 0) {
-        stats_.events_refused.Increment();
-        log::line(log::level::error, "event refused: the store could not commit it; answering 503")
-            .str("request_id", ctx.request_id)
-            .str("type", to_string(type))
-            .str("error", r.error().message())
-            .emit();
+        count_refused(ctx, type, r.error());
         co_return caller_outcome::refused;
     }
     ctx.log.event_id = kept.event.id;

@@ -69,6 +69,8 @@ private:
         std::string request_id;
     };
 
+    static void stamp(append_request& req); // its id and time
+    void count_refused(const request_context& ctx, event_type type, boost::system::error_code ec);
     task<boost::system::result<append_result>> append(append_request req);
     void counted(const append_result& r, event_type type);
     task<void> drain_spill(std::chrono::milliseconds idle, std::chrono::milliseconds backoff);

@@ -123,13 +123,7 @@ public:
 
     void call(const call_record& c)
     {
-        args h{"HSET", p_ + "call:" + c.call_sid};
-        for (auto& [name, value] : redis_detail::to_fields(c)) {
-            h.push_back(std::move(name));
-            h.push_back(std::move(value));
-        }
-        h.insert(h.end(), {"ver", "1"});
-        send(h);
+        send_record("call:" + c.call_sid, redis_detail::to_fields(c));
         // The indexes the write script keeps (redis_scripts.cpp).
         const std::string started = std::to_string(c.started_at_ms);
         send({"ZADD", p_ + "calls", started, c.call_sid});
@@ -142,13 +136,7 @@ public:
 
     void message(const message_record& m)
     {
-        args h{"HSET", p_ + "msg:" + m.message_sid};
-        for (auto& [name, value] : redis_detail::to_fields(m)) {
-            h.push_back(std::move(name));
-            h.push_back(std::move(value));
-        }
-        h.insert(h.end(), {"ver", "1"});
-        send(h);
+        send_record("msg:" + m.message_sid, redis_detail::to_fields(m));
         send({"ZADD", p_ + "msgs", std::to_string(m.created_at_ms), m.message_sid});
     }
 
@@ -202,6 +190,18 @@ public:
     bool ok() const { return ok_; }
 
 private:
+    // A call or message record as the write script leaves it: its fields and version 1.
+    void send_record(const std::string& key, redis_detail::fields fields)
+    {
+        args h{"HSET", p_ + key};
+        for (auto& [name, value] : fields) {
+            h.push_back(std::move(name));
+            h.push_back(std::move(value));
+        }
+        h.insert(h.end(), {"ver", "1"});
+        send(h);
+    }
+
     void send(const args& a)
     {
         redis_.append(a);
