@@ -184,7 +184,6 @@ void event_publisher::start_spill(
     if (limits_.events == 0) {
         return;
     }
-    drain_timer_.emplace(ex);
     drainer_running_ = true;
     net::co_spawn(ex, drain_spill(idle, backoff), log::on_failure("the event spill's drainer stopped"));
 }
@@ -228,10 +227,13 @@ task<bool> event_publisher::store_spill()
 
 task<void> event_publisher::drain_spill(std::chrono::milliseconds idle, std::chrono::milliseconds backoff)
 {
+    net::steady_timer timer(co_await net::this_coro::executor);
     bool refused_last = false;
     while (!drainer_stop_) {
-        drain_timer_->expires_after(refused_last ? backoff : idle);
-        co_await drain_timer_->async_wait(use_tuple); // cancelled by finish_spill
+        timer.expires_after(refused_last ? backoff : idle);
+        drain_timer_ = &timer;
+        co_await timer.async_wait(use_tuple); // cancelled by finish_spill
+        drain_timer_ = nullptr;
         if (drainer_stop_) {
             break;
         }
@@ -246,11 +248,13 @@ task<void> event_publisher::drain_spill(std::chrono::milliseconds idle, std::chr
 
 task<void> event_publisher::finish_spill(std::chrono::steady_clock::time_point deadline)
 {
-    if (!drain_timer_) {
+    if (!drainer_running_) {
         co_return;
     }
     drainer_stop_ = true;
-    drain_timer_->cancel();
+    if (drain_timer_ != nullptr) {
+        drain_timer_->cancel();
+    }
     net::steady_timer tick(co_await net::this_coro::executor);
     while (drainer_running_) { // it finishes the append it is in, if any
         tick.expires_after(std::chrono::milliseconds(10));

@@ -88,8 +88,10 @@ private:
     std::deque<spilled_event> spill_;
     std::size_t spill_bytes_ = 0;
     bool spill_closed_ = false; // after finish_spill: new events are dropped
-    // The drainer and finish_spill() run on the control strand: these are theirs.
-    std::optional<net::steady_timer> drain_timer_;
+    // The drainer and finish_spill() run on the control strand: these are theirs. The timer
+    // lives in the drainer's frame (an Asio object must not outlive its io_context, which this
+    // publisher does); this points at it while the drainer waits.
+    net::steady_timer* drain_timer_ = nullptr;
     bool drainer_running_ = false;
     bool drainer_stop_ = false;
 };
