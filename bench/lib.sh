@@ -34,10 +34,15 @@ to_ms() {
   awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'
 }
 
-# nginx_config PORT WORKERS RESPONSE: writes $work/nginx/nginx.conf, answering every request with
-# RESPONSE (e.g. 'return 200 "ok";'), keep-alive, no access log.
+# nginx_config PORT WORKERS RESPONSE [TLS_PORT CERT KEY]: writes $work/nginx/nginx.conf, answering
+# every request with RESPONSE (e.g. 'return 200 "ok";'), keep-alive, no access log; with TLS_PORT
+# also over TLS there with that certificate (the same one the Switchboard under test serves).
 nginx_config() {
   mkdir -p "$work/nginx"
+  local tls=""
+  if [[ -n "${4:-}" ]]; then
+    tls="server { listen 127.0.0.1:$4 ssl; ssl_certificate $5; ssl_certificate_key $6; location / { $3 } }"
+  fi
   cat >"$work/nginx/nginx.conf" <<CONF
 worker_processes $2;
 daemon off;
@@ -53,6 +58,7 @@ http {
     listen 127.0.0.1:$1;
     location / { $3 }
   }
+  $tls
 }
 CONF
 }

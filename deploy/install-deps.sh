@@ -12,9 +12,24 @@ build_pkgs=(
 # clang-14 builds tests/fuzz; libFuzzer and the sanitizer runtimes are in libclang-rt-14-dev, which
 # clang-14's packages only recommend.
 test_pkgs=(prometheus redis-server nginx-light wrk yamllint curl clang-format clang-14 libclang-rt-14-dev)
+# bench/run.sh counts allocations per request with heaptrack.
+bench_pkgs=(heaptrack)
+
+tests=false
+bench=false
+for arg in "$@"; do
+  case "$arg" in
+    --with-test-tools) tests=true ;;
+    --with-bench-tools) tests=true; bench=true ;;
+    *) echo "install-deps: unknown argument $arg (--with-test-tools, --with-bench-tools)" >&2; exit 2 ;;
+  esac
+done
 
 want=("${build_pkgs[@]}")
-if [[ "${1:-}" == "--with-test-tools" ]]; then
+if [[ "$bench" == true ]]; then
+  want+=("${bench_pkgs[@]}")
+fi
+if [[ "$tests" == true ]]; then
   want+=("${test_pkgs[@]}")
   # Node.js may come from another packager that bundles npm; only ask Debian when a command is absent.
   command -v node >/dev/null 2>&1 || want+=(nodejs)
