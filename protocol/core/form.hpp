@@ -33,6 +33,7 @@ public:
 
     // Used by the parser: decoded bytes are appended to the buffer, then recorded.
     std::string& buffer() noexcept { return storage_; }
+    void reserve(std::size_t fields) { spans_.reserve(fields); }
     void record(std::size_t name_begin, std::size_t value_begin, std::size_t end);
 
 private:

@@ -58,7 +58,8 @@ void write(twiml::response& r, const prompt& p)
 // One request's view of the definition.
 class runner {
 public:
-    runner(const definition& d, call_info call, step& out) : d_(d), call_(call), line_(d.line_for(call.to)), out_(out)
+    runner(const definition& d, call_info call, step& out) : runner(d, call, d.line_for(call.to), out) { }
+    runner(const definition& d, call_info call, const line& l, step& out) : d_(d), call_(call), line_(l), out_(out)
     {
         out_.line = line_.id;
     }
@@ -420,25 +421,47 @@ call_state parse_state(const form_params& query)
     return s;
 }
 
-step answer(const definition& d, call_info call, const clock_fn& now)
+namespace {
+
+// Menu `id` as line `l` answers a call with it (hang up when the definition has no such menu).
+std::string render_answer(const definition& d, const line& l, std::string_view id)
 {
     step out;
-    runner run(d, call, out);
-    const line& l = run.current_line();
-    std::string_view id = l.start;
-    if (l.hours) {
-        const auto t = now ? now(l.hours->time_zone) : std::nullopt;
-        if (t && !hours::is_open(*l.hours, *t)) {
-            id = l.closed_menu;
-        }
-    }
+    runner run(d, {}, l, out);
     twiml::response r;
     if (const menu* m = d.find(id)) {
         run.start(r, *m);
     } else {
         r.hangup();
     }
-    out.twiml = std::move(r).str();
+    return std::move(r).str();
+}
+
+} // namespace
+
+void prerender(definition& d)
+{
+    for (line& l : d.lines) {
+        l.answer_twiml = render_answer(d, l, l.start);
+        l.closed_twiml = l.hours ? render_answer(d, l, l.closed_menu) : std::string();
+    }
+}
+
+step answer(const definition& d, call_info call, const clock_fn& now)
+{
+    const line& l = d.line_for(call.to);
+    bool closed = false;
+    if (l.hours) {
+        const auto t = now ? now(l.hours->time_zone) : std::nullopt;
+        closed = t && !hours::is_open(*l.hours, *t);
+    }
+    step out;
+    out.line = l.id;
+    const std::string& id = closed ? l.closed_menu : l.start;
+    if (d.find(id) != nullptr) {
+        out.menu = id;
+    }
+    out.twiml = closed ? l.closed_twiml : l.answer_twiml;
     return out;
 }
 

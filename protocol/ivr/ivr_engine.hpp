@@ -64,7 +64,11 @@ struct step {
     std::string assistant; // assistant_ended: conversation_relay or stream ("" when the state was stale)
 };
 
-// The incoming call: the line's start menu (its closed menu outside business hours).
+// Renders each line's answer_twiml and closed_twiml; parse() does, once per definition.
+void prerender(definition& d);
+
+// The incoming call: the line's start menu (its closed menu outside business hours), as
+// prerender() rendered it.
 step answer(const definition& d, call_info call, const clock_fn& now);
 // A Gather result: Digits and/or SpeechResult (both empty: no input).
 step select(

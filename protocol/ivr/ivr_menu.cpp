@@ -3,6 +3,7 @@
 #include "protocol/ivr/ivr_menu.hpp"
 
 #include "protocol/core/phone.hpp"
+#include "protocol/ivr/ivr_engine.hpp"
 #include "protocol/ivr/ivr_json.hpp"
 #include "protocol/ivr/ivr_reader.hpp"
 #include "protocol/phone_api/phone_api.hpp"
@@ -410,6 +411,7 @@ parse_result parse(std::string_view text, const parse_options& opts)
     auto d = std::make_shared<definition>(definition_reader(r.problems, opts).read(root));
     check_graph(*d, r.problems);
     if (r.problems.empty()) {
+        prerender(*d);
         r.def = std::move(d);
     }
     return r;

@@ -95,6 +95,10 @@ struct line {
     std::string start; // menu id
     std::optional<hours::schedule> hours; // with closed_menu
     std::string closed_menu;
+    // What an incoming call hears, open and closed: they depend on the definition alone, so
+    // parse() renders them once (ivr::prerender) instead of every call.
+    std::string answer_twiml;
+    std::string closed_twiml; // empty without hours
 };
 
 struct definition {

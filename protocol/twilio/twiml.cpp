@@ -6,79 +6,89 @@
 namespace switchboard::twiml {
 namespace {
 
+// What a byte needs in text or in an attribute value: kept as is, dropped, or replaced.
+enum class context { text, attribute };
+
+std::string_view replacement(char c, context where) noexcept
+{
+    switch (c) {
+    case '&':
+        return "&amp;";
+    case '<':
+        return "&lt;";
+    case '>':
+        return where == context::text ? "&gt;" : std::string_view{};
+    case '"':
+        return where == context::attribute ? "&quot;" : std::string_view{};
+    case '\t':
+        return where == context::attribute ? "&#x9;" : std::string_view{};
+    case '\n':
+        return where == context::attribute ? "&#xA;" : std::string_view{};
+    case '\r':
+        return "&#xD;";
+    default:
+        return {};
+    }
+}
+
+// Bytes that are not copied as they are: the replaced ones, C0 controls (dropped) and 0xEF
+// (the start of U+FFFE/U+FFFF, also dropped).
+constexpr bool special(unsigned char b, context where) noexcept
+{
+    if (b < 0x20 || b == 0xEF || b == '&' || b == '<') {
+        return true;
+    }
+    return where == context::text ? b == '>' : b == '"';
+}
+
 // XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 // In UTF-8 the only forbidden code points we can meet are C0 controls and U+FFFE/U+FFFF.
-template <class Escape> std::string escape(std::string_view in, Escape escape_char)
+// Runs of ordinary bytes are appended whole.
+void append_escaped(std::string& out, std::string_view in, context where)
 {
-    std::string out;
-    out.reserve(in.size() + 16);
+    std::size_t run = 0; // start of the pending run of ordinary bytes
     for (std::size_t i = 0; i < in.size(); ++i) {
         const auto b = static_cast<unsigned char>(in[i]);
-        if (b < 0x20 && b != '\t' && b != '\n' && b != '\r') {
+        if (!special(b, where)) {
             continue;
         }
-        if (b == 0xEF && i + 2 < in.size() && static_cast<unsigned char>(in[i + 1]) == 0xBF
-            && (static_cast<unsigned char>(in[i + 2]) == 0xBE || static_cast<unsigned char>(in[i + 2]) == 0xBF)) {
-            i += 2;
+        out.append(in.data() + run, i - run);
+        run = i + 1;
+        if (b == 0xEF) {
+            if (i + 2 < in.size() && static_cast<unsigned char>(in[i + 1]) == 0xBF
+                && (static_cast<unsigned char>(in[i + 2]) == 0xBE || static_cast<unsigned char>(in[i + 2]) == 0xBF)) {
+                i += 2;
+                run = i + 1;
+            } else {
+                out.push_back(in[i]);
+            }
             continue;
         }
-        if (!escape_char(out, in[i])) {
+        if (const std::string_view r = replacement(in[i], where); !r.empty()) {
+            out += r;
+        } else if (b >= 0x20 || b == '\t' || b == '\n' || b == '\r') {
             out.push_back(in[i]);
-        }
+        } // else a C0 control: dropped
     }
-    return out;
+    out.append(in.data() + run, in.size() - run);
 }
 
 } // namespace
 
 std::string escape_text(std::string_view in)
 {
-    return escape(in, [](std::string& out, char c) {
-        switch (c) {
-        case '&':
-            out += "&amp;";
-            return true;
-        case '<':
-            out += "&lt;";
-            return true;
-        case '>':
-            out += "&gt;";
-            return true;
-        case '\r':
-            out += "&#xD;";
-            return true;
-        default:
-            return false;
-        }
-    });
+    std::string out;
+    out.reserve(in.size() + 16);
+    append_escaped(out, in, context::text);
+    return out;
 }
 
 std::string escape_attribute(std::string_view in)
 {
-    return escape(in, [](std::string& out, char c) {
-        switch (c) {
-        case '&':
-            out += "&amp;";
-            return true;
-        case '<':
-            out += "&lt;";
-            return true;
-        case '"':
-            out += "&quot;";
-            return true;
-        case '\t':
-            out += "&#x9;";
-            return true;
-        case '\n':
-            out += "&#xA;";
-            return true;
-        case '\r':
-            out += "&#xD;";
-            return true;
-        default:
-            return false;
-        }
-    });
+    std::string out;
+    out.reserve(in.size() + 16);
+    append_escaped(out, in, context::attribute);
+    return out;
 }
 
 response::response()
@@ -95,7 +105,7 @@ template <class Attrs> void response::write_start(std::string_view verb, const A
         out_ += ' ';
         out_ += a.name;
         out_ += "=\"";
-        out_ += escape_attribute(a.value);
+        append_escaped(out_, a.value, context::attribute);
         out_ += '"';
     }
 }
@@ -116,7 +126,7 @@ response& response::text_element(std::string_view verb, const Attrs& attrs, std:
     }
     write_start(verb, attrs);
     out_ += '>';
-    out_ += escape_text(text);
+    append_escaped(out_, text, context::text);
     out_ += "</";
     out_ += verb;
     out_ += '>';
