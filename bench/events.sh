@@ -11,13 +11,15 @@
 #      the subscriber is down (max_attempts 1: each is dead-lettered), then restarting with the
 #      subscriber up and replaying every dead letter at once (with Redis, the replicas share the
 #      drain through the consumer group; the counters are summed).
-#   bench/events.sh [--store sqlite|redis] [--replicas 1|2] [--duration SECONDS] [--connections N]
+#   bench/events.sh [--store all|sqlite|redis] [--replicas 1|2] [--duration SECONDS] [--connections N]
 #                   [--backlog N] [--concurrency N] [--threads N]
+#   --store all (the default): SQLite, then Redis with one replica, then with two, one after the
+#   other in one run, and a table of the three at the end.
 #   SWITCHBOARD_BIN=/path/to/switchboard bench/events.sh ...   # that binary, no cmake build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-store=sqlite
+store=all
 replicas=1
 duration=10
 connections=64
@@ -36,7 +38,33 @@ while (($#)); do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-[[ "$store" == sqlite || "$store" == redis ]] || { echo "--store: sqlite or redis" >&2; exit 2; }
+[[ "$store" == all || "$store" == sqlite || "$store" == redis ]] || { echo "--store: all, sqlite or redis" >&2; exit 2; }
+if [[ "$store" == all ]]; then
+  # Every row from one run: each configuration is this script again, with the same settings.
+  out=$(mktemp -d)
+  trap 'rm -rf "$out"' EXIT
+  configs=("sqlite 1" "redis 1" "redis 2")
+  for c in "${configs[@]}"; do
+    read -r s r <<<"$c"
+    echo "=== store $s, $r replica(s)"
+    "$0" --store "$s" --replicas "$r" --duration "$duration" --connections "$connections" --backlog "$backlog" \
+      --concurrency "$concurrency" ${threads:+--threads "$threads"} | tee "$out/$s-$r.txt"
+    echo
+  done
+  echo "summary (one run, one configuration after the other):"
+  echo "| store | accepted (durable) | nginx ceiling in its run | ratio | p99 | delivered from a backlog |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  for c in "${configs[@]}"; do
+    read -r s r <<<"$c"
+    awk -v name="$s, $r replica(s)" '
+      /^  nginx ceiling/ { ceiling = $(NF - 7) }
+      /^  accepted/ && !acc { for (i = 1; i <= NF; i++) if ($(i + 1) == "req/s") { acc = $i; p99 = $(i + 6); break } }
+      /deliveries\/s/ { for (i = 1; i <= NF; i++) if ($(i + 1) == "deliveries/s") drained = $i }
+      END { printf "| %s | %s req/s | %s req/s | %.2fx | %s ms | %s /s |\n", name, acc, ceiling, acc / ceiling, p99, drained }' \
+      "$out/$s-$r.txt"
+  done
+  exit 0
+fi
 [[ "$replicas" == 1 || "$replicas" == 2 ]] || { echo "--replicas: 1 or 2" >&2; exit 2; }
 # An SQLite store belongs to one process: only Redis can be shared by replicas.
 [[ "$replicas" == 1 || "$store" == redis ]] || { echo "--replicas 2 needs --store redis" >&2; exit 2; }
