@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <vector>
 
@@ -56,7 +57,7 @@ public:
         EVP_MD_free(md_);
     }
 
-    sha1_digest compute(std::string_view key, std::string_view data)
+    sha1_digest compute(std::string_view key, std::string_view data, std::string_view more = {})
     {
         const keyed& k = find(key);
         sha1_digest inner{};
@@ -64,6 +65,7 @@ public:
         unsigned int len = 0;
         const bool ok = EVP_MD_CTX_copy_ex(work_, k.inner) == 1
             && EVP_DigestUpdate(work_, data.data(), data.size()) == 1
+            && EVP_DigestUpdate(work_, more.data(), more.size()) == 1
             && EVP_DigestFinal_ex(work_, inner.data(), &len) == 1 && EVP_MD_CTX_copy_ex(work_, k.outer) == 1
             && EVP_DigestUpdate(work_, inner.data(), inner.size()) == 1
             && EVP_DigestFinal_ex(work_, out.data(), &len) == 1;
@@ -129,10 +131,24 @@ private:
 
 } // namespace
 
-sha1_digest hmac_sha1(std::string_view key, std::string_view data)
+namespace {
+
+sha1_hmac_cache& this_threads_hmac_cache()
 {
     thread_local sha1_hmac_cache cache;
-    return cache.compute(key, data);
+    return cache;
+}
+
+} // namespace
+
+sha1_digest hmac_sha1(std::string_view key, std::string_view data)
+{
+    return this_threads_hmac_cache().compute(key, data);
+}
+
+sha1_digest hmac_sha1(std::string_view key, std::string_view data, std::string_view more)
+{
+    return this_threads_hmac_cache().compute(key, data, more);
 }
 
 sha256_digest hmac_sha256(std::string_view key, std::string_view data)
@@ -163,6 +179,21 @@ std::string hex_lower(const unsigned char* data, std::size_t size)
         out[2 * i + 1] = digits[data[i] & 0xf];
     }
     return out;
+}
+
+void base64_encode_to(char* out, const unsigned char* data, std::size_t size) noexcept
+{
+    // EVP_EncodeBlock writes a terminating NUL after the 4*ceil(n/3) characters: not into out.
+    constexpr std::size_t chunk = 48; // 64 characters a step
+    std::array<unsigned char, 4 * chunk / 3 + 1> buf{};
+    while (size > 0) {
+        const std::size_t n = std::min(size, chunk);
+        const int written = EVP_EncodeBlock(buf.data(), data, static_cast<int>(n));
+        std::memcpy(out, buf.data(), static_cast<std::size_t>(written));
+        out += written;
+        data += n;
+        size -= n;
+    }
 }
 
 std::string base64_encode(const unsigned char* data, std::size_t size)

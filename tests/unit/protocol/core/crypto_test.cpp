@@ -1,4 +1,4 @@
-// protocol/core/crypto.cpp: base64 decoding and encoding.
+// protocol/core/crypto.cpp: base64 decoding and encoding, HMAC-SHA1 over two parts.
 #include "protocol/core/crypto.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -32,6 +32,35 @@ BOOST_AUTO_TEST_CASE(base64_decoding_is_strict_and_total)
         const auto* bytes = reinterpret_cast<const unsigned char*>(all.data());
         BOOST_TEST(crypto::base64_decode(crypto::base64_encode(bytes, n)).value() == all.substr(0, n));
     }
+}
+
+BOOST_AUTO_TEST_CASE(fixed_buffer_encoding_equals_the_string_one)
+{
+    // Digest sizes and more: the buffer is encoded 48 bytes a step.
+    std::string all;
+    for (int i = 0; i < 200; ++i) {
+        all.push_back(static_cast<char>(i * 37 + 11));
+    }
+    const auto* bytes = reinterpret_cast<const unsigned char*>(all.data());
+    for (std::size_t n = 0; n <= all.size(); ++n) {
+        std::string out(4 * ((n + 2) / 3), '?');
+        crypto::base64_encode_to(out.data(), bytes, n);
+        BOOST_TEST(out == crypto::base64_encode(bytes, n));
+    }
+    const crypto::sha1_digest d = crypto::sha1("abc");
+    BOOST_TEST(crypto::as_view(crypto::base64_array(d)) == "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=");
+}
+
+BOOST_AUTO_TEST_CASE(hmac_over_two_parts_equals_hmac_over_their_join)
+{
+    // RFC 2202 test case 2, split anywhere; and a key of more than one block.
+    const std::string data = "what do ya want for nothing?";
+    for (std::size_t cut = 0; cut <= data.size(); ++cut) {
+        BOOST_TEST(crypto::base64_encode(crypto::hmac_sha1("Jefe", data.substr(0, cut), data.substr(cut)))
+            == "7/zfauXrL6LSdBbV8YTfnCWafHk=");
+    }
+    const std::string long_key(100, 'k');
+    BOOST_TEST(crypto::hmac_sha1(long_key, "ab", "cd") == crypto::hmac_sha1(long_key, "abcd"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
