@@ -232,8 +232,12 @@ private:
             } else {
                 lowest.expires_at(deadline);
             }
-            // A silent new connection holds a small buffer; a request's bytes get full reads.
-            const std::size_t want = buffer.capacity() == 0 ? first_read : read_limits::read_chunk;
+            // A connection waiting for a request holds a small buffer (what a large request grew
+            // is given back first); a request's bytes get full reads.
+            if (idle && buffer.capacity() > first_read) {
+                buffer.shrink_to_fit();
+            }
+            const std::size_t want = idle ? first_read : read_limits::read_chunk;
             if (buffer.size() + want > limits_.max_buffered()) {
                 co_return http::error::header_limit;
             }
