@@ -241,6 +241,9 @@ nginx_ports=()
 for _ in "${sb_ports[@]}"; do nginx_ports+=("$nginx_port"); done
 out=$(run_wrk "$duration" ceiling "${nginx_ports[@]}")
 read -r ceiling c50 c99 _ _ <<<"$out"
+# Redis: count the scripts the accept run and its deliveries cost (INFO commandstats).
+redis_scripts() { redis-cli -p "$redis_port" INFO commandstats | awk -F'[:=,]' '/^cmdstat_eval(sha)?:/ {n += $3} END {printf "%d", n}'; }
+[[ "$store" == redis ]] && redis-cli -p "$redis_port" CONFIG RESETSTAT >/dev/null
 out=$(run_wrk "$duration" accept "${sb_ports[@]}")
 read -r rps p50 p99 non2xx total <<<"$out"
 [[ "$non2xx" == 0 ]] || { echo "accept run: $non2xx non-2xx responses" >&2; exit 1; }
@@ -275,7 +278,8 @@ if [[ "$store" == redis ]]; then
   # connection per replica; the observed time per append is the round trip the 204 waits for.
   appends=$(metric 'switchboard_store_commit_duration_seconds_count')
   append_s=$(metric 'switchboard_store_commit_duration_seconds_sum' '%.6f')
-  awk -v n="$appends" -v s="$append_s" 'BEGIN { printf "  store: %d appends, %.3f ms each on average (read and write scripts, pipelined)\n", n, 1000*s/n }'
+  awk -v n="$appends" -v s="$append_s" 'BEGIN { printf "  store: %d appends, %.3f ms each on average (one write script, or a read and a write when the guess of the record was wrong; pipelined)\n", n, 1000*s/n }'
+  awk -v n="$(redis_scripts)" -v e="$published" 'BEGIN { printf "  Redis: %d script runs for %d events and their deliveries (%.2f per event)\n", n, e, n/e }'
 else
   batches=$(metric 'switchboard_store_batch_size_count')
   ops=$(metric 'switchboard_store_batch_size_sum')

@@ -407,6 +407,50 @@ describe('two replicas on one Redis', () => {
     }
   });
 
+  test('one script run per callback on the replica that wrote the call last; two on the other', async () => {
+    // No subscribers (no claims), no probe or retention pass during the test: the only scripts
+    // that run are the appends'.
+    const d = deployment([], { SWITCHBOARD_STORE_PROBE_SECONDS: '3600', SWITCHBOARD_RETENTION_INTERVAL_SECONDS: '3600' });
+    const a = await d.start();
+    const b = await d.start();
+    const scripts = () => {
+      const stats = redis.cli('INFO', 'commandstats');
+      let n = 0;
+      for (const m of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) n += Number(m[1]);
+      return n;
+    };
+    try {
+      await sleep(500); // start-up passes are over
+      const sid = callSid();
+      redis.cli('CONFIG', 'RESETSTAT');
+      for (const [seq, status] of ['initiated', 'ringing'].entries()) {
+        assert.equal(await post(a, statusParams(sid, status, seq)), 204);
+      }
+      assert.equal(scripts(), 2, 'a new call and its next callback on one replica: one write script each');
+      // B never wrote this call: its guess (a new record) is refused with the record as it is,
+      // and the write planned from that is stored.
+      redis.cli('CONFIG', 'RESETSTAT');
+      assert.equal(await post(b, { ...statusParams(sid, 'completed', 3), CallDuration: '42' }), 204);
+      assert.equal(scripts(), 2);
+      // A's guess is stale now (B wrote last): the same, and the record is right (a late
+      // in-progress, sequence 2, after the completed 3).
+      redis.cli('CONFIG', 'RESETSTAT');
+      assert.equal(await post(a, statusParams(sid, 'in-progress', 2)), 204);
+      assert.equal(scripts(), 2);
+      const record = redis.cli('HGETALL', `${d.prefix}call:${sid}`).split('\n');
+      const field = (name) => record[record.indexOf(name) + 1];
+      assert.equal(field('status'), 'completed', 'a late in-progress never reopens a completed call');
+      assert.equal(field('ver'), '4');
+      // A retry of a stored callback: one script run, a duplicate.
+      redis.cli('CONFIG', 'RESETSTAT');
+      assert.equal(await post(a, statusParams(sid, 'ringing', 1)), 204);
+      assert.equal(scripts(), 1);
+    } finally {
+      await stopServer(a);
+      await stopServer(b);
+    }
+  });
+
   test('the call log and stats answer the same from either replica', async () => {
     const d = deployment();
     const a = await d.start();

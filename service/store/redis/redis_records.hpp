@@ -12,8 +12,11 @@
 
 #include <atomic>
 #include <charconv>
+#include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <type_traits>
 #include <unordered_map>
 
@@ -24,8 +27,9 @@ using record = std::unordered_map<std::string, std::string>;
 using fields = std::vector<std::pair<std::string, std::string>>;
 template <class T> using result = boost::system::result<T>;
 
-// Optimistic concurrency: a write whose record changed since it was read is re-read and
-// recomputed. Only concurrent updates of one call can collide; this bounds a pathological storm.
+// Optimistic concurrency: a write whose record changed since it was guessed or last seen is
+// planned again from the record the refusal carries. Only concurrent updates of one call can
+// collide again and again; this bounds a pathological storm.
 constexpr int max_conflicts = 100;
 
 template <class T> result<T> failure(error e = error::store_unavailable)
@@ -198,7 +202,7 @@ inline bool usable(const result<redis_reply>& r, const char* operation)
 } // namespace redis_detail
 
 struct redis_store::scripts {
-    std::size_t read, write, claim, complete, list, replay, stats, calls, call, totals, number, swap, capacity, retain;
+    std::size_t write, claim, complete, list, replay, stats, calls, call, totals, number, swap, capacity, retain;
     std::unordered_map<std::string, std::unique_ptr<std::atomic<std::int64_t>>> last_reclaim;
     // The subscriber's consumer group was there (or made) at an earlier claim of this process.
     std::unordered_map<std::string, std::unique_ptr<std::atomic<bool>>> group_seen;
@@ -216,6 +220,72 @@ struct redis_store::write_op {
     // The event a Twilio retry duplicates (its id), or "" once the write is stored.
     callback<std::string> done;
     int conflicts = 0;
+    bool replanned = false; // planned again from the record a conflict reply carried
 };
+
+namespace redis_detail {
+
+// The records this replica wrote last (call and message hashes with their version), so the
+// next write of the same record needs no read: the write script checks the version, and a
+// wrong guess (another replica wrote it, retention removed it, the entry is gone) is planned
+// again from the record the script's conflict reply carries. A cache of guesses, never of truth: bounded, first in
+// first out, and an entry older than `max_age` is not used.
+class record_guesses {
+public:
+    static constexpr std::size_t capacity = 4096;
+    static constexpr std::chrono::minutes max_age{10};
+
+    // The record as this replica last wrote it; an empty record (version 0: not stored yet)
+    // when it has none.
+    record guess(const std::string& key) const
+    {
+        const std::lock_guard lock(mutex_);
+        const auto it = entries_.find(key);
+        if (it == entries_.end() || std::chrono::steady_clock::now() - it->second.written > max_age) {
+            return {};
+        }
+        return it->second.rec;
+    }
+    void remember(const std::string& key, record rec)
+    {
+        const std::lock_guard lock(mutex_);
+        auto [it, added] = entries_.insert_or_assign(key, entry{std::move(rec), std::chrono::steady_clock::now()});
+        if (added) {
+            order_.push_back(key);
+            if (order_.size() > capacity) {
+                entries_.erase(order_.front());
+                order_.pop_front();
+            }
+        }
+    }
+    void forget(const std::string& key)
+    {
+        const std::lock_guard lock(mutex_);
+        entries_.erase(key); // its place in order_ goes when it reaches the front
+    }
+
+private:
+    struct entry {
+        record rec;
+        std::chrono::steady_clock::time_point written;
+    };
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, entry> entries_;
+    std::deque<std::string> order_;
+};
+
+// The record a planned write leaves: `rec` with the written fields (arguments 5.. of the write
+// script, after the field count at 4) and the next version.
+inline record written_record(record rec, const std::vector<std::string>& args)
+{
+    const std::size_t n = std::stoul(args.at(4));
+    for (std::size_t i = 0; i < n; ++i) {
+        rec[args.at(5 + 2 * i)] = args.at(6 + 2 * i);
+    }
+    rec["ver"] = std::to_string(std::stoll(args.at(3)) + 1);
+    return rec;
+}
+
+} // namespace redis_detail
 
 } // namespace switchboard

@@ -31,27 +31,11 @@
 
 namespace switchboard::redis_scripts {
 
-// ARGV: P, kind (call | msg), sid, dedupe key ('' for none)
-// -> {duplicate event id or '', record version, field, value, ...}
-const char* const read = R"lua(
-local p, kind, sid, dedupe = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local dup = ''
-if dedupe ~= '' then
-  dup = redis.call('HGET', p .. 'dedupe', dedupe) or ''
-end
-local out = {dup}
-if sid ~= '' then
-  local rec = redis.call('HGETALL', p .. kind .. ':' .. sid)
-  for _, v in ipairs(rec) do out[#out + 1] = v end
-end
-return out
-)lua";
-
 // ARGV: P, kind (call | msg | ''), sid, expected version, n, n field/value pairs, k, k totals
 //       field/delta pairs (what the change adds to P totals: protocol/events/records.hpp computes it from the
 //       record it read at that version), then for an event: dedupe key, id, type, at, payload,
 //       subject, m, m subscribers.
-// -> {'ok', seq} | {'duplicate', event id} | {'conflict'}
+// -> {'ok', seq} | {'duplicate', event id} | {'conflict', the record's fields and values...}
 const char* const write = R"lua(
 local p, kind, sid, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local n = tonumber(ARGV[5])
@@ -76,7 +60,12 @@ end
 if kind ~= '' then
   local rec = p .. kind .. ':' .. sid
   local ver = redis.call('HGET', rec, 'ver') or '0'
-  if ver ~= expected then return {'conflict'} end
+  if ver ~= expected then
+    -- The record as it is: the caller plans again from it without a separate read.
+    local out = redis.call('HGETALL', rec)
+    table.insert(out, 1, 'conflict')
+    return out
+  end
   local before
   if ver ~= '0' then
     local b = redis.call('HMGET', rec, 'status', 'direction', 'started')

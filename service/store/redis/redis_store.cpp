@@ -12,10 +12,10 @@ redis_store::redis_store(redis_store_settings settings, std::vector<subscription
     , subs_(std::move(subscriptions))
     , client_(std::make_unique<redis_client>(settings_.connection))
     , scripts_(std::make_unique<scripts>())
+    , guesses_(std::make_unique<record_guesses>())
 {
     auto& c = *client_;
     auto& s = *scripts_;
-    s.read = c.add_script(redis_scripts::read);
     s.write = c.add_script(redis_scripts::write);
     s.claim = c.add_script(redis_scripts::claim);
     s.complete = c.add_script(redis_scripts::complete);
@@ -145,44 +145,55 @@ void redis_store::append(append_request req, callback<append_result> done)
 
 void redis_store::versioned_write(std::shared_ptr<write_op> op)
 {
-    client_->eval(scripts_->read, {settings_.prefix, op->kind.empty() ? "call" : op->kind, op->sid, op->dedupe_key},
-        [this, op](result<redis_reply> r) {
-            if (!usable(r, op->operation) || r->elements.empty()) {
+    // One round trip in the common case: the record as this replica wrote it last (a call's
+    // next status callback), or none (its first one, or an event without a record). A wrong
+    // guess costs one more: the write script answers it with the record as it is.
+    const record rec = op->kind.empty() ? record{} : guesses_->guess(op->kind + ':' + op->sid);
+    planned_write(std::move(op), rec);
+}
+
+void redis_store::planned_write(std::shared_ptr<write_op> op, const record& rec)
+{
+    std::vector<std::string> args{settings_.prefix, op->kind, op->sid, rec.count("ver") ? get(rec, "ver") : "0"};
+    op->plan(rec, args);
+    // What the record will be once this write is stored: the next write's guess.
+    std::optional<record> after;
+    if (!op->kind.empty()) {
+        after = written_record(rec, args);
+    }
+    const bool from_guess = !op->replanned;
+    client_->eval(scripts_->write, std::move(args),
+        [this, op, after = std::move(after), from_guess](result<redis_reply> w) mutable {
+            if (!usable(w, op->operation) || w->elements.empty()) {
                 op->done(failure<std::string>());
                 return;
             }
-            if (std::string dup = r->elements.front().text(); !dup.empty()) {
-                op->done(std::move(dup));
+            const std::string verdict = w->elements.front().text();
+            const std::string key = op->kind + ':' + op->sid;
+            if (verdict == "conflict") {
+                guesses_->forget(key);
+                // A wrong guess is not a conflict. Either way the reply holds the record as it is:
+                // plan again from it.
+                if (from_guess || ++op->conflicts < max_conflicts) {
+                    op->replanned = true;
+                    planned_write(op, to_record(w->elements, 1));
+                    return;
+                }
+                log::line(log::level::error, "store write refused: its record kept changing under it")
+                    .str("operation", op->operation)
+                    .num("attempts", op->conflicts)
+                    .emit();
+                op->done(failure<std::string>());
                 return;
             }
-            const record rec = to_record(r->elements, 1);
-            std::vector<std::string> args{
-                settings_.prefix, op->kind, op->sid, rec.count("ver") ? get(rec, "ver") : "0"};
-            op->plan(rec, args);
-            client_->eval(scripts_->write, std::move(args), [this, op](result<redis_reply> w) {
-                if (!usable(w, op->operation) || w->elements.empty()) {
-                    op->done(failure<std::string>());
-                    return;
-                }
-                const std::string verdict = w->elements.front().text();
-                if (verdict == "conflict") {
-                    if (++op->conflicts < max_conflicts) {
-                        versioned_write(op);
-                        return;
-                    }
-                    log::line(log::level::error, "store write refused: its record kept changing under it")
-                        .str("operation", op->operation)
-                        .num("attempts", op->conflicts)
-                        .emit();
-                    op->done(failure<std::string>());
-                    return;
-                }
-                if (verdict == "duplicate" && w->elements.size() > 1) {
-                    op->done(w->elements[1].text());
-                    return;
-                }
-                op->done(std::string());
-            });
+            if (verdict == "duplicate" && w->elements.size() > 1) {
+                op->done(w->elements[1].text());
+                return;
+            }
+            if (after) {
+                guesses_->remember(key, std::move(*after));
+            }
+            op->done(std::string());
         });
 }
 

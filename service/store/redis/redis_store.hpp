@@ -18,6 +18,10 @@
 
 namespace switchboard {
 
+namespace redis_detail {
+class record_guesses;
+}
+
 struct redis_store_settings {
     redis_settings connection;
     std::string prefix = "switchboard:"; // every key starts with it: several deployments, one Redis
@@ -69,9 +73,11 @@ public:
 
 private:
     bool knows(const std::string& subscriber) const;
-    // Reads the record (and the dedupe key), lets the operation plan its write from what it
-    // read, and runs the write script; a record changed in between is read and planned again.
+    // Plans the write from the record as this replica last wrote it (none: a new record) and
+    // runs the write script: one round trip. When the guess was wrong (the script's version
+    // check), or on a real conflict, reads the record (and the dedupe key) and plans again.
     void versioned_write(std::shared_ptr<write_op> op);
+    void planned_write(std::shared_ptr<write_op> op, const std::unordered_map<std::string, std::string>& rec);
     struct idempotency_op;
     void idempotency_try(std::shared_ptr<idempotency_op> op);
     // Plans a versioned write from the record it read: appends the write script's arguments.
@@ -84,6 +90,7 @@ private:
     std::vector<subscription> subs_;
     std::unique_ptr<redis_client> client_;
     std::unique_ptr<scripts> scripts_;
+    std::unique_ptr<redis_detail::record_guesses> guesses_; // so a write can skip its read
     std::function<void(const store_timing&)> observer_;
     std::atomic<std::int64_t> last_reclaim_ms_{0};
 };
