@@ -228,8 +228,8 @@ namespace redis_detail {
 // The records this replica wrote last (call and message hashes with their version), so the
 // next write of the same record needs no read: the write script checks the version, and a
 // wrong guess (another replica wrote it, retention removed it, the entry is gone) is planned
-// again from the record the script's conflict reply carries. A cache of guesses, never of truth: bounded, first in
-// first out, and an entry older than `max_age` is not used.
+// again from the record the script's conflict reply carries. A cache of guesses, never of
+// truth: bounded, first in first out, and an entry older than `max_age` is not used.
 class record_guesses {
 public:
     static constexpr std::size_t capacity = 4096;
@@ -241,7 +241,8 @@ public:
     {
         const std::lock_guard lock(mutex_);
         const auto it = entries_.find(key);
-        if (it == entries_.end() || std::chrono::steady_clock::now() - it->second.written > max_age) {
+        if (it == entries_.end() || it->second.wrong
+            || std::chrono::steady_clock::now() - it->second.written > max_age) {
             return {};
         }
         return it->second.rec;
@@ -258,16 +259,21 @@ public:
             }
         }
     }
+    // A guess found wrong: not used again (the entry keeps its place in the order, so one key
+    // is never there twice).
     void forget(const std::string& key)
     {
         const std::lock_guard lock(mutex_);
-        entries_.erase(key); // its place in order_ goes when it reaches the front
+        if (const auto it = entries_.find(key); it != entries_.end()) {
+            it->second.wrong = true;
+        }
     }
 
 private:
     struct entry {
         record rec;
         std::chrono::steady_clock::time_point written;
+        bool wrong = false;
     };
     mutable std::mutex mutex_;
     std::unordered_map<std::string, entry> entries_;
