@@ -278,7 +278,7 @@ if [[ "$store" == redis ]]; then
   # connection per replica; the observed time per append is the round trip the 204 waits for.
   appends=$(metric 'switchboard_store_commit_duration_seconds_count')
   append_s=$(metric 'switchboard_store_commit_duration_seconds_sum' '%.6f')
-  awk -v n="$appends" -v s="$append_s" 'BEGIN { printf "  store: %d appends, %.3f ms each on average (one write script, or a read and a write when the guess of the record was wrong; pipelined)\n", n, 1000*s/n }'
+  awk -v n="$appends" -v s="$append_s" 'BEGIN { printf "  store: %d appends, %.3f ms each on average (one write script, two when the guess of the record was wrong; pipelined)\n", n, 1000*s/n }'
   awk -v n="$(redis_scripts)" -v e="$published" 'BEGIN { printf "  Redis: %d script runs for %d events and their deliveries (%.2f per event)\n", n, e, n/e }'
 else
   batches=$(metric 'switchboard_store_batch_size_count')
