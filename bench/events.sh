@@ -77,6 +77,7 @@ threads=${threads:-1}
 deploy/install-deps.sh --with-test-tools
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
+twilio_package
 switchboard_bin
 token=bench-token-0123456789abcdef
 secret=$("$bin" secret)

@@ -27,6 +27,12 @@ switchboard_bin() {
   [[ -x "$bin" ]] || { echo "no executable switchboard at $bin" >&2; exit 1; }
 }
 
+# twilio_package: the official helper that signs the benchmark's requests, from tests/ (npm ci
+# there when a fresh clone has not installed it yet).
+twilio_package() {
+  [[ -d tests/node_modules/twilio ]] || (cd tests && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 # wrk prints 123.45us / 1.23ms / 1.02s: milliseconds.

@@ -53,6 +53,7 @@ full_events=$((saturation * 25000 + 10000))
 deploy/install-deps.sh --with-test-tools
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
+twilio_package
 switchboard_bin
 token=bench-token-0123456789abcdef
 secret=$("$bin" secret)
