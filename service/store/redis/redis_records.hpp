@@ -7,16 +7,14 @@
 #include "protocol/core/error.hpp"
 #include "protocol/events/records.hpp"
 #include "service/ops/log.hpp"
+#include "service/store/redis/record_guesses.hpp"
 #include "service/store/redis/redis_scripts.hpp"
 #include "service/store/redis/redis_store.hpp"
 
 #include <atomic>
 #include <charconv>
-#include <chrono>
-#include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <type_traits>
 #include <unordered_map>
 
@@ -202,7 +200,7 @@ inline bool usable(const result<redis_reply>& r, const char* operation)
 } // namespace redis_detail
 
 struct redis_store::scripts {
-    std::size_t write, claim, complete, list, replay, stats, calls, call, totals, number, swap, capacity, retain;
+    std::size_t read, write, claim, complete, list, replay, stats, calls, call, totals, number, swap, capacity, retain;
     std::unordered_map<std::string, std::unique_ptr<std::atomic<std::int64_t>>> last_reclaim;
     // The subscriber's consumer group was there (or made) at an earlier claim of this process.
     std::unordered_map<std::string, std::unique_ptr<std::atomic<bool>>> group_seen;
@@ -224,61 +222,6 @@ struct redis_store::write_op {
 };
 
 namespace redis_detail {
-
-// The records this replica wrote last (call and message hashes with their version), so the
-// next write of the same record needs no read: the write script checks the version, and a
-// wrong guess (another replica wrote it, retention removed it, the entry is gone) is planned
-// again from the record the script's conflict reply carries. A cache of guesses, never of
-// truth: bounded, first in first out, and an entry older than `max_age` is not used.
-class record_guesses {
-public:
-    static constexpr std::size_t capacity = 4096;
-    static constexpr std::chrono::minutes max_age{10};
-
-    // The record as this replica last wrote it; an empty record (version 0: not stored yet)
-    // when it has none.
-    record guess(const std::string& key) const
-    {
-        const std::lock_guard lock(mutex_);
-        const auto it = entries_.find(key);
-        if (it == entries_.end() || it->second.wrong
-            || std::chrono::steady_clock::now() - it->second.written > max_age) {
-            return {};
-        }
-        return it->second.rec;
-    }
-    void remember(const std::string& key, record rec)
-    {
-        const std::lock_guard lock(mutex_);
-        auto [it, added] = entries_.insert_or_assign(key, entry{std::move(rec), std::chrono::steady_clock::now()});
-        if (added) {
-            order_.push_back(key);
-            if (order_.size() > capacity) {
-                entries_.erase(order_.front());
-                order_.pop_front();
-            }
-        }
-    }
-    // A guess found wrong: not used again (the entry keeps its place in the order, so one key
-    // is never there twice).
-    void forget(const std::string& key)
-    {
-        const std::lock_guard lock(mutex_);
-        if (const auto it = entries_.find(key); it != entries_.end()) {
-            it->second.wrong = true;
-        }
-    }
-
-private:
-    struct entry {
-        record rec;
-        std::chrono::steady_clock::time_point written;
-        bool wrong = false;
-    };
-    mutable std::mutex mutex_;
-    std::unordered_map<std::string, entry> entries_;
-    std::deque<std::string> order_;
-};
 
 // The record a planned write leaves: `rec` with the written fields (arguments 5.. of the write
 // script, after the field count at 4) and the next version.

@@ -31,6 +31,22 @@
 
 namespace switchboard::redis_scripts {
 
+// ARGV: P, kind (call | msg), sid, dedupe key ('' for none); for an append that does not guess.
+// -> {duplicate event id or '', record version, field, value, ...}
+const char* const read = R"lua(
+local p, kind, sid, dedupe = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local dup = ''
+if dedupe ~= '' then
+  dup = redis.call('HGET', p .. 'dedupe', dedupe) or ''
+end
+local out = {dup}
+if sid ~= '' then
+  local rec = redis.call('HGETALL', p .. kind .. ':' .. sid)
+  for _, v in ipairs(rec) do out[#out + 1] = v end
+end
+return out
+)lua";
+
 // ARGV: P, kind (call | msg | ''), sid, expected version, n, n field/value pairs, k, k totals
 //       field/delta pairs (what the change adds to P totals: protocol/events/records.hpp computes it from the
 //       record it read at that version), then for an event: dedupe key, id, type, at, payload,
@@ -60,11 +76,8 @@ end
 if kind ~= '' then
   local rec = p .. kind .. ':' .. sid
   local ver = redis.call('HGET', rec, 'ver') or '0'
-  if ver ~= expected then
-    -- The record as it is: the caller plans again from it without a separate read.
-    local out = redis.call('HGETALL', rec)
-    table.insert(out, 1, 'conflict')
-    return out
+  if ver ~= expected then -- with the record as it is: the caller plans again from it
+    local out = redis.call('HGETALL', rec); table.insert(out, 1, 'conflict'); return out
   end
   local before
   if ver ~= '0' then

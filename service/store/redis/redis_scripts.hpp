@@ -3,6 +3,7 @@
 
 namespace switchboard::redis_scripts {
 
+extern const char* const read;
 extern const char* const write;
 extern const char* const claim;
 extern const char* const complete;

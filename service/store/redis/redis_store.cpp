@@ -16,6 +16,7 @@ redis_store::redis_store(redis_store_settings settings, std::vector<subscription
 {
     auto& c = *client_;
     auto& s = *scripts_;
+    s.read = c.add_script(redis_scripts::read);
     s.write = c.add_script(redis_scripts::write);
     s.claim = c.add_script(redis_scripts::claim);
     s.complete = c.add_script(redis_scripts::complete);
@@ -147,9 +148,26 @@ void redis_store::versioned_write(std::shared_ptr<write_op> op)
 {
     // One round trip in the common case: the record as this replica wrote it last (a call's
     // next status callback), or none (its first one, or an event without a record). A wrong
-    // guess costs one more: the write script answers it with the record as it is.
-    const record rec = op->kind.empty() ? record{} : guesses_->guess(op->kind + ':' + op->sid);
-    planned_write(std::move(op), rec);
+    // guess costs one more: the write script answers it with the record as it is. While most
+    // guesses are wrong (record_guesses::worth_guessing), the record is read first.
+    if (op->kind.empty() || guesses_->worth_guessing()) {
+        const record rec = op->kind.empty() ? record{} : guesses_->guess(op->kind + ':' + op->sid);
+        planned_write(std::move(op), rec);
+        return;
+    }
+    op->replanned = true; // planned from what it read: a conflict now is a real one
+    client_->eval(
+        scripts_->read, {settings_.prefix, op->kind, op->sid, op->dedupe_key}, [this, op](result<redis_reply> r) {
+            if (!usable(r, op->operation) || r->elements.empty()) {
+                op->done(failure<std::string>());
+                return;
+            }
+            if (std::string dup = r->elements.front().text(); !dup.empty()) {
+                op->done(std::move(dup));
+                return;
+            }
+            planned_write(op, to_record(r->elements, 1));
+        });
 }
 
 void redis_store::planned_write(std::shared_ptr<write_op> op, const record& rec)
@@ -161,7 +179,8 @@ void redis_store::planned_write(std::shared_ptr<write_op> op, const record& rec)
     if (!op->kind.empty()) {
         after = written_record(rec, args);
     }
-    const bool from_guess = !op->replanned;
+    // A guess is judged by the version check; an event without a record guesses nothing.
+    const bool from_guess = !op->replanned && !op->kind.empty();
     client_->eval(scripts_->write, std::move(args),
         [this, op, after = std::move(after), from_guess](result<redis_reply> w) mutable {
             if (!usable(w, op->operation) || w->elements.empty()) {
@@ -172,6 +191,9 @@ void redis_store::planned_write(std::shared_ptr<write_op> op, const record& rec)
             const std::string key = op->kind + ':' + op->sid;
             if (verdict == "conflict") {
                 guesses_->forget(key);
+                if (from_guess) {
+                    guesses_->outcome(false);
+                }
                 // A wrong guess is not a conflict. Either way the reply holds the record as it is:
                 // plan again from it.
                 if (from_guess || ++op->conflicts < max_conflicts) {
@@ -189,6 +211,9 @@ void redis_store::planned_write(std::shared_ptr<write_op> op, const record& rec)
             if (verdict == "duplicate" && w->elements.size() > 1) {
                 op->done(w->elements[1].text());
                 return;
+            }
+            if (from_guess) {
+                guesses_->outcome(true);
             }
             if (after) {
                 guesses_->remember(key, std::move(*after));
