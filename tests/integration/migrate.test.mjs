@@ -158,7 +158,9 @@ test('a SQLite store moves to Redis: deliveries resume, nothing delivered twice,
       const states = lines.filter((l) => l.kind === 'event').flatMap((e) => e.deliveries.map((d) => `${d.subscriber}:${d.state}`));
       assert.equal(states.filter((s) => s === 'crm:delivered').length, EVENTS);
       assert.equal(states.filter((s) => s === 'audit:dead').length, EVENTS);
-      assert.equal(states.filter((s) => s === 'later:pending').length, EVENTS);
+      // A retry of the unreachable `later` may have been in flight when the service stopped:
+      // exported in flight, due again after the move like a pending one.
+      assert.equal(states.filter((s) => s === 'later:pending' || s === 'later:in_flight').length, EVENTS);
 
       const redisEnv = { SWITCHBOARD_STORE: redis.url, SWITCHBOARD_REDIS_KEY_PREFIX: 'moved:',
         SWITCHBOARD_SUBSCRIBERS: subscribers(sinks, secrets), SWITCHBOARD_JWT_SECRET: JWT_SECRET };
