@@ -151,8 +151,7 @@ void redis_store::versioned_write(std::shared_ptr<write_op> op)
     // guess costs one more: the write script answers it with the record as it is. While most
     // guesses are wrong (record_guesses::worth_guessing), the record is read first.
     if (op->kind.empty() || guesses_->worth_guessing()) {
-        const record rec = op->kind.empty() ? record{} : guesses_->guess(op->kind + ':' + op->sid);
-        planned_write(std::move(op), rec);
+        planned_write(op, op->kind.empty() ? record{} : guesses_->guess(op->kind + ':' + op->sid));
         return;
     }
     op->replanned = true; // planned from what it read: a conflict now is a real one
@@ -170,14 +169,14 @@ void redis_store::versioned_write(std::shared_ptr<write_op> op)
         });
 }
 
-void redis_store::planned_write(std::shared_ptr<write_op> op, const record& rec)
+void redis_store::planned_write(std::shared_ptr<write_op> op, record rec)
 {
     std::vector<std::string> args{settings_.prefix, op->kind, op->sid, rec.count("ver") ? get(rec, "ver") : "0"};
     op->plan(rec, args);
     // What the record will be once this write is stored: the next write's guess.
     std::optional<record> after;
     if (!op->kind.empty()) {
-        after = written_record(rec, args);
+        after = written_record(std::move(rec), args);
     }
     // A guess is judged by the version check; an event without a record guesses nothing.
     const bool from_guess = !op->replanned && !op->kind.empty();

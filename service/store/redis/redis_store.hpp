@@ -77,7 +77,7 @@ private:
     // runs the write script: one round trip. When the guess was wrong (the script's version
     // check), or on a real conflict, reads the record (and the dedupe key) and plans again.
     void versioned_write(std::shared_ptr<write_op> op);
-    void planned_write(std::shared_ptr<write_op> op, const std::unordered_map<std::string, std::string>& rec);
+    void planned_write(std::shared_ptr<write_op> op, std::unordered_map<std::string, std::string> rec);
     struct idempotency_op;
     void idempotency_try(std::shared_ptr<idempotency_op> op);
     // Plans a versioned write from the record it read: appends the write script's arguments.
