@@ -199,8 +199,7 @@ void base64_encode_to(char* out, const unsigned char* data, std::size_t size) no
 std::string base64_encode(const unsigned char* data, std::size_t size)
 {
     std::string out(4 * ((size + 2) / 3), '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
-    out.resize(static_cast<std::size_t>(n));
+    base64_encode_to(out.data(), data, size);
     return out;
 }
 

@@ -34,17 +34,22 @@ BOOST_AUTO_TEST_CASE(base64_decoding_is_strict_and_total)
     }
 }
 
-BOOST_AUTO_TEST_CASE(fixed_buffer_encoding_equals_the_string_one)
+BOOST_AUTO_TEST_CASE(encoding_into_a_buffer_fills_it_exactly)
 {
-    // Digest sizes and more: the buffer is encoded 48 bytes a step.
+    // Digest sizes and more: the buffer is encoded 48 bytes a step, and nothing is written
+    // past its 4 * ceil(n / 3) characters (OpenSSL's terminating NUL stays out).
     std::string all;
     for (int i = 0; i < 200; ++i) {
         all.push_back(static_cast<char>(i * 37 + 11));
     }
     const auto* bytes = reinterpret_cast<const unsigned char*>(all.data());
     for (std::size_t n = 0; n <= all.size(); ++n) {
-        std::string out(4 * ((n + 2) / 3), '?');
+        const std::size_t length = 4 * ((n + 2) / 3);
+        std::string out(length + 1, '?');
         crypto::base64_encode_to(out.data(), bytes, n);
+        BOOST_TEST(out[length] == '?');
+        out.resize(length);
+        BOOST_TEST(crypto::base64_decode(out).value() == all.substr(0, n));
         BOOST_TEST(out == crypto::base64_encode(bytes, n));
     }
     const crypto::sha1_digest d = crypto::sha1("abc");
