@@ -66,9 +66,9 @@ void append_escaped(std::string& out, std::string_view in, context where)
         }
         if (const std::string_view r = replacement(in[i], where); !r.empty()) {
             out += r;
-        } else if (b >= 0x20 || b == '\t' || b == '\n' || b == '\r') {
-            out.push_back(in[i]);
-        } // else a C0 control: dropped
+        } else if (b == '\t' || b == '\n') {
+            out.push_back(in[i]); // kept as they are in text
+        } // else another C0 control: dropped
     }
     out.append(in.data() + run, in.size() - run);
 }

@@ -304,11 +304,13 @@ struct sqlite_store::impl {
                         op->committed = false;
                     }
                 }
-                finish(std::move(b.ops));
+                // Observed before it is acknowledged: whoever sees an acknowledgement also sees the
+                // commit counted (the metrics, the writable gauge).
                 if (observer) {
                     observer(
                         store_timing{size, std::chrono::duration<double>(now - b.started).count(), b.ok && synced});
                 }
+                finish(std::move(b.ops));
             }
             turn.clear();
         }
