@@ -56,11 +56,35 @@ std::size_t estimated_bytes(const append_request& r)
 task<boost::system::result<append_result>> event_publisher::append(append_request req)
 {
     const event_type type = req.event.type;
+    std::string key = req.dedupe_key; // the store takes req
     auto r = co_await log_.append(std::move(req));
     if (r) {
+        if (!key.empty()) {
+            const std::lock_guard lock(stored_mutex_);
+            stored_keys_.put(key, r->event_id, std::chrono::steady_clock::now());
+        }
         counted(*r, type);
     }
     co_return r;
+}
+
+std::optional<append_result> event_publisher::stored_recently(const append_request& req)
+{
+    if (req.dedupe_key.empty()) {
+        return std::nullopt;
+    }
+    append_result r;
+    {
+        const std::lock_guard lock(stored_mutex_);
+        const std::string* id = stored_keys_.find(req.dedupe_key, std::chrono::steady_clock::now());
+        if (id == nullptr) {
+            return std::nullopt;
+        }
+        r.event_id = *id;
+    }
+    r.duplicate = true;
+    counted(r, req.event.type);
+    return r;
 }
 
 void event_publisher::counted(const append_result& r, event_type type)
@@ -94,6 +118,10 @@ void event_publisher::count_refused(const request_context& ctx, event_type type,
 
 task<boost::system::result<append_result>> event_publisher::publish(request_context& ctx, append_request req)
 {
+    if (auto known = stored_recently(req)) {
+        ctx.log.event_id = known->event_id;
+        co_return *known;
+    }
     stamp(req);
     const event_type type = req.event.type;
     auto r = co_await append(std::move(req));
@@ -107,6 +135,10 @@ task<boost::system::result<append_result>> event_publisher::publish(request_cont
 
 task<event_publisher::caller_outcome> event_publisher::publish_for_caller(request_context& ctx, append_request req)
 {
+    if (auto known = stored_recently(req)) {
+        ctx.log.event_id = known->event_id;
+        co_return caller_outcome::duplicate;
+    }
     stamp(req);
     const event_type type = req.event.type;
     append_request kept = req; // what the spill takes if the store refuses (the store moves req)

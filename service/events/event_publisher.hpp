@@ -7,8 +7,16 @@
 // at maxmemory) it is kept in a bounded in-memory spill and stored, oldest first, as soon as
 // the store takes writes again; the caller hears the menu either way. Status callbacks and SMS
 // webhooks use publish() and answer 503: Twilio retries those.
+//
+// Retries answered from memory: the de-duplication keys this process stored (or found stored)
+// in the last two minutes are kept with their event id, so a webhook Twilio sends again (a
+// timeout, a connection override's retry, a caller's repeated key on a slow line) is answered as
+// the duplicate it is without a round trip to the store. Only a key the store acknowledged is
+// kept: a key not yet stored, refused or spilled still goes to the store, which stays the one
+// authority (another replica's keys are found there).
 #pragma once
 
+#include "protocol/core/recent_map.hpp"
 #include "service/http/http_context.hpp"
 #include "service/store/awaitable_store.hpp"
 
@@ -62,6 +70,10 @@ public:
 
     std::int64_t published() const noexcept { return published_.load(std::memory_order_relaxed); }
 
+    // How many recently stored keys are kept, and for how long.
+    static constexpr std::size_t stored_keys_kept = 8192;
+    static constexpr std::chrono::minutes stored_keys_age{2};
+
 private:
     struct spilled_event {
         append_request req;
@@ -70,6 +82,8 @@ private:
     };
 
     static void stamp(append_request& req); // its id and time
+    // The duplicate's answer when this process stored the request's key recently.
+    std::optional<append_result> stored_recently(const append_request& req);
     void count_refused(const request_context& ctx, event_type type, boost::system::error_code ec);
     task<boost::system::result<append_result>> append(append_request req);
     void counted(const append_result& r, event_type type);
@@ -82,6 +96,9 @@ private:
     metrics& stats_;
     delivery_service* deliveries_ = nullptr;
     std::atomic<std::int64_t> published_{0};
+
+    std::mutex stored_mutex_; // handlers on any thread
+    recent_map<std::string> stored_keys_{stored_keys_kept, stored_keys_age}; // key -> event id
 
     spill_limits limits_;
     mutable std::mutex spill_mutex_; // handlers on any thread push; the drainer pops

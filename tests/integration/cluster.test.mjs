@@ -441,10 +441,19 @@ describe('two replicas on one Redis', () => {
       const field = (name) => record[record.indexOf(name) + 1];
       assert.equal(field('status'), 'completed', 'a late in-progress never reopens a completed call');
       assert.equal(field('ver'), '4');
-      // A retry of a stored callback: one script run, a duplicate.
+      // A retry of a callback A stored: answered from A's memory of the key, no script; on B
+      // the store finds the duplicate, one script run. Either way nothing new is stored.
+      const events = () => Number(redis.cli('HLEN', `${d.prefix}evid`));
+      const stored = events();
+      assert.equal(stored, 4);
       redis.cli('CONFIG', 'RESETSTAT');
       assert.equal(await post(a, statusParams(sid, 'ringing', 1)), 204);
+      assert.equal(scripts(), 0);
+      redis.cli('CONFIG', 'RESETSTAT');
+      assert.equal(await post(b, statusParams(sid, 'ringing', 1)), 204);
       assert.equal(scripts(), 1);
+      assert.equal(events(), stored);
+      assert.equal(redis.cli('HGET', `${d.prefix}call:${sid}`, 'ver'), '4');
     } finally {
       await stopServer(a);
       await stopServer(b);

@@ -42,12 +42,13 @@ test('a source over 450 lines says at its top why it is one file', () => {
   assert.ok(long < 12, `${long} long files`);
 });
 
-test('unit tests mirror the tree: tests/unit/<path>/<name>_test.cpp tests <path>/<name>.cpp', () => {
+test('unit tests mirror the tree: tests/unit/<path>/<name>_test.cpp tests <path>/<name>.cpp (or .hpp)', () => {
   const tests = walk('tests/unit').filter((f) => f.endsWith('_test.cpp'));
   assert.ok(tests.length >= 25, `${tests.length} unit test files`);
   for (const t of tests) {
     const source = t.replace(/^tests\/unit\//, '').replace(/_test\.cpp$/, '.cpp');
-    assert.ok(existsSync(path.join(ROOT, source)), `${t}: no ${source} to test`);
+    const header = source.replace(/\.cpp$/, '.hpp'); // a header-only template
+    assert.ok(existsSync(path.join(ROOT, source)) || existsSync(path.join(ROOT, header)), `${t}: no ${source} to test`);
   }
 });
 

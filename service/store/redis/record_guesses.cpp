@@ -8,33 +8,20 @@ namespace switchboard::redis_detail {
 record_guesses::record record_guesses::guess(const std::string& key, clock::time_point now) const
 {
     const std::lock_guard lock(mutex_);
-    const auto it = entries_.find(key);
-    if (it == entries_.end() || it->second.wrong || now - it->second.written > max_age) {
-        return {};
-    }
-    return it->second.rec;
+    const record* rec = entries_.find(key, now);
+    return rec != nullptr ? *rec : record{};
 }
 
 void record_guesses::remember(const std::string& key, record rec, clock::time_point now)
 {
     const std::lock_guard lock(mutex_);
-    const auto [it, added] = entries_.insert_or_assign(key, entry{std::move(rec), now});
-    (void)it;
-    if (added) {
-        order_.push_back(key);
-        if (order_.size() > capacity) {
-            entries_.erase(order_.front());
-            order_.pop_front();
-        }
-    }
+    entries_.put(key, std::move(rec), now);
 }
 
 void record_guesses::forget(const std::string& key)
 {
     const std::lock_guard lock(mutex_);
-    if (const auto it = entries_.find(key); it != entries_.end()) {
-        it->second.wrong = true;
-    }
+    entries_.mark_stale(key);
 }
 
 bool record_guesses::worth_guessing() noexcept

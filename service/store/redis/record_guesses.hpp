@@ -1,9 +1,10 @@
 // What a Redis append guesses the record is, so that it needs no read in the common case.
 #pragma once
 
+#include "protocol/core/recent_map.hpp"
+
 #include <atomic>
 #include <chrono>
-#include <deque>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -46,14 +47,8 @@ public:
     std::size_t size() const;
 
 private:
-    struct entry {
-        record rec;
-        clock::time_point written;
-        bool wrong = false;
-    };
     mutable std::mutex mutex_;
-    std::unordered_map<std::string, entry> entries_;
-    std::deque<std::string> order_;
+    recent_map<record> entries_{capacity, max_age};
     // Right guesses minus wrong ones, kept within ±score_limit: below 0, most recent ones were
     // wrong.
     std::atomic<int> score_{0};
