@@ -3,6 +3,7 @@
 
 #include "protocol/core/error.hpp"
 #include "protocol/core/text.hpp"
+#include "protocol/events/event_catalogue.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -240,35 +241,13 @@ std::string format_timestamp(std::int64_t unix_ms)
 std::string to_json(const call_event& e)
 {
     boost::json::object data;
-    put(data, "call_sid", e.call_sid);
-    put(data, "message_sid", e.message_sid);
-    put(data, "account_sid", e.account_sid);
-    put(data, "from", e.from);
-    put(data, "to", e.to);
-    put(data, "direction", e.direction);
-    put(data, "status", e.status);
-    put(data, "previous_status", e.previous_status);
-    put(data, "current_status", e.current_status);
-    put(data, "sequence_number", e.sequence_number);
-    put(data, "duration_seconds", e.duration_seconds);
-    put(data, "digits", e.digits);
-    put(data, "speech", e.speech);
-    put(data, "menu", e.menu);
-    put(data, "choice", e.choice);
-    put(data, "attempt", e.attempt);
-    put(data, "recording_url", e.recording_url);
-    put(data, "recording_sid", e.recording_sid);
-    put(data, "body", e.body);
-    put(data, "num_media", e.num_media);
-    put(data, "error_code", e.error_code);
-    put(data, "assistant", e.assistant);
-    put(data, "session_id", e.session_id);
-    put(data, "session_status", e.session_status);
-    put(data, "handoff_data", e.handoff_data);
-    put(data, "error_message", e.error_message);
-    put(data, "agent_name", e.agent_name);
-    put(data, "call_purpose", e.call_purpose);
-    put(data, "workflow_id", e.workflow_id);
+    for (const event_field& f : event_fields()) { // the catalogue decides what "data" holds
+        if (f.text != nullptr) {
+            put(data, f.name, e.*f.text);
+        } else {
+            put(data, f.name, e.*f.number);
+        }
+    }
     boost::json::object doc;
     doc["id"] = e.id;
     doc["type"] = to_string(e.type);
@@ -298,35 +277,13 @@ boost::system::result<call_event> from_json(std::string_view json)
     e.id = string_member(o, "id");
     e.type = *type;
     e.occurred_at_ms = *at;
-    e.call_sid = string_member(d, "call_sid");
-    e.message_sid = string_member(d, "message_sid");
-    e.account_sid = string_member(d, "account_sid");
-    e.from = string_member(d, "from");
-    e.to = string_member(d, "to");
-    e.direction = string_member(d, "direction");
-    e.status = string_member(d, "status");
-    e.previous_status = string_member(d, "previous_status");
-    e.current_status = string_member(d, "current_status");
-    e.sequence_number = number(d, "sequence_number", out_of_range);
-    e.duration_seconds = number(d, "duration_seconds", out_of_range);
-    e.digits = string_member(d, "digits");
-    e.speech = string_member(d, "speech");
-    e.menu = string_member(d, "menu");
-    e.choice = string_member(d, "choice");
-    e.attempt = number(d, "attempt", out_of_range);
-    e.recording_url = string_member(d, "recording_url");
-    e.recording_sid = string_member(d, "recording_sid");
-    e.body = string_member(d, "body");
-    e.num_media = number(d, "num_media", out_of_range);
-    e.error_code = string_member(d, "error_code");
-    e.assistant = string_member(d, "assistant");
-    e.session_id = string_member(d, "session_id");
-    e.session_status = string_member(d, "session_status");
-    e.handoff_data = string_member(d, "handoff_data");
-    e.error_message = string_member(d, "error_message");
-    e.agent_name = string_member(d, "agent_name");
-    e.call_purpose = string_member(d, "call_purpose");
-    e.workflow_id = string_member(d, "workflow_id");
+    for (const event_field& f : event_fields()) {
+        if (f.text != nullptr) {
+            e.*f.text = string_member(d, f.name);
+        } else {
+            e.*f.number = number(d, f.name, out_of_range);
+        }
+    }
     if (out_of_range) {
         return error::invalid_parameter;
     }

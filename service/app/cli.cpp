@@ -3,6 +3,7 @@
 
 #include "protocol/core/crypto.hpp"
 #include "protocol/core/form.hpp"
+#include "protocol/events/event_catalogue.hpp"
 #include "protocol/events/webhook_signature.hpp"
 #include "protocol/twilio/twilio_signature.hpp"
 #include "service/app/application.hpp"
@@ -40,6 +41,8 @@ void usage(std::ostream& out)
            "  switchboard sign --url URL [--token-file FILE | --token -] [--body-file F] [NAME=VALUE ...]\n"
            "                                          print the X-Twilio-Signature for a request\n"
            "  switchboard secret                      print a new subscriber signing secret (whsec_...)\n"
+           "  switchboard events schema               print the event catalogue: every event type and the\n"
+           "                                          JSON Schema of its delivered document\n"
            "  switchboard menu check FILE             check an IVR menu definition; one line per problem\n"
            "  switchboard menu graph FILE             print the menu as a Graphviz DOT graph\n"
            "  switchboard simulate --url URL [--from N] [--to N] [--token-file FILE] [--input X ...]\n"
@@ -304,6 +307,14 @@ int run_cli(int argc, char** argv)
     }
     if (!args.empty() && args[0] == "store") {
         return store_command({args.begin() + 1, args.end()});
+    }
+    if (!args.empty() && args[0] == "events") {
+        if (args.size() != 2 || args[1] != "schema") {
+            std::cerr << "usage: switchboard events schema\n";
+            return 2;
+        }
+        std::cout << event_catalogue_json() << "\n";
+        return 0;
     }
     if (!args.empty() && args[0] == "secret") {
         std::cout << webhook_signature::generate_secret(crypto::random_bytes(32)) << "\n";

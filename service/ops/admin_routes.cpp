@@ -3,6 +3,7 @@
 
 #include "protocol/core/error.hpp"
 #include "protocol/events/call_event.hpp"
+#include "protocol/events/event_catalogue.hpp"
 #include "service/events/delivery_service.hpp"
 #include "service/http/http_error.hpp"
 #include "service/ops/clock.hpp"
@@ -327,6 +328,11 @@ void add_admin_routes(router& r, admin_deps d)
         [d](request_context& ctx) { return replay(ctx, d); }});
     r.add({http::verb::post, "/admin/store/backup", "admin_store_backup", admin,
         [d](request_context& ctx) { return backup(ctx, d); }});
+    // The event catalogue: every event type with the JSON Schema of its delivered document.
+    r.add({http::verb::get, "/admin/event-types", "admin_event_types", admin,
+        [](request_context&) -> task<http_response> {
+            co_return json_response(http::status::ok, event_catalogue_json());
+        }});
 }
 
 } // namespace switchboard

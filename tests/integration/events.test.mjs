@@ -13,6 +13,8 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { Webhook } from 'standardwebhooks';
 import {
   ADMIN_TOKEN, adminFetch, BIN, freePort, scrape, sendStop, signedPost, sleep, spawnServer, startRedis, startServer, stopServer, STORE, storeEnv, TOKEN, twilio,
@@ -523,6 +525,43 @@ describe('events from webhooks', () => {
     assert.equal(undelivered.data.current_status, 'undelivered');
     assert.equal(undelivered.data.error_code, '30003');
     assert.equal(undelivered.data.from, TO);
+  });
+
+  test('every delivery matches its type in the event catalogue (GET /admin/event-types, events schema)', async () => {
+    const res = await adminFetch(server, '/admin/event-types');
+    assert.equal(res.status, 200);
+    const catalogue = await res.json();
+    assert.equal((await fetch(`${server.admin}/admin/event-types`)).status, 401, 'admin credentials');
+    assert.deepEqual(JSON.parse(execFileSync(BIN, ['events', 'schema'], { encoding: 'utf8' })), catalogue);
+    assert.deepEqual(catalogue.event_types.map((t) => t.type), [
+      'call.status_changed', 'call.menu_selected', 'sms.received', 'sms.status_changed', 'call.voicemail',
+      'call.assistant_ended']);
+    const ajv = new Ajv2020({ allErrors: true });
+    addFormats(ajv);
+    const validators = new Map(catalogue.event_types.map((t) => [t.type, ajv.compile(t.schema)]));
+
+    // Each kind of event at least once (the tests above sent status callbacks, menu choices and
+    // SMS; the caller webhooks add a voicemail and an assistant's end).
+    const sid = callSid();
+    await callerWebhooks(server, sid);
+    assert.equal((await signedPost(server, '/api/voice/status', {
+      AccountSid: ACCOUNT_SID, CallSid: sid, From: FROM, To: TO, Direction: 'inbound', CallStatus: 'completed',
+      SequenceNumber: '9', CallDuration: '33' })).status, 204);
+    await waitFor(() => sub.delivered('/all').filter((r) => r.json.data.call_sid === sid).length >= 4, 5000,
+      'the call\'s four events');
+    await settle('all', '/all', 0);
+    const seen = new Set();
+    for (const r of sub.delivered()) {
+      const validate = validators.get(r.json.type);
+      assert.ok(validate, `${r.json.type}: not in the catalogue`);
+      assert.ok(validate(r.json), `${r.json.type} ${JSON.stringify(r.json)}: ${ajv.errorsText(validate.errors)}`);
+      seen.add(r.json.type);
+    }
+    assert.deepEqual([...seen].sort(), [...validators.keys()].sort(), 'every type was delivered and checked');
+    // The schemas are strict: a member a type does not carry is refused.
+    const menu = sub.delivered('/all').find((r) => r.json.type === 'call.menu_selected').json;
+    assert.equal(validators.get('call.menu_selected')({ ...menu, data: { ...menu.data, recording_url: 'x' } }), false);
+    assert.equal(validators.get('call.voicemail')({ ...menu, type: 'call.voicemail' }), false);
   });
 });
 
