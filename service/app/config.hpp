@@ -38,6 +38,12 @@ struct subscriber_config {
     unsigned concurrency = 8; // deliveries in flight (and connections) at most
     delivery::retry_policy retry;
     std::string ca_file; // extra trusted CA bundle (PEM) for https; the system store otherwise
+    // Sent with every delivery, in this order (subscriber_rules::header_problem says which may).
+    std::vector<std::pair<std::string, std::string>> headers;
+    // Mutual TLS: the certificate chain (PEM) and its key that authenticate Switchboard to an
+    // https subscriber; both or neither.
+    std::string client_cert_file;
+    std::string client_key_file;
 
     bool operator==(const subscriber_config&) const = default; // (tests: the loader's defaults)
 };

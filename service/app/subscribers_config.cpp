@@ -3,6 +3,8 @@
 #include "service/app/config.hpp"
 
 #include "protocol/events/call_event.hpp"
+#include "protocol/events/event_catalogue.hpp"
+#include "protocol/events/subscriber_rules.hpp"
 #include "protocol/events/webhook_signature.hpp"
 #include "service/client/http_client.hpp"
 
@@ -11,6 +13,7 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 
@@ -30,8 +33,9 @@ std::optional<subscriber_config> parse_subscriber(
         return fail("expected an object");
     }
     const auto& o = v.as_object();
-    static const std::vector<std::string_view> known = {"name", "url", "secret", "events", "timeout_seconds",
-        "concurrency", "max_attempts", "max_age_seconds", "initial_delay_seconds", "max_delay_seconds", "ca_file"};
+    static const std::vector<std::string_view> known
+        = {"name", "url", "secret", "events", "timeout_seconds", "concurrency", "max_attempts", "max_age_seconds",
+            "initial_delay_seconds", "max_delay_seconds", "ca_file", "headers", "client_cert_file", "client_key_file"};
     for (const auto& [key, value] : o) {
         (void)value;
         if (std::find(known.begin(), known.end(), std::string_view(key)) == known.end()) {
@@ -89,7 +93,9 @@ std::optional<subscriber_config> parse_subscriber(
     const auto url = text("url");
     const auto secret = text("secret");
     const auto ca = text("ca_file");
-    if (!name || !url || !secret || !ca) {
+    const auto cert = text("client_cert_file");
+    const auto cert_key = text("client_key_file");
+    if (!name || !url || !secret || !ca || !cert || !cert_key) {
         return std::nullopt;
     }
     s.name = *name;
@@ -131,9 +137,12 @@ std::optional<subscriber_config> parse_subscriber(
         s.events.clear();
         for (const auto& e : ev->as_array()) {
             if (!e.is_string() || !is_valid_filter(e.as_string())) {
-                return fail_named("events: " + boost::json::serialize(e)
-                    + " is not an event type (call.status_changed, call.menu_selected, sms.received, "
-                      "sms.status_changed), a prefix such as call.*, or *");
+                std::string names;
+                for (const auto& info : event_type_infos()) {
+                    names += (names.empty() ? "" : ", ") + std::string(to_string(info.type));
+                }
+                return fail_named("events: " + boost::json::serialize(e) + " is not an event type (" + names
+                    + "), a prefix such as call.*, or *");
             }
             s.events.emplace_back(e.as_string());
         }
@@ -141,6 +150,47 @@ std::optional<subscriber_config> parse_subscriber(
     s.ca_file = *ca;
     if (!s.ca_file.empty() && !std::ifstream(s.ca_file)) {
         return fail_named("cannot read ca_file '" + s.ca_file + "'");
+    }
+    s.client_cert_file = *cert;
+    s.client_key_file = *cert_key;
+    if (s.client_cert_file.empty() != s.client_key_file.empty()) {
+        return fail_named("client_cert_file and client_key_file go together: give both or neither");
+    }
+    if (!s.client_cert_file.empty()) {
+        if (!s.https) {
+            return fail_named("client_cert_file needs an https:// url (a certificate is presented in TLS)");
+        }
+        for (const std::string* f : {&s.client_cert_file, &s.client_key_file}) {
+            if (!std::ifstream(*f)) {
+                return fail_named("cannot read "
+                    + std::string(f == &s.client_cert_file ? "client_cert_file" : "client_key_file") + " '" + *f + "'");
+            }
+        }
+    }
+    if (const auto* h = o.if_contains("headers")) {
+        if (!h->is_object()) {
+            return fail_named("headers must be an object of header names and string values");
+        }
+        if (h->as_object().size() > subscriber_rules::max_headers) {
+            return fail_named("headers: at most " + std::to_string(subscriber_rules::max_headers) + " headers");
+        }
+        for (const auto& [hname, hvalue] : h->as_object()) {
+            if (!hvalue.is_string()) {
+                return fail_named("headers: the value of '" + std::string(hname) + "' must be a string");
+            }
+            if (const auto problem = subscriber_rules::header_problem(hname, hvalue.as_string())) {
+                return fail_named("headers: " + *problem);
+            }
+            const bool twice = std::any_of(s.headers.begin(), s.headers.end(), [&](const auto& kv) {
+                return std::equal(kv.first.begin(), kv.first.end(), hname.begin(), hname.end(), [](char a, char b) {
+                    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+                });
+            });
+            if (twice) {
+                return fail_named("headers: '" + std::string(hname) + "' is given twice");
+            }
+            s.headers.emplace_back(std::string(hname), std::string(hvalue.as_string()));
+        }
     }
     const auto timeout = seconds("timeout_seconds", s.timeout, 300);
     const auto concurrency = whole("concurrency", s.concurrency, 1, 256);

@@ -167,6 +167,20 @@ http_client::http_client(connection_executor strand, http_origin origin, std::si
                 throw std::runtime_error("cannot load ca_file '" + origin_.ca_file + "': " + ec.message());
             }
         }
+        if (!origin_.client_cert_file.empty()) {
+            boost::system::error_code ec;
+            tls_->use_certificate_chain_file(origin_.client_cert_file, ec);
+            if (ec) {
+                throw std::runtime_error(
+                    "cannot load client_cert_file '" + origin_.client_cert_file + "': " + ec.message());
+            }
+            // (OpenSSL also refuses a key that is not the certificate's: "key values mismatch".)
+            tls_->use_private_key_file(origin_.client_key_file, net::ssl::context::pem, ec);
+            if (ec) {
+                throw std::runtime_error(
+                    "cannot load client_key_file '" + origin_.client_key_file + "': " + ec.message());
+            }
+        }
         tls_->set_verify_mode(net::ssl::verify_peer);
     }
     host_header_ = origin_.host.find(':') != std::string::npos ? "[" + origin_.host + "]" : origin_.host;

@@ -25,6 +25,8 @@ struct http_origin {
     std::string host; // for DNS, SNI and certificate verification
     std::string port; // explicit or the scheme's default
     std::string ca_file; // extra trusted CA bundle (PEM) for https; the system store otherwise
+    std::string client_cert_file; // mutual TLS: the client's certificate chain (PEM), or empty
+    std::string client_key_file; // and its private key (PEM)
 };
 
 // An absolute http:// or https:// URL without credentials, split for the client (the one
@@ -52,7 +54,8 @@ struct http_result {
 
 class http_client {
 public:
-    // Throws std::runtime_error when the TLS settings are unusable (ca_file).
+    // Throws std::runtime_error when the TLS settings are unusable (ca_file, the client
+    // certificate or its key).
     http_client(connection_executor strand, http_origin origin, std::size_t max_idle, std::size_t body_limit);
     ~http_client();
     http_client(const http_client&) = delete;

@@ -44,8 +44,9 @@ struct delivery_service::worker {
     static std::unique_ptr<http_client> make_client(const connection_executor& strand, const subscriber_config& c)
     {
         try {
-            return std::make_unique<http_client>(
-                strand, http_origin{c.https, c.host, c.port, c.ca_file}, c.concurrency, 64 * 1024);
+            return std::make_unique<http_client>(strand,
+                http_origin{c.https, c.host, c.port, c.ca_file, c.client_cert_file, c.client_key_file}, c.concurrency,
+                64 * 1024);
         } catch (const std::exception& e) {
             throw std::runtime_error("subscriber " + c.name + ": " + e.what());
         }
@@ -267,6 +268,9 @@ struct delivery_service::worker {
         http::request<http::string_body> req{http::verb::post, cfg.target, 11};
         req.set(http::field::user_agent, "Switchboard/" SWITCHBOARD_VERSION);
         req.set(http::field::content_type, "application/json");
+        for (const auto& [name, value] : cfg.headers) { // none of them is one of ours (subscriber_rules)
+            req.set(name, value);
+        }
         const std::int64_t ts = unix_ms_now() / 1000;
         req.set("webhook-id", d.event_id);
         req.set("webhook-timestamp", std::to_string(ts));

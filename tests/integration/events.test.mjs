@@ -1128,6 +1128,10 @@ test('bad subscriber configuration refuses startup with one message per problem'
       { name: 'typo', ...ok, colour: 'red' },
       { name: 'twice', ...ok },
       { name: 'twice', ...ok },
+      { name: 'smuggle', ...ok, headers: { 'X-Tenant': 'a\r\nX-Injected: 1' } },
+      { name: 'ours', ...ok, headers: { 'Webhook-Signature': 'v1,forged' } },
+      { name: 'halfcert', ...ok, url: 'https://127.0.0.1:9/hook', client_cert_file: '/etc/hostname' },
+      { name: 'plaincert', ...ok, client_cert_file: '/etc/hostname', client_key_file: '/etc/hostname' },
     ];
     const r = await runToExit({
       SWITCHBOARD_DATA_DIR: path.join(dir, 'data'), SWITCHBOARD_SUBSCRIBERS: JSON.stringify(subscribers),
@@ -1135,7 +1139,9 @@ test('bad subscriber configuration refuses startup with one message per problem'
     assert.equal(r.signal, null);
     assert.notEqual(r.code, 0);
     const problems = r.stderr.split('\n').filter((l) => l.includes('SWITCHBOARD_SUBSCRIBERS'));
-    const expect = [/url/, /secret/, /unknown key 'colour'/, /'twice' is used twice/];
+    const expect = [/\(badurl\): url/, /secret/, /unknown key 'colour'/, /'twice' is used twice/,
+      /\(smuggle\): headers: header 'X-Tenant' must be visible ASCII/, /\(ours\): headers: header 'Webhook-Signature' is written by Switchboard/,
+      /\(halfcert\): client_cert_file and client_key_file go together/, /\(plaincert\): client_cert_file needs an https:\/\/ url/];
     assert.equal(problems.length, expect.length, `one line per problem:\n${r.stderr}`);
     for (const re of expect) {
       assert.equal(problems.filter((l) => re.test(l)).length, 1, `${re} in:\n${r.stderr}`);
@@ -1148,6 +1154,90 @@ test('bad subscriber configuration refuses startup with one message per problem'
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe('mutual TLS and custom headers', () => {
+  let dir;
+  let receiver;
+  let server;
+  const requests = [];
+  let port;
+  const mtls = subscriberConfig('mtls', '', { headers: { Authorization: 'Bearer receiver-token', 'X-Tenant': 't-1' } });
+  const nocert = subscriberConfig('nocert', '');
+  before(async () => {
+    dir = makeTempDir('mtls');
+    const run = (args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key',
+      '-out', 'ca.crt', '-days', '2', '-subj', '/CN=Switchboard Test CA',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    const issue = (name, ext) => {
+      run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`,
+        '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
+      writeFileSync(path.join(dir, `${name}.cnf`), ext);
+      run(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
+        '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.cnf`]);
+    };
+    issue('receiver', 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+    issue('switchboard-client', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
+    // A receiver that authenticates its callers: a client certificate from its CA, else 401.
+    receiver = https.createServer({
+      key: readFileSync(path.join(dir, 'receiver.key')), cert: readFileSync(path.join(dir, 'receiver.crt')),
+      ca: readFileSync(path.join(dir, 'ca.crt')), requestCert: true, rejectUnauthorized: false,
+    }, (req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        const peer = req.socket.getPeerCertificate();
+        const entry = { path: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'),
+          authorized: req.socket.authorized, cn: peer?.subject?.CN };
+        requests.push(entry);
+        res.writeHead(entry.authorized ? 200 : 401).end();
+      });
+    });
+    await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    port = receiver.address().port;
+    Object.assign(mtls, { url: `https://127.0.0.1:${port}/mtls`, ca_file: path.join(dir, 'ca.crt'),
+      client_cert_file: path.join(dir, 'switchboard-client.crt'), client_key_file: path.join(dir, 'switchboard-client.key') });
+    Object.assign(nocert, { url: `https://127.0.0.1:${port}/nocert`, ca_file: path.join(dir, 'ca.crt') });
+    server = await startWithSubscribers([mtls, nocert]);
+  });
+  after(async () => {
+    try {
+      if (server) {
+        await stopServer(server);
+      }
+    } finally {
+      receiver?.closeAllConnections();
+      await new Promise((resolve) => (receiver ? receiver.close(resolve) : resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a client certificate and the subscriber\'s own headers reach the receiver; without the certificate, 401', { timeout: 20000 }, async () => {
+    const sid = callSid();
+    assert.equal((await postStatus(server, statusParams(sid, 'completed', 1))).status, 204);
+    await waitFor(() => requests.some((r) => r.path === '/mtls') && requests.some((r) => r.path === '/nocert'), 5000,
+      'both deliveries');
+    const [withCert] = requests.filter((r) => r.path === '/mtls');
+    assert.equal(withCert.authorized, true);
+    assert.equal(withCert.cn, 'switchboard-client');
+    assert.equal(withCert.headers.authorization, 'Bearer receiver-token');
+    assert.equal(withCert.headers['x-tenant'], 't-1');
+    assert.equal(new Webhook(mtls.secret).verify(withCert.body, withCert.headers).data.call_sid, sid);
+    const [without] = requests.filter((r) => r.path === '/nocert');
+    assert.equal(without.authorized, false);
+    assert.equal(without.headers.authorization, undefined, 'one subscriber\'s headers are its own');
+    await waitFor(async () => (await queueOf(server, 'nocert')).dead === 1, 5000, 'the 401 dead-lettered');
+    const m = await scrape(server);
+    assert.equal(metric(m, 'switchboard_deliveries_total', { subscriber: 'mtls', outcome: 'delivered' }), 1);
+  });
+
+  test('a key that is not the certificate\'s refuses start-up naming the subscriber', async () => {
+    const bad = { ...mtls, client_key_file: path.join(dir, 'receiver.key') };
+    const r = await runToExit({ SWITCHBOARD_DATA_DIR: path.join(dir, 'data-bad'), SWITCHBOARD_SUBSCRIBERS: JSON.stringify([bad]) });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /subscriber mtls: cannot load client_key_file '[^']*receiver\.key': key values mismatch/);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

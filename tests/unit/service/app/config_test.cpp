@@ -236,6 +236,34 @@ BOOST_AUTO_TEST_CASE(subscriber_urls_need_a_real_port_and_an_absolute_path)
     BOOST_TEST(with_url("https://crm.example.com").errors.empty());
 }
 
+BOOST_AUTO_TEST_CASE(subscriber_headers_are_kept_in_order_and_checked)
+{
+    const auto with_headers = [](const std::string& headers) {
+        return load({{"TWILIO_AUTH_TOKEN", "t"},
+            {"SWITCHBOARD_SUBSCRIBERS",
+                R"([{"name":"crm","url":"https://crm.example.com/h","secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw","headers":)"
+                    + headers + "}]"}});
+    };
+    const auto ok = with_headers(R"({"X-Tenant":"t-1","Authorization":"Bearer a.b"})");
+    BOOST_REQUIRE(ok.errors.empty());
+    const auto& h = ok.cfg.subscribers.at(0).headers;
+    BOOST_REQUIRE(h.size() == 2u);
+    BOOST_TEST(h[0].first == "X-Tenant");
+    BOOST_TEST(h[1].second == "Bearer a.b");
+    const auto twice = with_headers(R"({"X-Tenant":"a","x-tenant":"b"})");
+    BOOST_REQUIRE(twice.errors.size() == 1u);
+    BOOST_TEST(twice.errors[0].find("(crm): headers: 'x-tenant' is given twice") != std::string::npos, twice.errors[0]);
+    BOOST_TEST(with_headers(R"({"X-Count":3})").errors.at(0).find("must be a string") != std::string::npos);
+    BOOST_TEST(with_headers(R"(["X-Tenant"])").errors.at(0).find("headers must be an object") != std::string::npos);
+    BOOST_TEST(
+        with_headers(R"({"Content-Length":"0"})").errors.at(0).find("written by Switchboard") != std::string::npos);
+    std::string many = "{";
+    for (int i = 0; i < 33; ++i) {
+        many += (i ? "," : "") + std::string("\"X-") + std::to_string(i) + "\":\"v\"";
+    }
+    BOOST_TEST(with_headers(many + "}").errors.at(0).find("at most 32 headers") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(risky_settings_are_warned_about)
 {
     const auto subscriber = [](const std::string& name, const std::string& url) {
