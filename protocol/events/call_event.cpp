@@ -9,6 +9,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <date/date.h>
+
 #include <array>
 #include <cstdio>
 #include <ctime>
@@ -236,6 +238,31 @@ std::string format_timestamp(std::int64_t unix_ms)
     const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
     return std::string(buf, static_cast<std::size_t>(n));
+}
+
+std::optional<std::int64_t> parse_timestamp(std::string_view view)
+{
+    const std::string text(view); // sscanf needs the terminator
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, oh = 0, om = 0;
+    char sign = 0;
+    int used = 0;
+    const bool zulu = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &sec, &used) == 6
+        && used == static_cast<int>(text.size());
+    if (!zulu
+        && !(std::sscanf(
+                 text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &sign, &oh, &om, &used)
+                == 9
+            && used == static_cast<int>(text.size()) && (sign == '+' || sign == '-'))) {
+        return std::nullopt;
+    }
+    const date::year_month_day day{
+        date::year{y}, date::month{static_cast<unsigned>(mo)}, date::day{static_cast<unsigned>(d)}};
+    if (!day.ok() || h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59 || text.size() < 20 || text[4] != '-') {
+        return std::nullopt;
+    }
+    const std::int64_t offset_s = (sign == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+    const std::int64_t days = date::sys_days{day}.time_since_epoch().count();
+    return ((days * 86400) + h * 3600 + mi * 60 + sec - offset_s) * 1000;
 }
 
 std::string to_json(const call_event& e)

@@ -34,6 +34,18 @@ std::string sign(std::string_view key, std::string_view id, std::int64_t timesta
     return "v1," + crypto::base64_encode(crypto::hmac_sha256(key, data));
 }
 
+std::string sign(std::span<const std::string> keys, std::string_view id, std::int64_t timestamp, std::string_view body)
+{
+    std::string out;
+    for (const std::string& key : keys) {
+        if (!out.empty()) {
+            out += ' ';
+        }
+        out += sign(key, id, timestamp, body);
+    }
+    return out;
+}
+
 bool verify(
     std::string_view key, std::string_view id, std::int64_t timestamp, std::string_view body, std::string_view header)
 {

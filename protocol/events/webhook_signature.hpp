@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,10 @@ boost::system::result<std::string> parse_secret(std::string_view secret, std::st
 
 // "v1,<base64>" for the message; `key` is the raw key from parse_secret.
 std::string sign(std::string_view key, std::string_view id, std::int64_t timestamp, std::string_view body);
+// One "v1,<base64>" per key, space-separated, in the order given: during a secret rotation a
+// delivery carries a signature with the new key and one with each old key not yet expired, and
+// a receiver that knows either verifies it (the Standard Webhooks header allows several).
+std::string sign(std::span<const std::string> keys, std::string_view id, std::int64_t timestamp, std::string_view body);
 
 // Does any space-separated "v1,…" entry of `header` match? (Timestamp tolerance is the
 // receiver's policy and is checked by the caller, with its own clock.)

@@ -33,6 +33,13 @@ struct subscriber_config {
     std::string port; // explicit or the scheme's default
     std::string target; // path and query sent in the request line
     std::string secret; // "whsec_<base64>"
+    // A rotation: the secrets this one replaces, each signing deliveries too until it expires.
+    struct previous_secret {
+        std::string secret; // "whsec_<base64>"
+        std::int64_t expires_at_ms = 0;
+        bool operator==(const previous_secret&) const = default;
+    };
+    std::vector<previous_secret> previous_secrets;
     std::vector<std::string> events{"*"};
     std::chrono::milliseconds timeout{10'000}; // connect + send + response, per attempt
     unsigned concurrency = 8; // deliveries in flight (and connections) at most

@@ -2,6 +2,8 @@
 // TWILIO_AUTH_TOKEN is not their concern.
 #include "service/app/store_commands.hpp"
 
+#include "protocol/events/call_event.hpp"
+
 #include "service/ops/clock.hpp"
 #include "service/store/redis/redis_check.hpp"
 #include "service/store/redis/redis_import.hpp"
@@ -9,8 +11,6 @@
 #include "service/store/sqlite/sqlite_check.hpp"
 #include "service/store/sqlite/sqlite_export.hpp"
 #include "service/store/sqlite/sqlite_store.hpp"
-
-#include <date/date.h>
 
 #include <sqlite3.h>
 
@@ -239,31 +239,6 @@ int restore(const config& cfg, const std::string& file)
     return 0;
 }
 
-// RFC 3339 with seconds: 2027-01-31T00:00:00Z, 2027-01-31T09:30:00+09:30 (no fraction).
-std::optional<std::int64_t> parse_time(const std::string& text)
-{
-    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, oh = 0, om = 0;
-    char sign = 0;
-    int used = 0;
-    const bool zulu = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &sec, &used) == 6
-        && used == static_cast<int>(text.size());
-    if (!zulu
-        && !(std::sscanf(
-                 text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &sign, &oh, &om, &used)
-                == 9
-            && used == static_cast<int>(text.size()) && (sign == '+' || sign == '-'))) {
-        return std::nullopt;
-    }
-    const date::year_month_day day{
-        date::year{y}, date::month{static_cast<unsigned>(mo)}, date::day{static_cast<unsigned>(d)}};
-    if (!day.ok() || h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59 || text.size() < 20 || text[4] != '-') {
-        return std::nullopt;
-    }
-    const std::int64_t offset_s = (sign == '-' ? -1 : 1) * (oh * 3600 + om * 60);
-    const std::int64_t days = date::sys_days{day}.time_since_epoch().count();
-    return ((days * 86400) + h * 3600 + mi * 60 + sec - offset_s) * 1000;
-}
-
 // `store export [--output FILE]`: the SQLite store as NDJSON (protocol/events/store_export.hpp),
 // on standard output or into FILE (written as FILE.partial, renamed once complete).
 int export_store(const config& cfg, const std::string& file)
@@ -334,7 +309,7 @@ int store_command(const std::vector<std::string>& args)
         } else if (args[i] == "--config" && i + 1 < args.size()) {
             opts.config_file = args[++i];
         } else if (command == "prune" && args[i] == "--as-of" && i + 1 < args.size()) {
-            as_of = parse_time(args[++i]);
+            as_of = parse_timestamp(args[++i]);
             if (!as_of) {
                 std::cerr << "switchboard store prune: --as-of: expected an RFC 3339 time such as "
                              "2027-01-31T00:00:00Z, got '"

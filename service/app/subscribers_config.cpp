@@ -33,9 +33,9 @@ std::optional<subscriber_config> parse_subscriber(
         return fail("expected an object");
     }
     const auto& o = v.as_object();
-    static const std::vector<std::string_view> known
-        = {"name", "url", "secret", "events", "timeout_seconds", "concurrency", "max_attempts", "max_age_seconds",
-            "initial_delay_seconds", "max_delay_seconds", "ca_file", "headers", "client_cert_file", "client_key_file"};
+    static const std::vector<std::string_view> known = {"name", "url", "secret", "events", "timeout_seconds",
+        "concurrency", "max_attempts", "max_age_seconds", "initial_delay_seconds", "max_delay_seconds", "ca_file",
+        "headers", "client_cert_file", "client_key_file", "previous_secrets"};
     for (const auto& [key, value] : o) {
         (void)value;
         if (std::find(known.begin(), known.end(), std::string_view(key)) == known.end()) {
@@ -129,6 +129,40 @@ std::optional<subscriber_config> parse_subscriber(
     std::string secret_problem;
     if (!webhook_signature::parse_secret(s.secret, &secret_problem)) {
         return fail_named("secret " + secret_problem + " (`switchboard secret` makes one)");
+    }
+    if (const auto* prev = o.if_contains("previous_secrets")) {
+        constexpr std::size_t most = 4;
+        if (!prev->is_array() || prev->as_array().size() > most) {
+            return fail_named("previous_secrets must be an array of at most " + std::to_string(most)
+                + " objects {\"secret\": \"whsec_...\", \"expires_at\": \"RFC 3339 time\"}");
+        }
+        std::size_t i = 0;
+        for (const auto& entry : prev->as_array()) {
+            const std::string at = "previous_secrets[" + std::to_string(i++) + "]";
+            const auto* obj = entry.if_object();
+            const auto* ps = obj != nullptr ? obj->if_contains("secret") : nullptr;
+            const auto* pe = obj != nullptr ? obj->if_contains("expires_at") : nullptr;
+            if (obj == nullptr || obj->size() != 2 || ps == nullptr || !ps->is_string() || pe == nullptr
+                || !pe->is_string()) {
+                return fail_named(at + " must be {\"secret\": \"whsec_...\", \"expires_at\": \"RFC 3339 time\"}");
+            }
+            std::string problem;
+            if (!webhook_signature::parse_secret(ps->as_string(), &problem)) {
+                return fail_named(at + ".secret " + problem);
+            }
+            const auto expires = parse_timestamp(pe->as_string());
+            if (!expires) {
+                return fail_named(at + ".expires_at must be an RFC 3339 time such as 2027-01-31T12:00:00Z");
+            }
+            const std::string old(ps->as_string());
+            const bool again = old == s.secret
+                || std::any_of(s.previous_secrets.begin(), s.previous_secrets.end(),
+                    [&](const auto& p) { return p.secret == old; });
+            if (again) {
+                return fail_named(at + ".secret is the subscriber's secret or another previous one");
+            }
+            s.previous_secrets.push_back({old, *expires});
+        }
     }
     if (const auto* ev = o.if_contains("events")) {
         if (!ev->is_array() || ev->as_array().empty()) {

@@ -32,7 +32,7 @@ double jitter()
 struct delivery_service::worker {
     worker(net::io_context& ioc, delivery_queue& s, metrics& m, const subscriber_config& c)
         : cfg(c)
-        , key(webhook_signature::parse_secret(c.secret).value())
+        , keys(keys_of(c))
         , strand(net::make_strand(ioc))
         , store(s)
         , stats(m.subscriber(c.name))
@@ -52,8 +52,23 @@ struct delivery_service::worker {
         }
     }
 
+    // The raw keys that sign: the secret's, then each previous secret's (a rotation) with when
+    // it stops signing.
+    struct signing_key {
+        std::string key;
+        std::int64_t until_ms = 0; // 0: the current secret, always
+    };
+    static std::vector<signing_key> keys_of(const subscriber_config& c)
+    {
+        std::vector<signing_key> out{{webhook_signature::parse_secret(c.secret).value(), 0}};
+        for (const auto& p : c.previous_secrets) {
+            out.push_back({webhook_signature::parse_secret(p.secret).value(), p.expires_at_ms});
+        }
+        return out;
+    }
+
     const subscriber_config cfg;
-    const std::string key;
+    const std::vector<signing_key> keys;
     connection_executor strand;
     delivery_queue& store;
     subscriber_metrics& stats;
@@ -263,6 +278,21 @@ struct delivery_service::worker {
         }
     }
 
+    // Signed with every key still signing at `now_ms` (the current secret first).
+    std::string signature(std::int64_t now_ms, std::string_view id, std::int64_t ts, std::string_view body) const
+    {
+        if (keys.size() == 1) {
+            return webhook_signature::sign(keys.front().key, id, ts, body);
+        }
+        std::vector<std::string> signing;
+        for (const auto& k : keys) {
+            if (k.until_ms == 0 || now_ms < k.until_ms) {
+                signing.push_back(k.key);
+            }
+        }
+        return webhook_signature::sign(signing, id, ts, body);
+    }
+
     task<http_result> attempt(const claimed_delivery& d)
     {
         http::request<http::string_body> req{http::verb::post, cfg.target, 11};
@@ -271,10 +301,11 @@ struct delivery_service::worker {
         for (const auto& [name, value] : cfg.headers) { // none of them is one of ours (subscriber_rules)
             req.set(name, value);
         }
-        const std::int64_t ts = unix_ms_now() / 1000;
+        const std::int64_t now_ms = unix_ms_now();
+        const std::int64_t ts = now_ms / 1000;
         req.set("webhook-id", d.event_id);
         req.set("webhook-timestamp", std::to_string(ts));
-        req.set("webhook-signature", webhook_signature::sign(key, d.event_id, ts, d.payload));
+        req.set("webhook-signature", signature(now_ms, d.event_id, ts, d.payload));
         req.body() = d.payload;
         req.prepare_payload();
         // A delivery carries its webhook-id: a replay after a stale connection is de-duplicated.

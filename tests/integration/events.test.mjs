@@ -1132,6 +1132,8 @@ test('bad subscriber configuration refuses startup with one message per problem'
       { name: 'ours', ...ok, headers: { 'Webhook-Signature': 'v1,forged' } },
       { name: 'halfcert', ...ok, url: 'https://127.0.0.1:9/hook', client_cert_file: '/etc/hostname' },
       { name: 'plaincert', ...ok, client_cert_file: '/etc/hostname', client_key_file: '/etc/hostname' },
+      { name: 'oldsame', ...ok, previous_secrets: [{ secret: ok.secret, expires_at: '2030-01-01T00:00:00Z' }] },
+      { name: 'oldwhen', ...ok, previous_secrets: [{ secret: newSecret(), expires_at: 'tomorrow' }] },
     ];
     const r = await runToExit({
       SWITCHBOARD_DATA_DIR: path.join(dir, 'data'), SWITCHBOARD_SUBSCRIBERS: JSON.stringify(subscribers),
@@ -1139,9 +1141,10 @@ test('bad subscriber configuration refuses startup with one message per problem'
     assert.equal(r.signal, null);
     assert.notEqual(r.code, 0);
     const problems = r.stderr.split('\n').filter((l) => l.includes('SWITCHBOARD_SUBSCRIBERS'));
-    const expect = [/\(badurl\): url/, /secret/, /unknown key 'colour'/, /'twice' is used twice/,
+    const expect = [/\(badurl\): url/, /\(badsecret\): secret/, /unknown key 'colour'/, /'twice' is used twice/,
       /\(smuggle\): headers: header 'X-Tenant' must be visible ASCII/, /\(ours\): headers: header 'Webhook-Signature' is written by Switchboard/,
-      /\(halfcert\): client_cert_file and client_key_file go together/, /\(plaincert\): client_cert_file needs an https:\/\/ url/];
+      /\(halfcert\): client_cert_file and client_key_file go together/, /\(plaincert\): client_cert_file needs an https:\/\/ url/,
+      /\(oldsame\): previous_secrets\[0\]\.secret is the subscriber's secret/, /\(oldwhen\): previous_secrets\[0\]\.expires_at must be an RFC 3339 time/];
     assert.equal(problems.length, expect.length, `one line per problem:\n${r.stderr}`);
     for (const re of expect) {
       assert.equal(problems.filter((l) => re.test(l)).length, 1, `${re} in:\n${r.stderr}`);
@@ -1238,6 +1241,52 @@ describe('mutual TLS and custom headers', () => {
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /subscriber mtls: cannot load client_key_file '[^']*receiver\.key': key values mismatch/);
   });
+});
+
+test('secret rotation: both signatures until the previous secret expires, then the new one only', { timeout: 30000 }, async () => {
+  const sub = await createSubscriber();
+  await sub.listen();
+  const oldSecret = newSecret();
+  const rfc3339 = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const expiresMs = (Math.ceil(Date.now() / 1000) + 4) * 1000;
+  const rotating = subscriberConfig('rotating', sub.url('/rotating'),
+    { previous_secrets: [{ secret: oldSecret, expires_at: rfc3339(expiresMs) }] });
+  const expired = subscriberConfig('expired', sub.url('/expired'),
+    { previous_secrets: [{ secret: newSecret(), expires_at: '2020-01-01T00:00:00Z' }] });
+  const server = await startWithSubscribers([rotating, expired]);
+  try {
+    const deliver = async (seq) => {
+      const sid = callSid();
+      assert.equal((await postStatus(server, statusParams(sid, 'completed', seq))).status, 204);
+      const mine = (p) => sub.delivered(p).find((r) => r.json.data.call_sid === sid);
+      await waitFor(() => mine('/rotating') && mine('/expired'), 5000, 'both deliveries');
+      return [mine('/rotating'), mine('/expired')];
+    };
+    const verifies = (secret, r) => {
+      try {
+        new Webhook(secret).verify(r.body, r.headers);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    let [during, plain] = await deliver(1);
+    assert.ok(Date.now() < expiresMs, 'the first delivery came before the expiry (a slow machine makes this test moot)');
+    assert.equal(during.headers['webhook-signature'].split(' ').length, 2);
+    assert.ok(verifies(rotating.secret, during), 'the new secret verifies');
+    assert.ok(verifies(oldSecret, during), 'the previous secret verifies until it expires');
+    assert.equal(plain.headers['webhook-signature'].split(' ').length, 1, 'an expired previous secret signs nothing');
+    assert.ok(verifies(expired.secret, plain));
+
+    await sleep(Math.max(0, expiresMs - Date.now()) + 200);
+    [during, plain] = await deliver(2);
+    assert.equal(during.headers['webhook-signature'].split(' ').length, 1);
+    assert.ok(verifies(rotating.secret, during));
+    assert.ok(!verifies(oldSecret, during), 'the previous secret no longer verifies');
+  } finally {
+    await stopServer(server);
+    await sub.close();
+  }
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -65,6 +65,19 @@ BOOST_AUTO_TEST_CASE(timestamps)
     BOOST_TEST(format_timestamp(-1001) == "1969-12-31T23:59:58.999Z");
 }
 
+BOOST_AUTO_TEST_CASE(rfc3339_times_are_read_back)
+{
+    BOOST_TEST(*parse_timestamp("2000-02-29T00:00:00Z") == 951'782'400'000);
+    BOOST_TEST(*parse_timestamp("2027-01-31T09:30:00+09:30") == *parse_timestamp("2027-01-31T00:00:00Z"));
+    BOOST_TEST(*parse_timestamp("2027-01-30T19:00:00-05:00") == *parse_timestamp("2027-01-31T00:00:00Z"));
+    BOOST_TEST(format_timestamp(*parse_timestamp("2026-12-03T13:45:07Z")) == "2026-12-03T13:45:07.000Z");
+    for (const char* bad :
+        {"", "2027-01-31", "2027-01-31T00:00:00", "2027-02-30T00:00:00Z", "2027-01-31T24:00:00Z",
+            "2027-01-31T00:00:00Zjunk", "2027-01-31T00:00:00.5Z", "2027-01-31 00:00:00Z", "2027-01-31T00:00:00+0100"}) {
+        BOOST_TEST(!parse_timestamp(bad).has_value(), bad);
+    }
+}
+
 // The floor division subtracted 999 first: a signed overflow for the 999 values nearest
 // INT64_MIN.
 BOOST_AUTO_TEST_CASE(timestamps_at_the_extremes)

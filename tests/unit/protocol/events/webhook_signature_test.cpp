@@ -4,6 +4,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <span>
+#include <string>
+#include <vector>
+
 using namespace switchboard;
 
 BOOST_AUTO_TEST_SUITE(outbound_webhook_signature)
@@ -27,6 +31,22 @@ BOOST_AUTO_TEST_CASE(verify_accepts_any_listed_v1_signature)
     BOOST_TEST(!webhook_signature::verify(key, "id", 11, "body", good));
     BOOST_TEST(!webhook_signature::verify(key, "id", 10, "body!", good));
     BOOST_TEST(!webhook_signature::verify(key, "id", 10, "body", ""));
+}
+
+BOOST_AUTO_TEST_CASE(a_rotation_signs_with_every_key_in_order)
+{
+    const std::vector<std::string> keys
+        = {*webhook_signature::parse_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), std::string(32, 'k')};
+    const std::string both = webhook_signature::sign(keys, "id", 10, "body");
+    BOOST_TEST(both
+        == webhook_signature::sign(keys[0], "id", 10, "body") + " "
+            + webhook_signature::sign(keys[1], "id", 10, "body"));
+    for (const auto& k : keys) {
+        BOOST_TEST(webhook_signature::verify(k, "id", 10, "body", both));
+    }
+    BOOST_TEST(!webhook_signature::verify(std::string(32, 'x'), "id", 10, "body", both));
+    BOOST_TEST(webhook_signature::sign(std::span(keys).first(1), "id", 10, "body")
+        == webhook_signature::sign(keys[0], "id", 10, "body"));
 }
 
 BOOST_AUTO_TEST_CASE(secrets)

@@ -1,4 +1,5 @@
 // Configuration: defaults, validation messages, secrets from files, the JSON overlay.
+#include "protocol/events/call_event.hpp"
 #include "service/app/config.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -262,6 +263,40 @@ BOOST_AUTO_TEST_CASE(subscriber_headers_are_kept_in_order_and_checked)
         many += (i ? "," : "") + std::string("\"X-") + std::to_string(i) + "\":\"v\"";
     }
     BOOST_TEST(with_headers(many + "}").errors.at(0).find("at most 32 headers") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_rotation_keeps_previous_secrets_until_they_expire)
+{
+    const std::string current = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const std::string old = "whsec_" + std::string(32, 'A');
+    const auto with_previous = [&](const std::string& previous) {
+        return load({{"TWILIO_AUTH_TOKEN", "t"},
+            {"SWITCHBOARD_SUBSCRIBERS",
+                R"([{"name":"crm","url":"https://crm.example.com/h","secret":")" + current + R"(","previous_secrets":)"
+                    + previous + "}]"}});
+    };
+    const auto ok = with_previous(R"([{"secret":")" + old + R"(","expires_at":"2027-01-31T12:00:00+01:00"}])");
+    BOOST_REQUIRE(ok.errors.empty());
+    const auto& p = ok.cfg.subscribers.at(0).previous_secrets;
+    BOOST_REQUIRE(p.size() == 1u);
+    BOOST_TEST(p[0].secret == old);
+    BOOST_TEST(format_timestamp(p[0].expires_at_ms) == "2027-01-31T11:00:00.000Z");
+    const auto problem = [&](const std::string& previous) {
+        const auto r = with_previous(previous);
+        return r.errors.size() == 1u ? r.errors[0] : std::string("errors: ") + std::to_string(r.errors.size());
+    };
+    BOOST_TEST(
+        problem(R"({"secret":"x"})").find("previous_secrets must be an array of at most 4") != std::string::npos);
+    BOOST_TEST(problem(R"([{"secret":")" + old + R"("}])").find("previous_secrets[0] must be {") != std::string::npos);
+    BOOST_TEST(problem(R"([{"secret":"whsec_AQ==","expires_at":"2027-01-31T12:00:00Z"}])")
+                   .find("previous_secrets[0].secret decodes to 1 byte")
+        != std::string::npos);
+    BOOST_TEST(problem(R"([{"secret":")" + old + R"(","expires_at":"2027-01-31T12:00:00Z"},{"secret":")" + old
+                   + R"(","expires_at":"2027-01-31T12:00:00Z"}])")
+                   .find("previous_secrets[1].secret is the subscriber's secret or another previous one")
+        != std::string::npos);
+    const auto r = with_previous(R"([{"secret":"whsec_AQ==","expires_at":"2027-01-31T12:00:00Z"}])");
+    BOOST_TEST(r.errors.at(0).find("AQ==") == std::string::npos); // no secret in messages
 }
 
 BOOST_AUTO_TEST_CASE(risky_settings_are_warned_about)
