@@ -185,7 +185,8 @@ struct application::impl {
         , control(net::make_strand(ioc))
         , public_acceptor(control)
         , admin_acceptor(control)
-        , deliveries(std::make_unique<delivery_service>(ioc, parts.deliveries, stats, cfg.subscribers))
+        , deliveries(std::make_unique<delivery_service>(ioc, parts.deliveries, stats, cfg.subscribers,
+              redis != nullptr ? &redis->client() : nullptr, cfg.store.key_prefix))
         , twilio(make_twilio(ioc, cfg, stats))
     {
         store->on_commit([this](const store_timing& t) {

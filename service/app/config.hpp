@@ -43,6 +43,9 @@ struct subscriber_config {
     std::vector<std::string> events{"*"};
     std::chrono::milliseconds timeout{10'000}; // connect + send + response, per attempt
     unsigned concurrency = 8; // deliveries in flight (and connections) at most
+    // Deliveries started per second at most (a burst of one second's worth), shared by every
+    // replica on Redis; 0: no limit beyond concurrency.
+    double rate_per_second = 0;
     delivery::retry_policy retry;
     std::string ca_file; // extra trusted CA bundle (PEM) for https; the system store otherwise
     // Sent with every delivery, in this order (subscriber_rules::header_problem says which may).

@@ -35,7 +35,7 @@ std::optional<subscriber_config> parse_subscriber(
     const auto& o = v.as_object();
     static const std::vector<std::string_view> known = {"name", "url", "secret", "events", "timeout_seconds",
         "concurrency", "max_attempts", "max_age_seconds", "initial_delay_seconds", "max_delay_seconds", "ca_file",
-        "headers", "client_cert_file", "client_key_file", "previous_secrets"};
+        "headers", "client_cert_file", "client_key_file", "previous_secrets", "rate_per_second"};
     for (const auto& [key, value] : o) {
         (void)value;
         if (std::find(known.begin(), known.end(), std::string_view(key)) == known.end()) {
@@ -234,6 +234,17 @@ std::optional<subscriber_config> parse_subscriber(
     const auto max_delay = seconds("max_delay_seconds", s.retry.max_delay, 86400);
     if (!timeout || !concurrency || !attempts || !age || !initial || !max_delay) {
         return std::nullopt;
+    }
+    if (const auto* rate = o.if_contains("rate_per_second")) {
+        constexpr double most = 100'000;
+        const double r = rate->is_double() ? rate->as_double()
+            : rate->is_int64()             ? static_cast<double>(rate->as_int64())
+            : rate->is_uint64()            ? static_cast<double>(rate->as_uint64())
+                                           : -1;
+        if (!(r >= 0) || r > most) {
+            return fail_named("rate_per_second must be a number of deliveries a second from 0 (no limit) to 100000");
+        }
+        s.rate_per_second = r;
     }
     s.timeout = *timeout;
     s.concurrency = *concurrency;

@@ -3,6 +3,7 @@
 
 #include "protocol/events/delivery_policy.hpp"
 #include "protocol/events/webhook_signature.hpp"
+#include "service/events/delivery_pace.hpp"
 #include "service/ops/clock.hpp"
 #include "service/ops/log.hpp"
 #include "service/ops/metrics.hpp"
@@ -30,7 +31,8 @@ double jitter()
 } // namespace
 
 struct delivery_service::worker {
-    worker(net::io_context& ioc, delivery_queue& s, metrics& m, const subscriber_config& c)
+    worker(net::io_context& ioc, delivery_queue& s, metrics& m, const subscriber_config& c, redis_client* redis,
+        const std::string& prefix)
         : cfg(c)
         , keys(keys_of(c))
         , strand(net::make_strand(ioc))
@@ -38,6 +40,7 @@ struct delivery_service::worker {
         , stats(m.subscriber(c.name))
         , wake(strand)
         , client(make_client(strand, c))
+        , pace(cfg, stats, redis, prefix)
     {
     }
 
@@ -81,6 +84,8 @@ struct delivery_service::worker {
     std::size_t busy = 0; // HTTP attempts in flight (the concurrency slots)
     std::unique_ptr<http_client> client; // its connections are strand-only state too
 
+    delivery_pace pace; // rate_per_second, and the pauses the subscriber asks for
+
     std::atomic<bool> wake_pending{false};
     std::atomic<std::size_t> busy_count{0}; // deliveries whose outcome is not recorded yet
 
@@ -105,8 +110,9 @@ struct delivery_service::worker {
             wake_pending = false;
             std::optional<std::int64_t> next_due;
             std::size_t claimed = 0;
-            if (busy < cfg.concurrency) {
-                const std::size_t free = cfg.concurrency - busy;
+            const std::size_t free
+                = busy < cfg.concurrency ? pace.claimable(cfg.concurrency - busy, unix_ms_now(), next_due) : 0;
+            if (free > 0) {
                 auto r = co_await store.claim(cfg.name, free, unix_ms_now());
                 if (!r) {
                     // Once per outage, not once a second: the store logs why it is down.
@@ -200,6 +206,7 @@ struct delivery_service::worker {
     task<void> deliver(claimed_delivery d)
     {
         slot taken(*this);
+        co_await pace.wait_turn(strand, stopping);
         const std::int64_t attempted_at = unix_ms_now();
         const auto started = std::chrono::steady_clock::now();
         const http_result a = co_await attempt(d);
@@ -232,6 +239,9 @@ struct delivery_service::worker {
                 o.state = delivery_state::pending;
                 o.next_attempt_at_ms = attempted_at + step.delay.count();
                 stats.retried.Increment();
+                if (a.status == 429 || retry_after) {
+                    pace.hold_until(o.next_attempt_at_ms, unix_ms_now(), a.status);
+                }
             } else {
                 o.state = delivery_state::dead;
                 stats.dead_lettered.Increment();
@@ -313,12 +323,12 @@ struct delivery_service::worker {
     }
 };
 
-delivery_service::delivery_service(
-    net::io_context& ioc, delivery_queue& store, metrics& stats, const std::vector<subscriber_config>& subs)
+delivery_service::delivery_service(net::io_context& ioc, delivery_queue& store, metrics& stats,
+    const std::vector<subscriber_config>& subs, redis_client* redis, const std::string& prefix)
     : ioc_(ioc), store_(store), stats_(stats)
 {
     for (const auto& s : subs) {
-        workers_.push_back(std::make_unique<worker>(ioc, store, stats, s));
+        workers_.push_back(std::make_unique<worker>(ioc, store, stats, s, redis, prefix));
     }
 }
 

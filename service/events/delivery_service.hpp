@@ -2,6 +2,8 @@
 // the event store and POSTs them (Standard Webhooks signature) over kept-alive HTTP/1.1 or TLS
 // connections, at most `concurrency` at a time, then records each outcome under the retry
 // policy: delivered, retried later (backoff + jitter, Retry-After honoured) or dead-lettered.
+// A subscriber's rate_per_second paces when its deliveries start; a 429 or a Retry-After from
+// it holds every delivery to it (not just the one refused) until the retry is due.
 #pragma once
 
 #include "service/app/config.hpp"
@@ -15,12 +17,15 @@
 namespace switchboard {
 
 class metrics;
+class redis_client;
 
 class delivery_service {
 public:
-    // Throws std::runtime_error when a subscriber's TLS settings are unusable (ca_file).
-    delivery_service(
-        net::io_context& ioc, delivery_queue& store, metrics& stats, const std::vector<subscriber_config>& subs);
+    // Throws std::runtime_error when a subscriber's TLS settings are unusable (ca_file, client
+    // certificate). `redis` (the Redis store's client, before it starts; null on SQLite) shares
+    // each subscriber's rate_per_second between the replicas, under `prefix`.
+    delivery_service(net::io_context& ioc, delivery_queue& store, metrics& stats,
+        const std::vector<subscriber_config>& subs, redis_client* redis = nullptr, const std::string& prefix = {});
     ~delivery_service();
 
     // Spawns the dispatchers and the queue-gauge refresher on the io_context.

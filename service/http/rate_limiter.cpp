@@ -28,10 +28,14 @@ void rate_limiter::refill(bucket& b, clock::time_point now) const
     }
 }
 
-rate_limiter::decision rate_limiter::take(std::string_view client, clock::time_point now)
+rate_limiter::shard& rate_limiter::shard_of(std::string_view client)
 {
-    shard& s = shards_[std::hash<std::string_view>{}(client) % shards_.size()];
-    const std::lock_guard lock(s.mutex);
+    return shards_[std::hash<std::string_view>{}(client) % shards_.size()];
+}
+
+rate_limiter::bucket& rate_limiter::find(std::string_view client, clock::time_point now)
+{
+    shard& s = shard_of(client);
     auto found = s.index.find(client);
     if (found == s.index.end()) {
         if (s.index.size() >= max_per_shard_) {
@@ -47,14 +51,31 @@ rate_limiter::decision rate_limiter::take(std::string_view client, clock::time_p
         s.by_use.splice(s.by_use.begin(), s.by_use, found->second);
         refill(*found->second, now);
     }
-    bucket& b = *found->second;
-    if (b.tokens >= 1.0) {
-        b.tokens -= 1.0;
-        return {true, std::chrono::seconds{0}};
+    return *found->second;
+}
+
+rate_limiter::decision rate_limiter::take(std::string_view client, clock::time_point now)
+{
+    const grant g = take_up_to(client, 1, now);
+    // Whole seconds for Retry-After, rounded up; the epsilon keeps float noise (9.9999999 vs
+    // 10.0000001) from adding a second.
+    return {g.granted == 1,
+        std::chrono::seconds{static_cast<long>(std::ceil(static_cast<double>(g.wait.count()) / 1000.0 - 1e-6))}};
+}
+
+rate_limiter::grant rate_limiter::take_up_to(std::string_view client, std::size_t wanted, clock::time_point now)
+{
+    shard& s = shard_of(client);
+    const std::lock_guard lock(s.mutex);
+    bucket& b = find(client, now);
+    const auto whole = static_cast<std::size_t>(std::floor(b.tokens + 1e-9));
+    const std::size_t granted = std::min(wanted, whole);
+    if (granted > 0) {
+        b.tokens = std::max(0.0, b.tokens - static_cast<double>(granted));
+        return {granted, std::chrono::milliseconds{0}};
     }
-    // The epsilon keeps float noise (9.9999999 vs 10.0000001) from adding a second.
-    const double wait = (1.0 - b.tokens) / per_second_;
-    return {false, std::chrono::seconds{static_cast<long>(std::ceil(wait - 1e-6))}};
+    const double wait_ms = (1.0 - b.tokens) / per_second_ * 1000.0;
+    return {0, std::chrono::milliseconds{static_cast<long>(std::ceil(wait_ms - 1e-6))}};
 }
 
 std::size_t rate_limiter::tracked_clients() const

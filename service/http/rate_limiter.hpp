@@ -26,6 +26,14 @@ public:
     // `client` is the key as given: the caller aggregates (forwarded::budget_key for addresses).
     decision take(std::string_view client, clock::time_point now);
 
+    // Up to `wanted` tokens at once (deliveries paced per subscriber): how many were taken and,
+    // when none was, how long until one is there.
+    struct grant {
+        std::size_t granted;
+        std::chrono::milliseconds wait;
+    };
+    grant take_up_to(std::string_view client, std::size_t wanted, clock::time_point now);
+
     std::size_t tracked_clients() const;
 
 private:
@@ -42,6 +50,8 @@ private:
         std::unordered_map<std::string_view, std::list<bucket>::iterator> index; // views of bucket::client
     };
     void refill(bucket& b, clock::time_point now) const;
+    bucket& find(std::string_view client, clock::time_point now); // under the shard's lock
+    shard& shard_of(std::string_view client);
 
     double capacity_;
     double per_second_;

@@ -385,6 +385,9 @@ metrics::metrics()
           "subscriber."))
     , groups_recreated_(counters(*registry_, "switchboard_redis_groups_recreated_total",
           "Delivery consumer groups found missing and made again: Redis lost its data (Redis), by subscriber."))
+    , throttled_(counters(*registry_, "switchboard_delivery_throttled_total",
+          "Times a subscriber's deliveries were held back, by reason: rate_limit (its rate_per_second) or "
+          "retry_after (it answered 429 or sent Retry-After: every delivery to it waits)."))
     , twilio_requests_(counters(*registry_, "switchboard_twilio_api_requests_total",
           "Twilio REST API requests by operation and result (2xx, 4xx, 429, 5xx, timeout, connect_error, ...)."))
     , twilio_durations_(histograms(*registry_, "switchboard_twilio_api_request_duration_seconds",
@@ -441,6 +444,8 @@ subscriber_metrics& metrics::subscriber(const std::string& name)
         oldest_pending_.Add(label),
         reclaimed_.Add(label),
         groups_recreated_.Add(label),
+        throttled_.Add(with("reason", "rate_limit")),
+        throttled_.Add(with("reason", "retry_after")),
     });
     subscribers_.emplace_back(name, std::move(m));
     return *subscribers_.back().second;

@@ -64,6 +64,10 @@ struct subscriber_metrics {
     prometheus::Gauge& oldest_pending_age;
     prometheus::Counter& reclaimed; // Redis: deliveries taken over from replicas that stopped
     prometheus::Counter& groups_recreated; // Redis: the consumer group was lost with Redis' data
+    // Claims held back: by the subscriber's rate_per_second, or because it answered 429 or
+    // Retry-After (the whole subscriber waits, not just that delivery).
+    prometheus::Counter& throttled_rate;
+    prometheus::Counter& throttled_retry_after;
 };
 
 class metrics {
@@ -160,6 +164,7 @@ private:
     prometheus::Family<prometheus::Gauge>& oldest_pending_;
     prometheus::Family<prometheus::Counter>& reclaimed_;
     prometheus::Family<prometheus::Counter>& groups_recreated_;
+    prometheus::Family<prometheus::Counter>& throttled_;
     prometheus::Family<prometheus::Counter>& twilio_requests_;
     prometheus::Family<prometheus::Histogram>& twilio_durations_;
     std::mutex twilio_mutex_;

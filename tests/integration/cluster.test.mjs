@@ -67,6 +67,7 @@ async function createSubscriber(secret, { delayMs = 0 } = {}) {
       const json = JSON.parse(body);
       sub.deliveries.push({
         key: `${json.data.call_sid}#${json.data.sequence_number ?? json.data.status}`, id: req.headers['webhook-id'], json,
+        at: Date.now(),
       });
       if (delayMs > 0) {
         setTimeout(() => res.writeHead(204).end(), delayMs);
@@ -529,6 +530,35 @@ describe('two replicas on one Redis', () => {
     } finally {
       await stopServer(a);
       await stopServer(b);
+    }
+  });
+});
+
+describe('a subscriber\'s rate across replicas', () => {
+  test('rate_per_second is one budget for every replica', { timeout: 30000 }, async () => {
+    const secret = 'whsec_' + randomBytes(32).toString('base64');
+    const sub = await createSubscriber(secret);
+    const d = deployment([{ ...subscriberConfig(sub.url, secret), rate_per_second: 4 }]);
+    const a = await d.start();
+    const b = await d.start();
+    try {
+      const n = 16;
+      for (let i = 0; i < n; ++i) {
+        assert.equal(await post(i % 2 ? b : a, statusParams(callSid(), 'completed', 1)), 204);
+      }
+      await waitFor(() => sub.deliveries.length >= n, 20000, 'every delivery');
+      const at = sub.deliveries.map((x) => x.at).sort((x, y) => x - y);
+      // One bucket of 4 a second (a burst of 4) for both: 16 take 3 s at least. Two buckets, one
+      // per replica, would let each send its 8 in 1 s.
+      assert.ok(at[n - 1] - at[0] >= 2800, `16 deliveries at 4/s across two replicas took ${at[n - 1] - at[0]} ms`);
+      assert.equal(sub.badSignatures, 0);
+      const throttled = metric(await scrape(a), 'switchboard_delivery_throttled_total')
+        + metric(await scrape(b), 'switchboard_delivery_throttled_total');
+      assert.ok(throttled >= 8, `throttled ${throttled}`);
+    } finally {
+      await stopServer(a);
+      await stopServer(b);
+      await sub.close();
     }
   });
 });

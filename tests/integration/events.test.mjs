@@ -1134,6 +1134,7 @@ test('bad subscriber configuration refuses startup with one message per problem'
       { name: 'plaincert', ...ok, client_cert_file: '/etc/hostname', client_key_file: '/etc/hostname' },
       { name: 'oldsame', ...ok, previous_secrets: [{ secret: ok.secret, expires_at: '2030-01-01T00:00:00Z' }] },
       { name: 'oldwhen', ...ok, previous_secrets: [{ secret: newSecret(), expires_at: 'tomorrow' }] },
+      { name: 'backwards', ...ok, rate_per_second: -1 },
     ];
     const r = await runToExit({
       SWITCHBOARD_DATA_DIR: path.join(dir, 'data'), SWITCHBOARD_SUBSCRIBERS: JSON.stringify(subscribers),
@@ -1144,7 +1145,8 @@ test('bad subscriber configuration refuses startup with one message per problem'
     const expect = [/\(badurl\): url/, /\(badsecret\): secret/, /unknown key 'colour'/, /'twice' is used twice/,
       /\(smuggle\): headers: header 'X-Tenant' must be visible ASCII/, /\(ours\): headers: header 'Webhook-Signature' is written by Switchboard/,
       /\(halfcert\): client_cert_file and client_key_file go together/, /\(plaincert\): client_cert_file needs an https:\/\/ url/,
-      /\(oldsame\): previous_secrets\[0\]\.secret is the subscriber's secret/, /\(oldwhen\): previous_secrets\[0\]\.expires_at must be an RFC 3339 time/];
+      /\(oldsame\): previous_secrets\[0\]\.secret is the subscriber's secret/, /\(oldwhen\): previous_secrets\[0\]\.expires_at must be an RFC 3339 time/,
+      /\(backwards\): rate_per_second must be a number of deliveries a second from 0/];
     assert.equal(problems.length, expect.length, `one line per problem:\n${r.stderr}`);
     for (const re of expect) {
       assert.equal(problems.filter((l) => re.test(l)).length, 1, `${re} in:\n${r.stderr}`);
@@ -1287,6 +1289,106 @@ test('secret rotation: both signatures until the previous secret expires, then t
     await stopServer(server);
     await sub.close();
   }
+});
+
+// A receiver on a free port that records when each request came and answers what `answer`
+// says: [status, headers].
+async function timedReceiver(answer = () => [200, {}]) {
+  const got = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const entry = { path: req.url, at: Date.now(), json: JSON.parse(body) };
+      got.push(entry);
+      const [status, headers] = answer(entry, got);
+      res.writeHead(status, headers).end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    got,
+    url: (p) => `http://127.0.0.1:${server.address().port}${p}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('pacing', () => {
+  test('rate_per_second paces one subscriber; another beside it is not slowed', { timeout: 30000 }, async () => {
+    const rx = await timedReceiver();
+    const server = await startWithSubscribers([
+      subscriberConfig('paced', rx.url('/paced'), { rate_per_second: 5 }),
+      subscriberConfig('free', rx.url('/free')),
+    ]);
+    try {
+      const n = 15;
+      for (let i = 0; i < n; ++i) {
+        assert.equal((await postStatus(server, statusParams(callSid(), 'completed', 1))).status, 204);
+      }
+      const of = (p) => rx.got.filter((r) => r.path === p);
+      await waitFor(() => of('/paced').length >= n && of('/free').length >= n, 15000, 'every delivery');
+      const paced = of('/paced').map((r) => r.at);
+      const spread = paced[n - 1] - paced[0];
+      // A burst of 5, then one every 200 ms: the last of 15 comes 2 s after the first at the
+      // earliest (a slow machine only makes it later).
+      assert.ok(spread >= 1800, `15 deliveries at 5/s took ${spread} ms`);
+      // A token bucket's bound: k deliveries in a row span at least (k - 5) × 200 ms (less 100
+      // ms for how requests travel).
+      for (let i = 0; i < n; ++i) {
+        for (let j = i + 5; j < n; ++j) {
+          const k = j - i + 1;
+          assert.ok(paced[j] - paced[i] >= (k - 5) * 200 - 100, `${k} deliveries within ${paced[j] - paced[i]} ms`);
+        }
+      }
+      const free = of('/free').map((r) => r.at);
+      assert.ok(free[n - 1] < paced[n - 1], 'the unpaced subscriber finished first');
+      const m = await scrape(server);
+      assert.ok(metric(m, 'switchboard_delivery_throttled_total', { subscriber: 'paced', reason: 'rate_limit' }) >= 5);
+      assert.equal(metric(m, 'switchboard_delivery_throttled_total', { subscriber: 'free', reason: 'rate_limit' }), 0);
+    } finally {
+      await stopServer(server);
+      await rx.close();
+    }
+  });
+
+  test('a 429 with Retry-After holds every delivery to that subscriber, and only to it', { timeout: 30000 }, async () => {
+    let refused = 0;
+    const rx = await timedReceiver((entry) => {
+      if (entry.path === '/busy' && refused === 0) {
+        refused = 1;
+        return [429, { 'Retry-After': '2' }];
+      }
+      return [200, {}];
+    });
+    const server = await startWithSubscribers([
+      subscriberConfig('busy', rx.url('/busy'), { max_delay_seconds: 10 }),
+      subscriberConfig('other', rx.url('/other')),
+    ]);
+    try {
+      assert.equal((await postStatus(server, statusParams(callSid(), 'completed', 1))).status, 204);
+      const of = (p) => rx.got.filter((r) => r.path === p);
+      await waitFor(() => of('/busy').length === 1, 5000, 'the refused delivery');
+      const refusedAt = of('/busy')[0].at;
+      for (let i = 0; i < 3; ++i) {
+        assert.equal((await postStatus(server, statusParams(callSid(), 'completed', 1))).status, 204);
+      }
+      await waitFor(() => of('/other').length === 4, 5000, 'the other subscriber\'s four');
+      assert.ok(of('/other')[3].at - refusedAt < 1500, 'the other subscriber was not held');
+      await waitFor(() => of('/busy').length === 5, 10000, 'the held subscriber\'s five (one retried)');
+      const after = of('/busy').slice(1).map((r) => r.at - refusedAt);
+      assert.ok(Math.min(...after) >= 1900, `a delivery went ${Math.min(...after)} ms after a Retry-After of 2 s`);
+      const m = await scrape(server);
+      assert.equal(metric(m, 'switchboard_delivery_throttled_total', { subscriber: 'busy', reason: 'retry_after' }), 1);
+      assert.equal(metric(m, 'switchboard_deliveries_total', { subscriber: 'busy', outcome: 'delivered' }), 4);
+    } finally {
+      await stopServer(server);
+      await rx.close();
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,9 @@
 // name their keys themselves, so they need a standalone Redis (or one cluster slot), not
 // Redis Cluster.
 //
+// One file because every script reads and writes the same key layout (described here once):
+// checking that layout means reading the scripts side by side.
+//
 // Keys (P = the prefix, S = a subscriber name):
 //   P seq                 counter: the next event's position
 //   P ev:<seq>            hash: id, type, at (occurred, ms), payload (JSON), subject (call/message SID),
@@ -27,6 +30,8 @@
 //   P retain:events       the last event seq retention examined
 //   P retain:indexed      hash: progress of indexing records stored before the retention indexes
 //   P idem:<scope>        string: an Idempotency-Key record (protocol/phone_api/idempotency.hpp), expiring
+//   P rate:<client>       hash: tokens, at: a shared token bucket (rate_limit below), expiring; a
+//                         subscriber's rate_per_second is P rate:subscriber:S
 #include "service/store/redis/redis_scripts.hpp"
 
 namespace switchboard::redis_scripts {
@@ -423,21 +428,23 @@ end
 return 1
 )lua";
 
-// A token bucket per client, shared by every replica; the clock is Redis' own.
-// ARGV: key, capacity, tokens per second -> {1 | 0, seconds to wait (text)}
+// A token bucket per client, shared by every replica; the clock is Redis' own (rate_limiter
+// is the same bucket in one process). ARGV: key, capacity, tokens per second[, wanted (1)]
+// -> {tokens taken (0 to wanted), seconds to wait for one when none was (text)}
 const char* const rate_limit = R"lua(
 local key, capacity, rate = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local wanted = tonumber(ARGV[4]) or 1
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local b = redis.call('HMGET', key, 'tokens', 'at')
 local tokens = tonumber(b[1]) or capacity
 local at = tonumber(b[2]) or now
 if now > at then tokens = math.min(capacity, tokens + (now - at) / 1000 * rate) end
-local allowed, wait = 0, 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
+local allowed, wait = math.min(wanted, math.floor(tokens + 1e-9)), 0
+if allowed >= 1 then
+  tokens = math.max(0, tokens - allowed)
 else
+  allowed = 0
   wait = (1 - tokens) / rate
 end
 redis.call('HSET', key, 'tokens', tostring(tokens), 'at', math.max(now, at))

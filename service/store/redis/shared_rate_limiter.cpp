@@ -39,23 +39,34 @@ shared_rate_limiter::shared_rate_limiter(
 
 task<boost::system::result<rate_limiter::decision>> shared_rate_limiter::take(std::string who)
 {
-    return store_call<rate_limiter::decision>([this, who = std::move(who)](auto done) { ask(who, std::move(done)); });
+    auto g = co_await take_up_to(std::move(who), 1);
+    if (!g) {
+        co_return g.error();
+    }
+    // Whole seconds for Retry-After, as rate_limiter::take rounds them.
+    co_return rate_limiter::decision{g->granted == 1,
+        std::chrono::seconds{static_cast<long>(std::ceil(static_cast<double>(g->wait.count()) / 1000.0 - 1e-6))}};
+}
+
+task<boost::system::result<rate_limiter::grant>> shared_rate_limiter::take_up_to(std::string who, std::size_t wanted)
+{
+    return store_call<rate_limiter::grant>(
+        [this, who = std::move(who), wanted](auto done) { ask(who, wanted, std::move(done)); });
 }
 
 void shared_rate_limiter::ask(
-    const std::string& who, std::function<void(boost::system::result<rate_limiter::decision>)> done)
+    const std::string& who, std::size_t wanted, std::function<void(boost::system::result<rate_limiter::grant>)> done)
 {
-    client_.eval(script_, {prefix_ + "rate:" + who, capacity_, per_second_},
+    client_.eval(script_, {prefix_ + "rate:" + who, capacity_, per_second_, std::to_string(wanted)},
         [done = std::move(done)](boost::system::result<redis_reply> r) {
-            if (!r || r->is_error() || r->elements.size() != 2) {
+            if (!r || r->is_error() || r->elements.size() != 2 || r->elements[0].number() < 0) {
                 done({boost::system::in_place_error, make_error_code(error::store_unavailable)});
                 return;
             }
-            const bool allowed = r->elements[0].number() == 1;
-            // The epsilon keeps float noise from adding a second (as rate_limiter does).
-            const double wait = std::strtod(r->elements[1].text().c_str(), nullptr);
-            done(rate_limiter::decision{
-                allowed, std::chrono::seconds{allowed ? 0 : static_cast<long>(std::ceil(wait - 1e-6))}});
+            const auto granted = static_cast<std::size_t>(r->elements[0].number());
+            const double wait_s = std::strtod(r->elements[1].text().c_str(), nullptr);
+            done(rate_limiter::grant{granted,
+                std::chrono::milliseconds{granted > 0 ? 0 : static_cast<long>(std::ceil(wait_s * 1000 - 1e-6))}});
         });
 }
 

@@ -23,9 +23,12 @@ public:
     bool available() const noexcept { return client_.connected(); }
     // The decision, or error store_unavailable; resumes on the caller's executor.
     task<boost::system::result<rate_limiter::decision>> take(std::string client);
+    // Up to `wanted` tokens (rate_limiter::take_up_to, shared), or error store_unavailable.
+    task<boost::system::result<rate_limiter::grant>> take_up_to(std::string client, std::size_t wanted);
 
 private:
-    void ask(const std::string& client, std::function<void(boost::system::result<rate_limiter::decision>)> done);
+    void ask(const std::string& client, std::size_t wanted,
+        std::function<void(boost::system::result<rate_limiter::grant>)> done);
 
     redis_client& client_;
     std::string prefix_;

@@ -28,6 +28,31 @@ BOOST_AUTO_TEST_CASE(burst_then_refill)
     BOOST_TEST(!limiter.take("1.2.3.4", t0 + 1s).allowed);
 }
 
+BOOST_AUTO_TEST_CASE(several_tokens_at_once_with_the_wait_in_milliseconds)
+{
+    rate_limiter pace(5.0, std::chrono::seconds(1)); // 5 a second, a burst of 5
+    const auto t0 = rate_limiter::clock::time_point{} + 1h;
+    auto g = pace.take_up_to("crm", 3, t0);
+    BOOST_TEST(g.granted == 3u);
+    g = pace.take_up_to("crm", 8, t0);
+    BOOST_TEST(g.granted == 2u); // what is left, not what was asked
+    g = pace.take_up_to("crm", 8, t0);
+    BOOST_TEST(g.granted == 0u);
+    BOOST_TEST(g.wait.count() == 200); // one token every 200 ms
+    g = pace.take_up_to("crm", 8, t0 + 150ms);
+    BOOST_TEST(g.granted == 0u);
+    BOOST_TEST(g.wait.count() == 50);
+    g = pace.take_up_to("crm", 8, t0 + 1s);
+    BOOST_TEST(g.granted == 5u); // refilled to the burst, never beyond
+    BOOST_TEST(pace.take_up_to("other", 1, t0).granted == 1u);
+    // Over a long stretch the rate holds: 10 s at 5 a second is 50 (plus the first burst).
+    std::size_t total = 0;
+    for (int ms = 0; ms <= 10'000; ms += 10) {
+        total += pace.take_up_to("steady", 100, t0 + std::chrono::milliseconds(ms)).granted;
+    }
+    BOOST_TEST(total == 55u);
+}
+
 BOOST_AUTO_TEST_CASE(retry_after_reflects_the_rate)
 {
     rate_limiter limiter(2); // one request every 30 s
