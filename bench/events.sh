@@ -12,9 +12,12 @@
 #      subscriber up and replaying every dead letter at once (with Redis, the replicas share the
 #      drain through the consumer group; the counters are summed).
 #   bench/events.sh [--store all|sqlite|redis] [--replicas 1|2] [--duration SECONDS] [--connections N]
-#                   [--backlog N] [--concurrency N] [--threads N]
-#   --store all (the default): SQLite, then Redis with one replica, then with two, one after the
-#   other in one run, and a table of the three at the end.
+#                   [--backlog N] [--concurrency N] [--threads N] [--signatures 1|2]
+#   --store all (the default): SQLite, then Redis with one replica, then with two, then SQLite
+#   again with two signatures on every delivery (a secret rotation: previous_secrets), one after
+#   the other in one run, and a table of the four at the end.
+#   --signatures 2: the subscriber has a previous secret that has not expired, so every
+#   delivery is signed twice (webhook-signature "v1,<new> v1,<old>").
 #   SWITCHBOARD_BIN=/path/to/switchboard bench/events.sh ...   # that binary, no cmake build
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +29,7 @@ connections=64
 backlog=100000
 concurrency=32
 threads=""
+signatures=1
 while (($#)); do
   case "$1" in
     --store) store=$2; shift 2 ;;
@@ -35,6 +39,7 @@ while (($#)); do
     --backlog) backlog=$2; shift 2 ;;
     --concurrency) concurrency=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
+    --signatures) signatures=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -43,29 +48,32 @@ if [[ "$store" == all ]]; then
   # Every row from one run: each configuration is this script again, with the same settings.
   out=$(mktemp -d)
   trap 'rm -rf "$out"' EXIT
-  configs=("sqlite 1" "redis 1" "redis 2")
+  configs=("sqlite 1 1" "redis 1 1" "redis 2 1" "sqlite 1 2")
   for c in "${configs[@]}"; do
-    read -r s r <<<"$c"
-    echo "=== store $s, $r replica(s)"
+    read -r s r g <<<"$c"
+    echo "=== store $s, $r replica(s), $g signature(s) per delivery"
     "$0" --store "$s" --replicas "$r" --duration "$duration" --connections "$connections" --backlog "$backlog" \
-      --concurrency "$concurrency" ${threads:+--threads "$threads"} | tee "$out/$s-$r.txt"
+      --concurrency "$concurrency" --signatures "$g" ${threads:+--threads "$threads"} | tee "$out/$s-$r-$g.txt"
     echo
   done
   echo "summary (one run, one configuration after the other):"
   echo "| store | accepted (durable) | nginx ceiling in its run | ratio | p99 | delivered from a backlog |"
   echo "|---|---:|---:|---:|---:|---:|"
   for c in "${configs[@]}"; do
-    read -r s r <<<"$c"
-    awk -v name="$s, $r replica(s)" '
+    read -r s r g <<<"$c"
+    name="$s, $r replica(s)"
+    ((g == 1)) || name="$name, $g signatures"
+    awk -v name="$name" '
       /^  nginx ceiling/ { ceiling = $(NF - 7) }
       /^  accepted/ && !acc { for (i = 1; i <= NF; i++) if ($(i + 1) == "req/s") { acc = $i; p99 = $(i + 6); break } }
       /deliveries\/s/ { for (i = 1; i <= NF; i++) if ($(i + 1) == "deliveries/s") drained = $i }
       END { printf "| %s | %s req/s | %s req/s | %.2fx | %s ms | %s /s |\n", name, acc, ceiling, acc / ceiling, p99, drained }' \
-      "$out/$s-$r.txt"
+      "$out/$s-$r-$g.txt"
   done
   exit 0
 fi
 [[ "$replicas" == 1 || "$replicas" == 2 ]] || { echo "--replicas: 1 or 2" >&2; exit 2; }
+[[ "$signatures" == 1 || "$signatures" == 2 ]] || { echo "--signatures: 1 or 2" >&2; exit 2; }
 # An SQLite store belongs to one process: only Redis can be shared by replicas.
 [[ "$replicas" == 1 || "$store" == redis ]] || { echo "--replicas 2 needs --store redis" >&2; exit 2; }
 ((connections >= replicas)) || { echo "--connections: at least one per replica" >&2; exit 2; }
@@ -81,6 +89,11 @@ twilio_package
 switchboard_bin
 token=bench-token-0123456789abcdef
 secret=$("$bin" secret)
+# --signatures 2: a rotation in progress, the previous secret signing too until long after the run.
+rotation=""
+if ((signatures == 2)); then
+  rotation=",\"previous_secrets\":[{\"secret\":\"$("$bin" secret)\",\"expires_at\":\"2099-01-01T00:00:00Z\"}]"
+fi
 
 # The subscriber: nginx answering 204 to every POST, one worker.
 nginx_port=$(free_port)
@@ -227,13 +240,13 @@ if [[ "$store" == redis ]]; then
   else
     sb_desc="1 replica, $threads I/O thread(s)"
   fi
-  echo "event pipeline benchmark: store redis ($(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-), loopback, AOF appendfsync everysec), $sb_desc; duration=${duration}s connections=$connections ($replicas x wrk -t1)"
+  echo "event pipeline benchmark: store redis ($(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-), loopback, AOF appendfsync everysec), $sb_desc; duration=${duration}s connections=$connections ($replicas x wrk -t1), $signatures signature(s) per delivery"
 else
-  echo "event pipeline benchmark: store sqlite (fsync on), 1 replica, duration=${duration}s connections=$connections (wrk -t1), Switchboard $threads I/O thread(s) + store writer and syncer"
+  echo "event pipeline benchmark: store sqlite (fsync on), 1 replica, duration=${duration}s connections=$connections (wrk -t1), Switchboard $threads I/O thread(s) + store writer and syncer, $signatures signature(s) per delivery"
 fi
 
 # --- 1. accepted per second, delivered concurrently ----------------------------------------
-subs="[{\"name\":\"bench\",\"url\":\"http://127.0.0.1:${nginx_port}/hook\",\"secret\":\"$secret\",\"concurrency\":$concurrency}]"
+subs="[{\"name\":\"bench\",\"url\":\"http://127.0.0.1:${nginx_port}/hook\",\"secret\":\"$secret\",\"concurrency\":$concurrency$rotation}]"
 start_switchboard accept "$subs"
 # More bodies than the run can send (at most ~40,000 a second here), so none repeats.
 sign_all "$((duration * 40000 / replicas + 10000))" 1
@@ -296,7 +309,7 @@ stop_switchboard
 
 # --- 2. delivered per second, from a backlog -------------------------------------------------
 kill -TERM "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true
-down="[{\"name\":\"bench\",\"url\":\"http://127.0.0.1:${nginx_port}/hook\",\"secret\":\"$secret\",\"max_attempts\":1}]"
+down="[{\"name\":\"bench\",\"url\":\"http://127.0.0.1:${nginx_port}/hook\",\"secret\":\"$secret\",\"max_attempts\":1$rotation}]"
 start_switchboard backlog "$down"
 secs=$(awk -v n="$backlog" -v r="$rps" 'BEGIN { s=int(n/(r*0.6))+1; print s }')
 round=2
@@ -317,7 +330,7 @@ done
 # start from zero, so the summed delivered counter measures the drain alone.
 stop_switchboard
 start_nginx
-start_switchboard backlog "[{\"name\":\"bench\",\"url\":\"http://127.0.0.1:${nginx_port}/hook\",\"secret\":\"$secret\",\"concurrency\":$concurrency}]"
+start_switchboard backlog "[{\"name\":\"bench\",\"url\":\"http://127.0.0.1:${nginx_port}/hook\",\"secret\":\"$secret\",\"concurrency\":$concurrency$rotation}]"
 t0=$(date +%s.%N)
 curl -s -X POST -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
   "http://127.0.0.1:${admin_port}/admin/subscribers/bench/dead/replay" >/dev/null

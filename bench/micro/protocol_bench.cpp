@@ -1,10 +1,13 @@
-// What one signed menu POST costs in protocol/: form parsing, signature check, TwiML rendering.
+// What one signed menu POST costs in protocol/: form parsing, signature check, TwiML rendering;
+// and what signing one delivery costs, with one secret and during a rotation (two).
 #include "protocol/core/form.hpp"
+#include "protocol/events/webhook_signature.hpp"
 #include "protocol/ivr/ivr_engine.hpp"
 #include "protocol/twilio/twilio_signature.hpp"
 
 #include <benchmark/benchmark.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -76,6 +79,25 @@ void bm_twiml_welcome(benchmark::State& state)
     }
 }
 BENCHMARK(bm_twiml_welcome);
+
+// A delivery's body: a call.status_changed event as the store keeps it (~400 bytes).
+const std::string delivery
+    = R"({"id":"evt_0193a8c0ffee0000000000000000beef","type":"call.status_changed","timestamp":"2026-12-03T13:45:07.123Z",)"
+      R"("occurred_at_ms":1796305507123,"data":{"call_sid":"CA0123456789abcdef0123456789abcdef","account_sid":)"
+      R"("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","from":"+14155551212","to":"+18005550100","direction":"inbound",)"
+      R"("status":"completed","previous_status":"in-progress","current_status":"completed","sequence_number":3,)"
+      R"("duration_seconds":42}})";
+const std::vector<std::string> keys{std::string(32, 'k'), std::string(32, 'o')};
+
+void bm_sign_delivery(benchmark::State& state)
+{
+    const std::span<const std::string> signing(keys.data(), static_cast<std::size_t>(state.range(0)));
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(
+            webhook_signature::sign(signing, "evt_0193a8c0ffee0000000000000000beef", 1796305507, delivery));
+    }
+}
+BENCHMARK(bm_sign_delivery)->Arg(1)->Arg(2);
 
 } // namespace
 

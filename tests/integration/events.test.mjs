@@ -1041,6 +1041,23 @@ describe('data directory', { skip: STORE === 'redis' && 'the SQLite data directo
 // 10: https subscribers
 // ---------------------------------------------------------------------------------------------
 
+// A throwaway CA in `dir` (ca.crt, ca.key); returns issue(name, extensions), which writes
+// name.key and name.crt signed by it (CN=name).
+function testCa(dir) {
+  const run = (args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key',
+    '-out', 'ca.crt', '-days', '2', '-subj', '/CN=Switchboard Test CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  return (name, ext) => {
+    run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`,
+      '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
+    writeFileSync(path.join(dir, `${name}.cnf`), ext);
+    run(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
+      '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.cnf`]);
+  };
+}
+const SERVER_EXT = 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n';
+
 describe('https subscriber', () => {
   let dir;
   let sub;
@@ -1048,18 +1065,9 @@ describe('https subscriber', () => {
   let trusted;
   before(async () => {
     dir = makeTempDir('tls');
-    const run = (args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key',
-      '-out', 'ca.crt', '-days', '2', '-subj', '/CN=Switchboard Test CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
     // For 127.0.0.1 only (IP SAN): https://localhost/ reaches the same server under a name the
     // certificate does not carry.
-    run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'server.key',
-      '-out', 'server.csr', '-subj', '/CN=Switchboard test subscriber']);
-    writeFileSync(path.join(dir, 'ext.cnf'),
-      'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
-    run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-      '-out', 'server.crt', '-days', '2', '-extfile', 'ext.cnf']);
+    testCa(dir)('server', SERVER_EXT);
     sub = await createSubscriber({
       tlsOptions: { key: readFileSync(path.join(dir, 'server.key')), cert: readFileSync(path.join(dir, 'server.crt')) },
     });
@@ -1171,18 +1179,8 @@ describe('mutual TLS and custom headers', () => {
   const nocert = subscriberConfig('nocert', '');
   before(async () => {
     dir = makeTempDir('mtls');
-    const run = (args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    run(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key',
-      '-out', 'ca.crt', '-days', '2', '-subj', '/CN=Switchboard Test CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-    const issue = (name, ext) => {
-      run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`,
-        '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
-      writeFileSync(path.join(dir, `${name}.cnf`), ext);
-      run(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
-        '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.cnf`]);
-    };
-    issue('receiver', 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+    const issue = testCa(dir);
+    issue('receiver', SERVER_EXT);
     issue('switchboard-client', 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
     // A receiver that authenticates its callers: a client certificate from its CA, else 401.
     receiver = https.createServer({
