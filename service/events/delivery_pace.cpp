@@ -50,7 +50,7 @@ task<void> delivery_pace::wait_turn(const connection_executor& strand, const boo
     bool counted = false;
     while (!stopping) {
         std::optional<rate_limiter::grant> g;
-        if (shared_) {
+        if (shared_ && shared_->available()) {
             auto r = co_await shared_->take_up_to("subscriber:" + cfg_.name, 1);
             if (r) {
                 g = *r;

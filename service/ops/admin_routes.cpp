@@ -93,6 +93,59 @@ http_response store_failure(boost::system::error_code ec, std::string_view subsc
     return error_response(ec, "the event store is unavailable");
 }
 
+// A subscriber as the admin API shows it: its settings without a secret or a header value
+// (they are credentials), where it is managed, its queue and what this process did for it.
+boost::json::object subscriber_json(
+    const admin_deps& d, const std::string& name, const queue_stats* q, std::int64_t now)
+{
+    boost::json::object o;
+    o["name"] = name;
+    for (const auto& s : d.subscribers) {
+        if (s.name != name) {
+            continue;
+        }
+        o["managed_by"] = "configuration"; // SWITCHBOARD_SUBSCRIBERS: changed by a (rolling) restart
+        o["url"] = redact_query(s.url);
+        boost::json::array events;
+        for (const auto& e : s.events) {
+            events.emplace_back(e);
+        }
+        o["events"] = std::move(events);
+        o["concurrency"] = s.concurrency;
+        o["rate_per_second"] = s.rate_per_second;
+        o["timeout_seconds"] = static_cast<double>(s.timeout.count()) / 1000.0;
+        o["max_attempts"] = s.retry.max_attempts;
+        o["max_age_seconds"] = static_cast<double>(s.retry.max_age.count()) / 1000.0;
+        o["initial_delay_seconds"] = static_cast<double>(s.retry.initial_delay.count()) / 1000.0;
+        o["max_delay_seconds"] = static_cast<double>(s.retry.max_delay.count()) / 1000.0;
+        boost::json::array headers;
+        for (const auto& h : s.headers) {
+            headers.emplace_back(h.first);
+        }
+        o["header_names"] = std::move(headers);
+        o["ca_file"] = s.ca_file;
+        o["client_certificate"] = !s.client_cert_file.empty();
+        boost::json::array previous;
+        for (const auto& p : s.previous_secrets) {
+            previous.push_back({{"expires_at", format_timestamp(p.expires_at_ms)}, {"signing", now < p.expires_at_ms}});
+        }
+        o["previous_secrets"] = std::move(previous); // a rotation: each still signs until it expires
+    }
+    if (q != nullptr) {
+        o["pending"] = q->pending;
+        o["in_flight"] = q->in_flight;
+        o["dead"] = q->dead;
+        o["oldest_pending_age_ms"]
+            = q->oldest_pending_occurred_at_ms ? std::max<std::int64_t>(0, now - *q->oldest_pending_occurred_at_ms) : 0;
+    }
+    // Since this process started (the metrics hold the same counts).
+    const auto& m = d.stats.subscriber(name);
+    o["delivered"] = static_cast<std::int64_t>(m.delivered.Value());
+    o["retried"] = static_cast<std::int64_t>(m.retried.Value());
+    o["dead_lettered"] = static_cast<std::int64_t>(m.dead_lettered.Value());
+    return o;
+}
+
 task<http_response> subscribers(const admin_deps& d)
 {
     auto r = co_await d.queue.stats();
@@ -102,34 +155,28 @@ task<http_response> subscribers(const admin_deps& d)
     const std::int64_t now = unix_ms_now();
     boost::json::array list;
     for (const auto& q : *r) {
-        boost::json::object o;
-        o["name"] = q.subscriber;
-        for (const auto& s : d.subscribers) {
-            if (s.name == q.subscriber) {
-                o["url"] = redact_query(s.url);
-                boost::json::array events;
-                for (const auto& e : s.events) {
-                    events.emplace_back(e);
-                }
-                o["events"] = std::move(events);
-                o["concurrency"] = s.concurrency;
-            }
-        }
-        o["pending"] = q.pending;
-        o["in_flight"] = q.in_flight;
-        o["dead"] = q.dead;
-        o["oldest_pending_age_ms"]
-            = q.oldest_pending_occurred_at_ms ? std::max<std::int64_t>(0, now - *q.oldest_pending_occurred_at_ms) : 0;
-        // Since this process started (the metrics hold the same counts).
-        const auto& m = d.stats.subscriber(q.subscriber);
-        o["delivered"] = static_cast<std::int64_t>(m.delivered.Value());
-        o["retried"] = static_cast<std::int64_t>(m.retried.Value());
-        o["dead_lettered"] = static_cast<std::int64_t>(m.dead_lettered.Value());
-        list.push_back(std::move(o));
+        list.push_back(subscriber_json(d, q.subscriber, &q, now));
     }
     boost::json::object doc;
     doc["subscribers"] = std::move(list);
     co_return json_response(http::status::ok, boost::json::serialize(doc));
+}
+
+task<http_response> subscriber(request_context& ctx, const admin_deps& d)
+{
+    const std::string name(path_param(ctx, "name"));
+    auto r = co_await d.queue.stats();
+    if (!r) {
+        co_return store_failure(r.error(), "");
+    }
+    const bool configured
+        = std::any_of(d.subscribers.begin(), d.subscribers.end(), [&](const auto& s) { return s.name == name; });
+    const auto q = std::find_if(r->begin(), r->end(), [&](const auto& x) { return x.subscriber == name; });
+    if (!configured && q == r->end()) {
+        co_return json_error(http::status::not_found, "not_found", "no subscriber '" + name + "'");
+    }
+    co_return json_response(http::status::ok,
+        boost::json::serialize(subscriber_json(d, name, q == r->end() ? nullptr : &*q, unix_ms_now())));
 }
 
 task<http_response> deliveries(request_context& ctx, const admin_deps& d)
@@ -320,6 +367,8 @@ void add_admin_routes(router& r, admin_deps d)
     constexpr route_policy admin{.twilio_signature = false, .rate_limited = false, .permission = "", .admin = true};
     r.add({http::verb::get, "/admin/subscribers", "admin_subscribers", admin,
         [d](request_context&) { return subscribers(d); }});
+    r.add({http::verb::get, "/admin/subscribers/{name}", "admin_subscriber", admin,
+        [d](request_context& ctx) { return subscriber(ctx, d); }});
     r.add({http::verb::get, "/admin/subscribers/{name}/deliveries", "admin_deliveries", admin,
         [d](request_context& ctx) { return deliveries(ctx, d); }});
     r.add({http::verb::post, "/admin/subscribers/{name}/dead/replay", "admin_replay_all", admin,

@@ -2,14 +2,22 @@
 // for Host names that cannot be rebound, and state changes only as application/json.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ADMIN_TOKEN, scrape, startServer, stopServer } from './harness.mjs';
+import { ADMIN_TOKEN, adminApi, scrape, startServer, stopServer } from './harness.mjs';
 
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
-const SUBSCRIBERS = JSON.stringify([{ name: 'crm', url: 'http://127.0.0.1:9/hook?token=s3cret', secret: SECRET }]);
+const OLD_SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+const SUBSCRIBERS = JSON.stringify([{
+  name: 'crm', url: 'http://127.0.0.1:9/hook?token=s3cret', secret: SECRET, rate_per_second: 2.5,
+  headers: { Authorization: 'Bearer h3ader-s3cret' },
+  previous_secrets: [{ secret: OLD_SECRET, expires_at: '2099-01-01T00:00:00Z' }, { secret: `whsec_${Buffer.alloc(32, 8).toString('base64')}`, expires_at: '2020-01-01T00:00:00Z' }],
+}]);
 
+// A request to the admin listener as given (no token added); the answer must be what
+// service/ops/admin_openapi.yaml describes.
 async function call(server, p, { method = 'GET', headers = {}, body } = {}) {
   const res = await fetch(`${server.admin}${p}`, { method, headers, body });
   const text = await res.text();
+  adminApi.conforms(method, new URL(p, server.admin).pathname, res.status, res.headers.get('content-type'), text);
   return { status: res.status, text, json: text.startsWith('{') ? JSON.parse(text) : null, res };
 }
 
@@ -73,6 +81,29 @@ describe('admin API with a token', () => {
     const m = await scrape(server);
     assert.ok(m['switchboard_admin_auth_failures_total{reason="missing"}'] >= 2);
     assert.ok(m['switchboard_admin_auth_failures_total{reason="wrong"}'] >= 1);
+  });
+
+  test('a subscriber\'s settings without its secrets or header values, in the list and by name', async () => {
+    const list = await call(server, '/admin/subscribers', { headers: auth });
+    assert.equal(list.status, 200);
+    const one = await call(server, '/admin/subscribers/crm', { headers: auth });
+    assert.equal(one.status, 200, one.text);
+    assert.deepEqual(one.json, list.json.subscribers[0]);
+    const crm = one.json;
+    assert.equal(crm.managed_by, 'configuration');
+    assert.equal(crm.rate_per_second, 2.5);
+    assert.equal(crm.concurrency, 8);
+    assert.equal(crm.max_attempts, 25);
+    assert.deepEqual(crm.header_names, ['Authorization']);
+    assert.deepEqual(crm.previous_secrets, [
+      { expires_at: '2099-01-01T00:00:00.000Z', signing: true }, { expires_at: '2020-01-01T00:00:00.000Z', signing: false }]);
+    assert.equal(crm.pending, 0);
+    for (const secret of [SECRET, OLD_SECRET, 'h3ader-s3cret', 's3cret']) {
+      assert.ok(!one.text.includes(secret) && !list.text.includes(secret), 'no credential in the admin API');
+    }
+    const missing = await call(server, '/admin/subscribers/nobody', { headers: auth });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.json.code, 'not_found');
   });
 
   test('cross-site requests are refused: state changes need application/json', async () => {

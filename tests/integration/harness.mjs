@@ -5,6 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import twilio from 'twilio';
+import { describedBy } from './openapi.mjs';
 
 export const BIN = process.env.SWITCHBOARD_BIN;
 if (!BIN) {
@@ -15,15 +16,22 @@ export const TOKEN = 'test-auth-token-0123456789abcdef';
 // The admin API's bearer token every test server gets (startServer; spawnServer callers add it).
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789';
 
+// The admin API's description: every answer adminFetch gets is checked against it.
+export const adminApi = describedBy('service/ops/admin_openapi.yaml');
+
 // A request to the admin listener with the admin token (and, for writes, the JSON content type
-// the admin API requires of requests that change state).
-export function adminFetch(server, p, init = {}) {
+// the admin API requires of requests that change state). The answer must be what
+// service/ops/admin_openapi.yaml describes.
+export async function adminFetch(server, p, init = {}) {
   const method = (init.method ?? 'GET').toUpperCase();
   const headers = { Authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers ?? {}) };
   if (method !== 'GET' && method !== 'HEAD' && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
     headers['Content-Type'] = 'application/json';
   }
-  return fetch(`${server.admin}${p}`, { ...init, headers });
+  const res = await fetch(`${server.admin}${p}`, { ...init, headers });
+  const body = await res.clone().text();
+  adminApi.conforms(method, new URL(p, server.admin).pathname, res.status, res.headers.get('content-type'), body);
+  return res;
 }
 
 // One suite, two stores: with SWITCHBOARD_TEST_STORE=redis every server a test starts uses a

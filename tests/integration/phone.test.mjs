@@ -5,20 +5,15 @@
 // library, and every response checked against service/phone/openapi.yaml.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import Ajv2020 from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose';
-import * as yaml from 'js-yaml';
+import { describedBy } from './openapi.mjs';
 import { STORE, scrape, signedPost, sleep, startServer, stopServer, storeEnv, twilio, waitFor } from './harness.mjs';
 import { startPrism, startStub, twilioError } from './twilio_peer.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..', '..');
 const ACCOUNT_SID = 'AC' + 'a'.repeat(32);
 const SENDER = '+14155550100';
 const PUBLIC_URL = 'https://voice.example.com';
@@ -32,71 +27,7 @@ const ALL = ['phone:view', 'phone:call', 'phone:sms', 'phone:admin'];
 // The OpenAPI description of this API: every response below is checked against it.
 // ---------------------------------------------------------------------------------------------
 
-const spec = yaml.load(readFileSync(path.join(root, 'service', 'phone', 'openapi.yaml'), 'utf8'));
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-addFormats(ajv);
-ajv.addSchema({ $id: 'openapi', components: spec.components ?? {} });
-const validators = new Map();
-let conformanceChecks = 0;
-
-function rewriteRefs(node) {
-  if (Array.isArray(node)) {
-    return node.map(rewriteRefs);
-  }
-  if (node && typeof node === 'object') {
-    const out = {};
-    for (const [k, v] of Object.entries(node)) {
-      out[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `openapi${v}` : rewriteRefs(v);
-    }
-    return out;
-  }
-  return node;
-}
-
-function resolve(node) {
-  while (node && node.$ref) {
-    node = node.$ref.slice(2).split('/').reduce((o, k) => o[k], spec);
-  }
-  return node;
-}
-
-function templateFor(pathname) {
-  for (const template of Object.keys(spec.paths)) {
-    const re = new RegExp('^' + template.replace(/\{[^}]+\}/g, '[^/]+') + '$');
-    if (re.test(pathname)) {
-      return template;
-    }
-  }
-  return null;
-}
-
-// Asserts that (method, path, status, content type, body) is what the description says.
-function conforms(method, pathname, status, contentType, body) {
-  const template = templateFor(pathname);
-  assert.ok(template, `${pathname} is not described in service/phone/openapi.yaml`);
-  const operation = spec.paths[template][method.toLowerCase()];
-  assert.ok(operation, `${method} ${template} is not described`);
-  const response = resolve(operation.responses[String(status)] ?? operation.responses.default);
-  assert.ok(response, `${method} ${template}: status ${status} is not described`);
-  if (!response.content) {
-    assert.equal(body, '', `${method} ${template} ${status}: no body is described`);
-    conformanceChecks++;
-    return;
-  }
-  const media = (contentType ?? '').split(';')[0].trim();
-  const described = response.content[media];
-  assert.ok(described, `${method} ${template} ${status}: content type ${media} is not described`);
-  if (media === 'application/json') {
-    const key = `${method} ${template} ${status}`;
-    if (!validators.has(key)) {
-      validators.set(key, ajv.compile(rewriteRefs(described.schema ?? {})));
-    }
-    const validate = validators.get(key);
-    const ok = validate(JSON.parse(body));
-    assert.ok(ok, `${key}: ${JSON.stringify(validate.errors)} in ${body}`);
-  }
-  conformanceChecks++;
-}
+const { conforms, checks: conformanceChecks } = describedBy('service/phone/openapi.yaml');
 
 // A call to the API; the answer is checked against the description.
 async function api(server, method, pathAndQuery, { token, body, raw, headers = {} } = {}) {
@@ -236,7 +167,7 @@ after(async () => {
   prism?.child.kill('SIGTERM');
   await new Promise((resolve) => (stub ? stub.server.close(resolve) : resolve()));
   rmSync(dir, { recursive: true, force: true });
-  console.log(`# responses checked against service/phone/openapi.yaml: ${conformanceChecks}`);
+  console.log(`# responses checked against service/phone/openapi.yaml: ${conformanceChecks()}`);
 });
 
 // ---------------------------------------------------------------------------------------------
