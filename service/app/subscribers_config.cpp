@@ -215,8 +215,9 @@ std::optional<subscriber_config> parse_subscriber(
             if (const auto problem = subscriber_rules::header_problem(hname, hvalue.as_string())) {
                 return fail_named("headers: " + *problem);
             }
+            const std::string_view given = hname; // (clang 14 cannot capture a structured binding)
             const bool twice = std::any_of(s.headers.begin(), s.headers.end(), [&](const auto& kv) {
-                return std::equal(kv.first.begin(), kv.first.end(), hname.begin(), hname.end(), [](char a, char b) {
+                return std::equal(kv.first.begin(), kv.first.end(), given.begin(), given.end(), [](char a, char b) {
                     return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
                 });
             });
