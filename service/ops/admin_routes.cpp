@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 
@@ -93,6 +94,15 @@ http_response store_failure(boost::system::error_code ec, std::string_view subsc
     return error_response(ec, "the event store is unavailable");
 }
 
+// A number of seconds (or any setting) as people write it: 10, not Boost.JSON's 1E1 for 10.0.
+boost::json::value plain_number(double v)
+{
+    if (v == std::floor(v) && std::fabs(v) < 9e15) {
+        return static_cast<std::int64_t>(v);
+    }
+    return v;
+}
+
 // A subscriber as the admin API shows it: its settings without a secret or a header value
 // (they are credentials), where it is managed, its queue and what this process did for it.
 boost::json::object subscriber_json(
@@ -112,12 +122,12 @@ boost::json::object subscriber_json(
         }
         o["events"] = std::move(events);
         o["concurrency"] = s.concurrency;
-        o["rate_per_second"] = s.rate_per_second;
-        o["timeout_seconds"] = static_cast<double>(s.timeout.count()) / 1000.0;
+        o["rate_per_second"] = plain_number(s.rate_per_second);
+        o["timeout_seconds"] = plain_number(static_cast<double>(s.timeout.count()) / 1000.0);
         o["max_attempts"] = s.retry.max_attempts;
-        o["max_age_seconds"] = static_cast<double>(s.retry.max_age.count()) / 1000.0;
-        o["initial_delay_seconds"] = static_cast<double>(s.retry.initial_delay.count()) / 1000.0;
-        o["max_delay_seconds"] = static_cast<double>(s.retry.max_delay.count()) / 1000.0;
+        o["max_age_seconds"] = plain_number(static_cast<double>(s.retry.max_age.count()) / 1000.0);
+        o["initial_delay_seconds"] = plain_number(static_cast<double>(s.retry.initial_delay.count()) / 1000.0);
+        o["max_delay_seconds"] = plain_number(static_cast<double>(s.retry.max_delay.count()) / 1000.0);
         boost::json::array headers;
         for (const auto& h : s.headers) {
             headers.emplace_back(h.first);

@@ -94,6 +94,7 @@ describe('admin API with a token', () => {
     assert.equal(crm.rate_per_second, 2.5);
     assert.equal(crm.concurrency, 8);
     assert.equal(crm.max_attempts, 25);
+    assert.match(one.text, /"timeout_seconds":10,/, 'whole numbers as people write them (not 1E1)');
     assert.deepEqual(crm.header_names, ['Authorization']);
     assert.deepEqual(crm.previous_secrets, [
       { expires_at: '2099-01-01T00:00:00.000Z', signing: true }, { expires_at: '2020-01-01T00:00:00.000Z', signing: false }]);
