@@ -407,6 +407,11 @@ redis_client::~redis_client()
 std::size_t redis_client::add_script(std::string source)
 {
     const std::string sha = crypto::hex_lower(crypto::sha1(source));
+    for (std::size_t i = 0; i < impl_->scripts.size(); ++i) {
+        if (impl_->scripts[i].sha == sha) { // the same script for several users (rate buckets): loaded once
+            return i;
+        }
+    }
     impl_->scripts.push_back({std::move(source), sha});
     return impl_->scripts.size() - 1;
 }
