@@ -152,7 +152,7 @@ row() { # row LABEL TARGET REFERENCE REFERENCE_LABEL
     'BEGIN { printf "  | %s | %.0f req/s | %s %.0f | %.2fx | %.2f ms (%s %.2f ms) |\n", l, a, rl, b, a/b, p, rl, rp }'
 }
 row "signed incoming call" incoming nginx "nginx"
-row "signed Gather result Digits=1 (an event)" menu nginx "nginx"
+row "signed Gather result Digits=1 (an event; repeated: a duplicate)" menu nginx "nginx"
 row "signed incoming call, TLS keep-alive" tls nginx_tls "nginx TLS"
 row "signed incoming call vs Express 5 + twilio" incoming express "Express"
 
