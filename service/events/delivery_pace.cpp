@@ -2,6 +2,7 @@
 #include "service/events/delivery_pace.hpp"
 
 #include "service/http/rate_limiter.hpp"
+#include "service/ops/clock.hpp"
 #include "service/ops/log.hpp"
 #include "service/ops/metrics.hpp"
 #include "service/store/redis/shared_rate_limiter.hpp"
@@ -43,12 +44,19 @@ std::size_t delivery_pace::claimable(std::size_t free, std::int64_t now_ms, std:
 
 task<void> delivery_pace::wait_turn(const connection_executor& strand, const bool& stopping)
 {
-    if (!local_) {
-        co_return;
-    }
     constexpr auto use_tuple = net::as_tuple(net::use_awaitable_t<connection_executor>{});
     bool counted = false;
     while (!stopping) {
+        // Claimed before the subscriber asked to wait (a 429 to another delivery): wait too.
+        if (const std::int64_t now = unix_ms_now(); now < paused_until_ms_) {
+            net::steady_timer t(
+                strand, std::chrono::milliseconds(std::min<std::int64_t>(paused_until_ms_ - now, 1000)));
+            co_await t.async_wait(use_tuple);
+            continue;
+        }
+        if (!local_) {
+            co_return;
+        }
         std::optional<rate_limiter::grant> g;
         if (shared_ && shared_->available()) {
             auto r = co_await shared_->take_up_to("subscriber:" + cfg_.name, 1);

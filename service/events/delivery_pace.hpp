@@ -32,8 +32,10 @@ public:
     // then waits for its token in wait_turn, holding its slot).
     std::size_t claimable(std::size_t free, std::int64_t now_ms, std::optional<std::int64_t>& next_due) const;
 
-    // Waits for one delivery's token; returns at once without a rate, and when `stopping`
-    // becomes true (at shutdown the deliveries already claimed are finished, not held).
+    // Waits until one delivery may start: after a pause the subscriber asked for, and for its
+    // token with a rate (without either it returns at once); and no longer once `stopping` is
+    // true (at shutdown the deliveries already claimed are finished, not held). The pause is
+    // looked at again every second at most, so a later hold_until is seen.
     task<void> wait_turn(const connection_executor& strand, const bool& stopping);
 
     // The subscriber asked to wait until `until_ms` (after answering `status`): a new pause is

@@ -2,6 +2,7 @@
 // asks for, and its rate (one process: the shared bucket is integration_cluster's).
 #include "service/events/delivery_pace.hpp"
 
+#include "service/ops/clock.hpp"
 #include "service/ops/metrics.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -79,6 +80,30 @@ BOOST_AUTO_TEST_CASE(each_delivery_waits_for_its_token)
     BOOST_TEST(took >= std::chrono::milliseconds(480));
     BOOST_TEST(stats.subscriber("crm").throttled_rate.Value() >= 1.0);
     BOOST_TEST(stats.subscriber("crm").throttled_rate.Value() <= 10.0); // once per delivery that waited
+}
+
+BOOST_AUTO_TEST_CASE(a_delivery_claimed_before_a_pause_waits_for_it_too)
+{
+    metrics stats;
+    const auto unlimited = subscriber(0); // no rate: only the pause holds it
+    delivery_pace pace(unlimited, stats.subscriber("crm"), nullptr, "");
+    net::io_context ioc;
+    const auto strand = net::make_strand(ioc);
+    const bool stopping = false;
+    const std::int64_t now = unix_ms_now();
+    pace.hold_until(now + 300, now, 429);
+    bool started = false;
+    const auto t0 = std::chrono::steady_clock::now();
+    net::co_spawn(
+        strand,
+        [&]() -> task<void> {
+            co_await pace.wait_turn(strand, stopping);
+            started = true;
+        },
+        net::detached);
+    ioc.run();
+    BOOST_TEST(started);
+    BOOST_TEST(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(280));
 }
 
 BOOST_AUTO_TEST_CASE(at_shutdown_claimed_deliveries_go_without_waiting)
