@@ -1,6 +1,8 @@
 // Subscriber rules (subscriber_rules.hpp).
 #include "protocol/events/subscriber_rules.hpp"
 
+#include "protocol/core/text.hpp"
+
 #include <algorithm>
 #include <array>
 
@@ -16,14 +18,6 @@ bool is_tchar(char c) noexcept
     return others.find(c) != std::string_view::npos;
 }
 
-bool iequal(std::string_view a, std::string_view b) noexcept
-{
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-        return lower(x) == lower(y);
-    });
-}
-
 constexpr std::array<std::string_view, 16> reserved = {"host", "content-type", "content-length", "transfer-encoding",
     "connection", "keep-alive", "upgrade", "te", "trailer", "expect", "proxy-connection", "user-agent", "webhook-id",
     "webhook-timestamp", "webhook-signature", "content-encoding"};
@@ -37,7 +31,7 @@ std::optional<std::string> header_problem(std::string_view name, std::string_vie
             + "' must be 1 to 64 letters, digits or !#$%&'*+-.^_`|~";
     }
     for (const std::string_view r : reserved) {
-        if (iequal(name, r)) {
+        if (text::iequals(name, r)) {
             return "header '" + std::string(name) + "' is written by Switchboard and cannot be set";
         }
     }

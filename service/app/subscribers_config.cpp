@@ -2,6 +2,7 @@
 // field by field (each problem names the subscriber and the field).
 #include "service/app/config.hpp"
 
+#include "protocol/core/text.hpp"
 #include "protocol/events/call_event.hpp"
 #include "protocol/events/event_catalogue.hpp"
 #include "protocol/events/subscriber_rules.hpp"
@@ -13,7 +14,6 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <fstream>
 
@@ -21,6 +21,15 @@ namespace switchboard {
 
 // One subscriber object; problems are reported as "SWITCHBOARD_SUBSCRIBERS[i] (name): why".
 namespace {
+
+// A JSON number as a double; -1 for anything else (every setting read this way is >= 0).
+double number_of(const boost::json::value& v)
+{
+    return v.is_double() ? v.as_double()
+        : v.is_int64()   ? static_cast<double>(v.as_int64())
+        : v.is_uint64()  ? static_cast<double>(v.as_uint64())
+                         : -1;
+}
 
 std::optional<subscriber_config> parse_subscriber(
     const boost::json::value& v, const std::string& where, std::vector<std::string>& errors)
@@ -59,10 +68,7 @@ std::optional<subscriber_config> parse_subscriber(
         if (f == nullptr) {
             return fallback;
         }
-        const double s = f->is_double() ? f->as_double()
-            : f->is_int64()             ? static_cast<double>(f->as_int64())
-            : f->is_uint64()            ? static_cast<double>(f->as_uint64())
-                                        : -1;
+        const double s = number_of(*f);
         if (!(s > 0) || s > max) {
             errors.push_back(where + ": " + std::string(key)
                 + " must be a number of seconds greater than 0 and at most "
@@ -216,11 +222,8 @@ std::optional<subscriber_config> parse_subscriber(
                 return fail_named("headers: " + *problem);
             }
             const std::string_view given = hname; // (clang 14 cannot capture a structured binding)
-            const bool twice = std::any_of(s.headers.begin(), s.headers.end(), [&](const auto& kv) {
-                return std::equal(kv.first.begin(), kv.first.end(), given.begin(), given.end(), [](char a, char b) {
-                    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-                });
-            });
+            const bool twice = std::any_of(
+                s.headers.begin(), s.headers.end(), [&](const auto& kv) { return text::iequals(kv.first, given); });
             if (twice) {
                 return fail_named("headers: '" + std::string(hname) + "' is given twice");
             }
@@ -238,10 +241,7 @@ std::optional<subscriber_config> parse_subscriber(
     }
     if (const auto* rate = o.if_contains("rate_per_second")) {
         constexpr double most = 100'000;
-        const double r = rate->is_double() ? rate->as_double()
-            : rate->is_int64()             ? static_cast<double>(rate->as_int64())
-            : rate->is_uint64()            ? static_cast<double>(rate->as_uint64())
-                                           : -1;
+        const double r = number_of(*rate);
         if (!(r >= 0) || r > most) {
             return fail_named("rate_per_second must be a number of deliveries a second from 0 (no limit) to 100000");
         }

@@ -56,10 +56,13 @@ rate_limiter::bucket& rate_limiter::find(std::string_view client, clock::time_po
 
 rate_limiter::decision rate_limiter::take(std::string_view client, clock::time_point now)
 {
-    const grant g = take_up_to(client, 1, now);
-    // Whole seconds for Retry-After, rounded up; the epsilon keeps float noise (9.9999999 vs
-    // 10.0000001) from adding a second.
-    return {g.granted == 1,
+    return decided(take_up_to(client, 1, now));
+}
+
+rate_limiter::decision rate_limiter::decided(const grant& g) noexcept
+{
+    // The epsilon keeps float noise (9.9999999 vs 10.0000001) from adding a second.
+    return {g.granted >= 1,
         std::chrono::seconds{static_cast<long>(std::ceil(static_cast<double>(g.wait.count()) / 1000.0 - 1e-6))}};
 }
 

@@ -33,6 +33,8 @@ public:
         std::chrono::milliseconds wait;
     };
     grant take_up_to(std::string_view client, std::size_t wanted, clock::time_point now);
+    // A one-token grant as a decision: the wait in whole seconds, rounded up (Retry-After).
+    static decision decided(const grant& g) noexcept;
 
     std::size_t tracked_clients() const;
 

@@ -43,9 +43,7 @@ task<boost::system::result<rate_limiter::decision>> shared_rate_limiter::take(st
     if (!g) {
         co_return g.error();
     }
-    // Whole seconds for Retry-After, as rate_limiter::take rounds them.
-    co_return rate_limiter::decision{g->granted == 1,
-        std::chrono::seconds{static_cast<long>(std::ceil(static_cast<double>(g->wait.count()) / 1000.0 - 1e-6))}};
+    co_return rate_limiter::decided(*g); // rounded as rate_limiter::take rounds it
 }
 
 task<boost::system::result<rate_limiter::grant>> shared_rate_limiter::take_up_to(std::string who, std::size_t wanted)

@@ -23,6 +23,32 @@ subscriber_config subscriber(double rate)
     return c;
 }
 
+// Starts `n` deliveries one after the other, each after its wait_turn, on a strand of its own
+// io_context; how many started and how long that took.
+struct turns {
+    int started = 0;
+    std::chrono::steady_clock::duration took{};
+};
+turns run_turns(delivery_pace& pace, int n, bool stopping)
+{
+    net::io_context ioc;
+    const auto strand = net::make_strand(ioc);
+    turns out;
+    const auto t0 = std::chrono::steady_clock::now();
+    net::co_spawn(
+        strand,
+        [&]() -> task<void> {
+            for (int i = 0; i < n; ++i) {
+                co_await pace.wait_turn(strand, stopping);
+                ++out.started;
+            }
+        },
+        net::detached);
+    ioc.run();
+    out.took = std::chrono::steady_clock::now() - t0;
+    return out;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(delivery_pacing)
@@ -59,25 +85,10 @@ BOOST_AUTO_TEST_CASE(each_delivery_waits_for_its_token)
     metrics stats;
     const auto paced = subscriber(20); // a burst of 20, then one every 50 ms
     delivery_pace pace(paced, stats.subscriber("crm"), nullptr, "");
-    net::io_context ioc;
-    const auto strand = net::make_strand(ioc);
-    const bool stopping = false;
-    int started = 0;
-    const auto t0 = std::chrono::steady_clock::now();
-    net::co_spawn(
-        strand,
-        [&]() -> task<void> {
-            for (int i = 0; i < 30; ++i) {
-                co_await pace.wait_turn(strand, stopping);
-                ++started;
-            }
-        },
-        net::detached);
-    ioc.run();
-    const auto took = std::chrono::steady_clock::now() - t0;
-    BOOST_TEST(started == 30);
+    const turns t = run_turns(pace, 30, false);
+    BOOST_TEST(t.started == 30);
     // 20 at once, then 10 more at 50 ms each: half a second at least (a slow machine takes longer).
-    BOOST_TEST(took >= std::chrono::milliseconds(480));
+    BOOST_TEST(t.took >= std::chrono::milliseconds(480));
     BOOST_TEST(stats.subscriber("crm").throttled_rate.Value() >= 1.0);
     BOOST_TEST(stats.subscriber("crm").throttled_rate.Value() <= 10.0); // once per delivery that waited
 }
@@ -87,24 +98,11 @@ BOOST_AUTO_TEST_CASE(a_delivery_claimed_before_a_pause_waits_for_it_too)
     metrics stats;
     const auto unlimited = subscriber(0); // no rate: only the pause holds it
     delivery_pace pace(unlimited, stats.subscriber("crm"), nullptr, "");
-    net::io_context ioc;
-    const auto strand = net::make_strand(ioc);
-    const bool stopping = false;
     const std::int64_t now = unix_ms_now();
     pace.hold_until(now + 300, now, 429);
-    bool started = false;
-    const auto t0 = std::chrono::steady_clock::now();
-    net::co_spawn(
-        strand,
-        [&]() -> task<void> {
-            co_await pace.wait_turn(strand, stopping);
-            started = true;
-        },
-        net::detached);
-    ioc.run();
-    const auto took = std::chrono::steady_clock::now() - t0;
-    BOOST_TEST(started);
-    BOOST_TEST(took >= std::chrono::milliseconds(280));
+    const turns t = run_turns(pace, 1, false);
+    BOOST_TEST(t.started == 1);
+    BOOST_TEST(t.took >= std::chrono::milliseconds(280));
 }
 
 BOOST_AUTO_TEST_CASE(at_shutdown_claimed_deliveries_go_without_waiting)
@@ -112,21 +110,8 @@ BOOST_AUTO_TEST_CASE(at_shutdown_claimed_deliveries_go_without_waiting)
     metrics stats;
     const auto paced = subscriber(1); // a burst of one, then one a second
     delivery_pace pace(paced, stats.subscriber("crm"), nullptr, "");
-    net::io_context ioc;
-    const auto strand = net::make_strand(ioc);
-    const bool stopping = true; // at shutdown the claimed deliveries are finished, not held
-    int started = 0;
-    net::co_spawn(
-        strand,
-        [&]() -> task<void> {
-            for (int i = 0; i < 5; ++i) {
-                co_await pace.wait_turn(strand, stopping);
-                ++started;
-            }
-        },
-        net::detached);
-    ioc.run();
-    BOOST_TEST(started == 5);
+    // stopping: at shutdown the claimed deliveries are finished, not held
+    BOOST_TEST(run_turns(pace, 5, true).started == 5);
     BOOST_TEST(stats.subscriber("crm").throttled_rate.Value() == 0.0); // none of them waited for a token
 }
 
