@@ -13,9 +13,13 @@
 #      drain through the consumer group; the counters are summed).
 #   bench/events.sh [--store all|sqlite|redis] [--replicas 1|2] [--duration SECONDS] [--connections N]
 #                   [--backlog N] [--concurrency N] [--threads N] [--signatures 1|2]
+#                   [--ordering none|per_call]
 #   --store all (the default): SQLite, then Redis with one replica, then with two, then SQLite
-#   again with two signatures on every delivery (a secret rotation: previous_secrets), one after
-#   the other in one run, and a table of the four at the end.
+#   again with two signatures on every delivery (a secret rotation: previous_secrets), then SQLite
+#   and Redis with "ordering": "per_call", one after the other in one run, and a table of the six
+#   at the end.
+#   --ordering per_call: the subscriber takes one call's events one at a time, in stored order
+#   (the load spreads over 4,096 calls, so the drain keeps up to that many calls in parallel).
 #   --signatures 2: the subscriber has a previous secret that has not expired, so every
 #   delivery is signed twice (webhook-signature "v1,<new> v1,<old>").
 #   SWITCHBOARD_BIN=/path/to/switchboard bench/events.sh ...   # that binary, no cmake build
@@ -30,6 +34,7 @@ backlog=100000
 concurrency=32
 threads=""
 signatures=1
+ordering=none
 while (($#)); do
   case "$1" in
     --store) store=$2; shift 2 ;;
@@ -40,6 +45,7 @@ while (($#)); do
     --concurrency) concurrency=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --signatures) signatures=$2; shift 2 ;;
+    --ordering) ordering=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -48,32 +54,36 @@ if [[ "$store" == all ]]; then
   # Every row from one run: each configuration is this script again, with the same settings.
   out=$(mktemp -d)
   trap 'rm -rf "$out"' EXIT
-  configs=("sqlite 1 1" "redis 1 1" "redis 2 1" "sqlite 1 2")
+  configs=("sqlite 1 1 none" "redis 1 1 none" "redis 2 1 none" "sqlite 1 2 none" "sqlite 1 1 per_call"
+    "redis 1 1 per_call")
   for c in "${configs[@]}"; do
-    read -r s r g <<<"$c"
-    echo "=== store $s, $r replica(s), $g signature(s) per delivery"
+    read -r s r g o <<<"$c"
+    echo "=== store $s, $r replica(s), $g signature(s) per delivery, ordering $o"
     "$0" --store "$s" --replicas "$r" --duration "$duration" --connections "$connections" --backlog "$backlog" \
-      --concurrency "$concurrency" --signatures "$g" ${threads:+--threads "$threads"} | tee "$out/$s-$r-$g.txt"
+      --concurrency "$concurrency" --signatures "$g" --ordering "$o" ${threads:+--threads "$threads"} \
+      | tee "$out/$s-$r-$g-$o.txt"
     echo
   done
   echo "summary (one run, one configuration after the other):"
   echo "| store | accepted (durable) | nginx ceiling in its run | ratio | p99 | delivered from a backlog |"
   echo "|---|---:|---:|---:|---:|---:|"
   for c in "${configs[@]}"; do
-    read -r s r g <<<"$c"
+    read -r s r g o <<<"$c"
     name="$s, $r replica(s)"
     ((g == 1)) || name="$name, $g signatures"
+    [[ "$o" == none ]] || name="$name, $o ordering"
     awk -v name="$name" '
       /^  nginx ceiling/ { ceiling = $(NF - 7) }
       /^  accepted/ && !acc { for (i = 1; i <= NF; i++) if ($(i + 1) == "req/s") { acc = $i; p99 = $(i + 6); break } }
       /deliveries\/s/ { for (i = 1; i <= NF; i++) if ($(i + 1) == "deliveries/s") drained = $i }
       END { printf "| %s | %s req/s | %s req/s | %.2fx | %s ms | %s /s |\n", name, acc, ceiling, acc / ceiling, p99, drained }' \
-      "$out/$s-$r-$g.txt"
+      "$out/$s-$r-$g-$o.txt"
   done
   exit 0
 fi
 [[ "$replicas" == 1 || "$replicas" == 2 ]] || { echo "--replicas: 1 or 2" >&2; exit 2; }
 [[ "$signatures" == 1 || "$signatures" == 2 ]] || { echo "--signatures: 1 or 2" >&2; exit 2; }
+[[ "$ordering" == none || "$ordering" == per_call ]] || { echo "--ordering: none or per_call" >&2; exit 2; }
 # An SQLite store belongs to one process: only Redis can be shared by replicas.
 [[ "$replicas" == 1 || "$store" == redis ]] || { echo "--replicas 2 needs --store redis" >&2; exit 2; }
 ((connections >= replicas)) || { echo "--connections: at least one per replica" >&2; exit 2; }
@@ -94,6 +104,8 @@ rotation=""
 if ((signatures == 2)); then
   rotation=",\"previous_secrets\":[{\"secret\":\"$("$bin" secret)\",\"expires_at\":\"2099-01-01T00:00:00Z\"}]"
 fi
+# --ordering per_call: one call's events one at a time (added to the subscriber like the rotation).
+[[ "$ordering" == none ]] || rotation="$rotation,\"ordering\":\"$ordering\""
 
 # The subscriber: nginx answering 204 to every POST, one worker.
 nginx_port=$(free_port)
@@ -240,9 +252,9 @@ if [[ "$store" == redis ]]; then
   else
     sb_desc="1 replica, $threads I/O thread(s)"
   fi
-  echo "event pipeline benchmark: store redis ($(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-), loopback, AOF appendfsync everysec), $sb_desc; duration=${duration}s connections=$connections ($replicas x wrk -t1), $signatures signature(s) per delivery"
+  echo "event pipeline benchmark: store redis ($(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-), loopback, AOF appendfsync everysec), $sb_desc; duration=${duration}s connections=$connections ($replicas x wrk -t1), $signatures signature(s) per delivery, ordering $ordering"
 else
-  echo "event pipeline benchmark: store sqlite (fsync on), 1 replica, duration=${duration}s connections=$connections (wrk -t1), Switchboard $threads I/O thread(s) + store writer and syncer, $signatures signature(s) per delivery"
+  echo "event pipeline benchmark: store sqlite (fsync on), 1 replica, duration=${duration}s connections=$connections (wrk -t1), Switchboard $threads I/O thread(s) + store writer and syncer, $signatures signature(s) per delivery, ordering $ordering"
 fi
 
 # --- 1. accepted per second, delivered concurrently ----------------------------------------

@@ -242,7 +242,23 @@ std::string format_timestamp(std::int64_t unix_ms)
 
 std::optional<std::int64_t> parse_timestamp(std::string_view view)
 {
-    const std::string text(view); // sscanf needs the terminator
+    std::string text(view); // sscanf needs the terminator
+    // A fraction of a second (time-secfrac: what format_timestamp writes) to milliseconds; the
+    // rest of it is cut.
+    std::int64_t fraction_ms = 0;
+    if (text.size() > 20 && text[19] == '.') {
+        std::size_t end = 20;
+        while (end < text.size() && text[end] >= '0' && text[end] <= '9') {
+            ++end;
+        }
+        if (end == 20 || end - 20 > 9) {
+            return std::nullopt;
+        }
+        for (std::size_t i = 20, scale = 100; i < end && i < 23; ++i, scale /= 10) {
+            fraction_ms += static_cast<std::int64_t>(text[i] - '0') * static_cast<std::int64_t>(scale);
+        }
+        text.erase(19, end - 19);
+    }
     int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, oh = 0, om = 0;
     char sign = 0;
     int used = 0;
@@ -262,7 +278,7 @@ std::optional<std::int64_t> parse_timestamp(std::string_view view)
     }
     const std::int64_t offset_s = (sign == '-' ? -1 : 1) * (oh * 3600 + om * 60);
     const std::int64_t days = date::sys_days{day}.time_since_epoch().count();
-    return ((days * 86400) + h * 3600 + mi * 60 + sec - offset_s) * 1000;
+    return ((days * 86400) + h * 3600 + mi * 60 + sec - offset_s) * 1000 + fraction_ms;
 }
 
 std::string to_json(const call_event& e)

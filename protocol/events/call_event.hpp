@@ -92,8 +92,9 @@ call_event sms_status_changed_event(const sms_message& m);
 
 // RFC 3339 UTC with milliseconds: 2026-11-21T15:04:05.123Z
 std::string format_timestamp(std::int64_t unix_ms);
-// RFC 3339 with seconds, "Z" or an offset, no fraction (2027-01-31T00:00:00Z,
-// 2027-01-31T09:30:00+09:30): milliseconds since the Unix epoch, or nullopt.
+// RFC 3339 with seconds, an optional fraction (milliseconds kept) and "Z" or an offset
+// (2027-01-31T00:00:00Z, 2027-01-31T09:30:00.250+09:30, what format_timestamp writes):
+// milliseconds since the Unix epoch, or nullopt.
 std::optional<std::int64_t> parse_timestamp(std::string_view text);
 
 // The key that makes Twilio's retries (and replays) of one callback yield one event: the natural

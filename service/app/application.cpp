@@ -7,6 +7,7 @@
 #include "service/client/twilio_client.hpp"
 #include "service/events/delivery_service.hpp"
 #include "service/events/event_publisher.hpp"
+#include "service/events/subscriber_registry.hpp"
 #include "service/events/webhook_routes.hpp"
 #include "service/http/jwt_auth.hpp"
 #include "service/http/listener.hpp"
@@ -153,6 +154,7 @@ struct application::impl {
     tcp::acceptor public_acceptor;
     tcp::acceptor admin_acceptor;
     std::unique_ptr<delivery_service> deliveries; // after ioc: its timers and sockets go first
+    std::unique_ptr<subscriber_registry> registry; // the configured and the stored subscribers
     std::unique_ptr<twilio_client> twilio; // likewise; null without TWILIO_ACCOUNT_SID
     const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
@@ -185,8 +187,9 @@ struct application::impl {
         , control(net::make_strand(ioc))
         , public_acceptor(control)
         , admin_acceptor(control)
-        , deliveries(std::make_unique<delivery_service>(ioc, parts.deliveries, stats, cfg.subscribers,
-              redis != nullptr ? &redis->client() : nullptr, cfg.store.key_prefix))
+        , deliveries(std::make_unique<delivery_service>(
+              ioc, parts.deliveries, stats, redis != nullptr ? &redis->client() : nullptr, cfg.store.key_prefix))
+        , registry(std::make_unique<subscriber_registry>(*store, parts.subscribers, *deliveries, cfg.subscribers))
         , twilio(make_twilio(ioc, cfg, stats))
     {
         store->on_commit([this](const store_timing& t) {
@@ -203,6 +206,11 @@ struct application::impl {
             }
         });
         if (sqlite != nullptr) {
+            // The stored subscribers before anything is accepted (callbacks still run on the
+            // store's thread here, not on the io_context that is not running yet).
+            if (!registry->load_now(std::chrono::seconds(30))) {
+                throw std::runtime_error("the event store's subscriber table cannot be read");
+            }
             sqlite->complete_on([this](std::function<void()> fn) { net::post(ioc, std::move(fn)); });
             stats.store_up.Set(1);
         }
@@ -213,11 +221,7 @@ struct application::impl {
                     stats.store_disconnects.Increment();
                 } else if (deliveries) {
                     // Deliveries due while Redis was away: look now, not at the next poll.
-                    std::vector<std::string> all;
-                    for (const auto& s : cfg.subscribers) {
-                        all.push_back(s.name);
-                    }
-                    deliveries->notify(all);
+                    deliveries->notify_all();
                 }
             });
         }
@@ -227,7 +231,7 @@ struct application::impl {
         add_voice_routes(public_routes, voice);
         add_webhook_routes(public_routes, stats, events);
         add_admin_routes(admin_routes,
-            {stats, ready, parts.deliveries, *deliveries, cfg.subscribers, parts.health,
+            {stats, ready, parts.deliveries, *deliveries, *registry, parts.health,
                 cfg.store.redis ? std::string() : (std::filesystem::path(cfg.data_dir) / "backups").string()});
         add_phone_routes(
             public_routes, {cfg, stats, parts.calls, parts.keys, events, twilio.get(), tokens.key_count(), voice});
@@ -404,6 +408,11 @@ struct application::impl {
             while (!redis->available() && std::chrono::steady_clock::now() < until) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(5));
             }
+            if (!redis->available() || !registry->load_now(cfg.store.timeout)) {
+                log::line(log::level::warn,
+                    "the stored subscribers cannot be read yet: not ready until they are (read every second)")
+                    .emit();
+            }
         }
         const std::size_t open_files = raise_open_file_limit();
         const connection_caps public_caps{public_connection_cap(cfg, open_files), cfg.max_connections_per_client};
@@ -433,6 +442,7 @@ struct application::impl {
                 public_acceptor, {"public", public_routes, stats, cfg, public_connections, draining, tls.get()}),
             log_exception);
         deliveries->start();
+        registry->start(control);
         events.start_spill(control);
         start_store_monitor(control, parts.health, stats, cfg.store.probe_interval);
         start_retention(control, parts.health, stats, {cfg.store.retention, cfg.store.retention_interval});
@@ -446,7 +456,7 @@ struct application::impl {
         log::line(log::level::info, "ready")
             .num("threads", threads())
             .str("store", store_name())
-            .num("subscribers", static_cast<std::int64_t>(cfg.subscribers.size()))
+            .num("subscribers", static_cast<std::int64_t>(registry->names().size()))
             .emit();
 
         std::vector<std::thread> pool;

@@ -15,6 +15,10 @@
 #include <utility>
 #include <vector>
 
+namespace boost::json {
+class value;
+}
+
 namespace switchboard {
 
 struct endpoint_config {
@@ -46,6 +50,9 @@ struct subscriber_config {
     // Deliveries started per second at most (a burst of one second's worth), shared by every
     // replica on Redis; 0: no limit beyond concurrency.
     double rate_per_second = 0;
+    // "ordering": "per_call": the events of one call (or message) are delivered one at a time, in
+    // the order they were stored, the next once the previous is delivered or dead-lettered.
+    bool per_call_ordering = false;
     delivery::retry_policy retry;
     std::string ca_file; // extra trusted CA bundle (PEM) for https; the system store otherwise
     // Sent with every delivery, in this order (subscriber_rules::header_problem says which may).
@@ -173,6 +180,10 @@ extern const char* const default_status_callback_overrides;
 
 // SWITCHBOARD_SUBSCRIBERS' JSON array; each problem is appended to `errors`, naming the field.
 std::vector<subscriber_config> parse_subscribers(const std::string& json, std::vector<std::string>& errors);
+// One subscriber object, as SWITCHBOARD_SUBSCRIBERS and the subscriber API take it; each problem
+// is appended to `errors` as "<where> (<name>): <field> ...".
+std::optional<subscriber_config> parse_subscriber(
+    const boost::json::value& v, const std::string& where, std::vector<std::string>& errors);
 
 using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
 

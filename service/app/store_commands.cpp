@@ -33,7 +33,7 @@ configured_store open_configured_store(const config& c)
 {
     std::vector<subscription> subs;
     for (const auto& s : c.subscribers) {
-        subs.push_back({s.name, s.events});
+        subs.push_back({s.name, s.events, s.per_call_ordering});
     }
     configured_store out;
     if (c.store.redis) {

@@ -31,6 +31,8 @@ double number_of(const boost::json::value& v)
                          : -1;
 }
 
+} // namespace
+
 std::optional<subscriber_config> parse_subscriber(
     const boost::json::value& v, const std::string& where, std::vector<std::string>& errors)
 {
@@ -44,7 +46,7 @@ std::optional<subscriber_config> parse_subscriber(
     const auto& o = v.as_object();
     static const std::vector<std::string_view> known = {"name", "url", "secret", "events", "timeout_seconds",
         "concurrency", "max_attempts", "max_age_seconds", "initial_delay_seconds", "max_delay_seconds", "ca_file",
-        "headers", "client_cert_file", "client_key_file", "previous_secrets", "rate_per_second"};
+        "headers", "client_cert_file", "client_key_file", "previous_secrets", "rate_per_second", "ordering"};
     for (const auto& [key, value] : o) {
         (void)value;
         if (std::find(known.begin(), known.end(), std::string_view(key)) == known.end()) {
@@ -247,6 +249,12 @@ std::optional<subscriber_config> parse_subscriber(
         }
         s.rate_per_second = r;
     }
+    if (const auto* ordering = o.if_contains("ordering")) {
+        if (!ordering->is_string() || (ordering->as_string() != "none" && ordering->as_string() != "per_call")) {
+            return fail_named("ordering must be \"none\" or \"per_call\" (one call's events one at a time, in order)");
+        }
+        s.per_call_ordering = ordering->as_string() == "per_call";
+    }
     s.timeout = *timeout;
     s.concurrency = *concurrency;
     s.retry.max_attempts = static_cast<int>(*attempts);
@@ -258,8 +266,6 @@ std::optional<subscriber_config> parse_subscriber(
     }
     return s;
 }
-
-} // namespace
 
 std::vector<subscriber_config> parse_subscribers(const std::string& json, std::vector<std::string>& errors)
 {

@@ -1,4 +1,8 @@
-// Deliveries to subscribers: dispatcher, signed requests over service/http_client, outcome recording.
+// Deliveries to subscribers: dispatcher, signed requests over service/http_client, outcome recording,
+// and the workers' life (made, replaced and stopped as the subscriber list changes).
+//
+// One file because the worker and the service that starts, replaces and frees it share the
+// worker's strand-only state and counters; a header for the worker would publish all of it.
 #include "service/events/delivery_service.hpp"
 
 #include "protocol/events/delivery_policy.hpp"
@@ -14,6 +18,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <random>
 
@@ -88,6 +93,18 @@ struct delivery_service::worker {
 
     std::atomic<bool> wake_pending{false};
     std::atomic<std::size_t> busy_count{0}; // deliveries whose outcome is not recorded yet
+    std::atomic<bool> finished{false}; // the dispatcher returned
+    std::chrono::steady_clock::time_point retired_at{}; // under the service's mutex
+
+    // From any thread: claim no more; what is in flight finishes.
+    void halt()
+    {
+        net::post(strand, [this] {
+            stopping = true;
+            wake.cancel();
+            client->close_idle();
+        });
+    }
 
     // From any thread: look for due deliveries now.
     void poke()
@@ -267,6 +284,11 @@ struct delivery_service::worker {
         taken.free_http();
         for (int tries = 0;; ++tries) {
             auto r = co_await store.complete(cfg.name, o);
+            if (r && cfg.per_call_ordering && o.state != delivery_state::pending) {
+                // The call's next event may be claimed now.
+                poked = true;
+                wake.cancel();
+            }
             if (r || stopping) {
                 if (!r) {
                     log::line(log::level::warn, "delivery outcome not recorded before stopping; due again at restart")
@@ -323,35 +345,86 @@ struct delivery_service::worker {
     }
 };
 
-delivery_service::delivery_service(net::io_context& ioc, delivery_queue& store, metrics& stats,
-    const std::vector<subscriber_config>& subs, redis_client* redis, const std::string& prefix)
-    : ioc_(ioc), store_(store), stats_(stats)
+delivery_service::delivery_service(
+    net::io_context& ioc, delivery_queue& store, metrics& stats, redis_client* redis, const std::string& prefix)
+    : ioc_(ioc), store_(store), stats_(stats), redis_(redis), prefix_(prefix), gauges_(net::make_strand(ioc))
 {
-    for (const auto& s : subs) {
-        workers_.push_back(std::make_unique<worker>(ioc, store, stats, s, redis, prefix));
-    }
 }
 
 delivery_service::~delivery_service() = default;
 
+std::vector<std::pair<std::string, std::string>> delivery_service::apply(const std::vector<subscriber_config>& subs)
+{
+    std::vector<std::pair<std::string, std::string>> problems;
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::shared_ptr<worker>> next;
+    for (const auto& c : subs) {
+        const auto same
+            = std::find_if(workers_.begin(), workers_.end(), [&](const auto& w) { return w && w->cfg == c; });
+        if (same != workers_.end()) {
+            next.push_back(std::move(*same));
+            continue;
+        }
+        try {
+            auto w = std::make_shared<worker>(ioc_, store_, stats_, c, redis_, prefix_);
+            if (started_ && !stopped_) {
+                spawn(w);
+            }
+            next.push_back(std::move(w));
+        } catch (const std::exception& e) {
+            problems.emplace_back(c.name, e.what());
+        }
+    }
+    for (auto& w : workers_) {
+        if (w) { // not carried over: removed, paused or changed
+            w->halt();
+            w->retired_at = now;
+            retired_.push_back(std::move(w));
+        }
+    }
+    workers_ = std::move(next);
+    // A stopped worker goes once its dispatcher returned and its last outcome is recorded, and
+    // a while after, when its closed connections' handlers have long run: nothing of it is
+    // queued any more.
+    std::erase_if(retired_, [&](const std::shared_ptr<worker>& w) {
+        return w->finished && w->busy_count == 0 && now - w->retired_at >= std::chrono::seconds(30);
+    });
+    return problems;
+}
+
+void delivery_service::spawn(const std::shared_ptr<worker>& w)
+{
+    net::co_spawn(
+        w->strand,
+        [](std::shared_ptr<worker> self) -> task<void> {
+            co_await self->dispatch();
+            self->finished = true;
+        }(w),
+        log::on_failure("delivery dispatcher failed", "subscriber", w->cfg.name));
+}
+
 void delivery_service::start()
 {
-    for (auto& w : workers_) {
-        net::co_spawn(
-            w->strand, w->dispatch(), log::on_failure("delivery dispatcher failed", "subscriber", w->cfg.name));
+    {
+        std::lock_guard lock(mutex_);
+        started_ = true;
+        for (const auto& w : workers_) {
+            spawn(w);
+        }
     }
-    // Queue gauges: depth by state and the oldest undelivered event's age, every 2 s.
-    if (workers_.empty()) {
-        return;
-    }
+    // Queue gauges: depth by state and the oldest undelivered event's age, every 2 s, for every
+    // subscriber events fan out to (paused ones too); one no longer listed is zeroed.
     net::co_spawn(
-        workers_.front()->strand,
+        gauges_,
         [this]() -> task<void> {
-            net::steady_timer tick(workers_.front()->strand);
+            net::steady_timer tick(gauges_);
+            std::vector<std::string> shown;
             for (;;) {
                 auto r = co_await store_.stats();
                 if (r) {
                     const std::int64_t now = unix_ms_now();
+                    std::vector<std::string> seen;
                     for (const auto& q : *r) {
                         auto& m = stats_.subscriber(q.subscriber);
                         m.pending.Set(static_cast<double>(q.pending));
@@ -361,7 +434,18 @@ void delivery_service::start()
                                 ? static_cast<double>(std::max<std::int64_t>(0, now - *q.oldest_pending_occurred_at_ms))
                                     / 1000.0
                                 : 0.0);
+                        seen.push_back(q.subscriber);
                     }
+                    for (const auto& name : shown) {
+                        if (std::find(seen.begin(), seen.end(), name) == seen.end()) {
+                            auto& m = stats_.subscriber(name);
+                            m.pending.Set(0);
+                            m.in_flight.Set(0);
+                            m.dead.Set(0);
+                            m.oldest_pending_age.Set(0);
+                        }
+                    }
+                    shown = std::move(seen);
                 }
                 tick.expires_after(std::chrono::seconds(2));
                 auto [ec] = co_await tick.async_wait(use_tuple);
@@ -375,6 +459,7 @@ void delivery_service::start()
 
 void delivery_service::notify(const std::vector<std::string>& subscribers)
 {
+    std::lock_guard lock(mutex_);
     for (const auto& name : subscribers) {
         for (auto& w : workers_) {
             if (w->cfg.name == name) {
@@ -384,22 +469,31 @@ void delivery_service::notify(const std::vector<std::string>& subscribers)
     }
 }
 
+void delivery_service::notify_all()
+{
+    std::lock_guard lock(mutex_);
+    for (auto& w : workers_) {
+        w->poke();
+    }
+}
+
 void delivery_service::stop()
 {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
     for (auto& w : workers_) {
-        net::post(w->strand, [raw = w.get()] {
-            raw->stopping = true;
-            raw->wake.cancel();
-            raw->client->close_idle();
-        });
+        w->halt();
     }
 }
 
 std::size_t delivery_service::in_flight() const
 {
+    std::lock_guard lock(mutex_);
     std::size_t n = 0;
-    for (const auto& w : workers_) {
-        n += w->busy_count.load();
+    for (const auto* list : {&workers_, &retired_}) {
+        for (const auto& w : *list) {
+            n += w->busy_count.load();
+        }
     }
     return n;
 }

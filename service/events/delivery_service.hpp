@@ -1,4 +1,4 @@
-// Outbound deliveries: for each configured subscriber, a dispatcher claims due deliveries from
+// Outbound deliveries: for each subscriber delivered to, a dispatcher claims due deliveries from
 // the event store and POSTs them (Standard Webhooks signature) over kept-alive HTTP/1.1 or TLS
 // connections, at most `concurrency` at a time, then records each outcome under the retry
 // policy: delivered, retried later (backoff + jitter, Retry-After honoured) or dead-lettered.
@@ -11,6 +11,7 @@
 #include "service/store/awaitable_store.hpp"
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -21,30 +22,47 @@ class redis_client;
 
 class delivery_service {
 public:
-    // Throws std::runtime_error when a subscriber's TLS settings are unusable (ca_file, client
-    // certificate). `redis` (the Redis store's client, before it starts; null on SQLite) shares
-    // each subscriber's rate_per_second between the replicas, under `prefix`.
-    delivery_service(net::io_context& ioc, delivery_queue& store, metrics& stats,
-        const std::vector<subscriber_config>& subs, redis_client* redis = nullptr, const std::string& prefix = {});
+    // `redis` (the Redis store's client, before it starts; null on SQLite) shares each
+    // subscriber's rate_per_second between the replicas, under `prefix`.
+    delivery_service(net::io_context& ioc, delivery_queue& store, metrics& stats, redis_client* redis = nullptr,
+        const std::string& prefix = {});
     ~delivery_service();
 
+    // Delivers to exactly these subscribers from now on: one not delivered to yet gets a
+    // worker, one whose settings changed gets a new worker, one no longer listed (removed,
+    // paused, disabled) stops claiming. A stopped worker's deliveries in flight finish and
+    // record their outcome. Thread-safe. Answers the subscribers that got no worker because
+    // their TLS settings are unusable (ca_file, client certificate): name and why.
+    std::vector<std::pair<std::string, std::string>> apply(const std::vector<subscriber_config>& subs);
     // Spawns the dispatchers and the queue-gauge refresher on the io_context.
     void start();
     // New deliveries were committed for these subscribers: look now instead of at the next poll.
     // Thread-safe and cheap when called often.
     void notify(const std::vector<std::string>& subscribers);
+    // Every subscriber delivered to: look now (the store is back).
+    void notify_all();
     // Stops claiming; deliveries in flight finish and record their outcome. Thread-safe.
     void stop();
-    // Deliveries being attempted now, across subscribers. Thread-safe.
+    // Deliveries being attempted now, across subscribers (stopped workers' too). Thread-safe.
     std::size_t in_flight() const;
 
     struct worker;
 
 private:
+    void spawn(const std::shared_ptr<worker>& w);
+
     net::io_context& ioc_;
     delivery_queue& store_;
     metrics& stats_;
-    std::vector<std::unique_ptr<worker>> workers_;
+    redis_client* redis_;
+    const std::string prefix_;
+    connection_executor gauges_; // the queue-gauge refresher's strand
+    mutable std::mutex mutex_;
+    bool started_ = false; // under mutex_
+    bool stopped_ = false; // under mutex_
+    std::vector<std::shared_ptr<worker>> workers_; // under mutex_
+    // Stopped workers, until their dispatcher has returned and their last delivery is recorded.
+    std::vector<std::shared_ptr<worker>> retired_; // under mutex_
 };
 
 } // namespace switchboard

@@ -50,6 +50,16 @@ struct request_context {
     std::string_view path; // request target without the query
     std::string_view query; // after '?', raw
     std::vector<std::pair<std::string, std::string>> path_params;
+    // The {name} capture of the matched route; empty when it has none.
+    std::string_view path_param(std::string_view name) const
+    {
+        for (const auto& [k, v] : path_params) {
+            if (k == name) {
+                return v;
+            }
+        }
+        return {};
+    }
     form_params params; // the form body (POST) or query (GET), decoded
     // Set by the router once the request proved who sent it (a valid Twilio signature, bearer
     // token or admin token): the connection then no longer counts as an anonymous one.

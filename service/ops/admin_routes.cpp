@@ -5,6 +5,7 @@
 #include "protocol/events/call_event.hpp"
 #include "protocol/events/event_catalogue.hpp"
 #include "service/events/delivery_service.hpp"
+#include "service/events/subscriber_registry.hpp"
 #include "service/http/http_error.hpp"
 #include "service/ops/clock.hpp"
 #include "service/ops/log.hpp"
@@ -49,43 +50,6 @@ void sync_directory(const std::string& dir)
     }
 }
 
-std::string_view path_param(const request_context& ctx, std::string_view name)
-{
-    for (const auto& [k, v] : ctx.path_params) {
-        if (k == name) {
-            return v;
-        }
-    }
-    return {};
-}
-
-// Query strings often carry a receiver's credential (?token=…): listings show names only.
-std::string redact_query(std::string_view url)
-{
-    const std::size_t q = url.find('?');
-    if (q == std::string_view::npos) {
-        return std::string(url);
-    }
-    std::string out(url.substr(0, q + 1));
-    std::string_view rest = url.substr(q + 1);
-    const std::size_t hash = rest.find('#');
-    rest = rest.substr(0, hash);
-    for (bool first = true; !rest.empty(); first = false) {
-        const std::size_t amp = rest.find('&');
-        const std::string_view pair = rest.substr(0, amp);
-        rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-        if (!first) {
-            out += '&';
-        }
-        const std::size_t eq = pair.find('=');
-        out.append(pair.substr(0, eq));
-        if (eq != std::string_view::npos) {
-            out += "=REDACTED";
-        }
-    }
-    return out;
-}
-
 http_response store_failure(boost::system::error_code ec, std::string_view subscriber)
 {
     if (ec == error::not_found) {
@@ -94,104 +58,9 @@ http_response store_failure(boost::system::error_code ec, std::string_view subsc
     return error_response(ec, "the event store is unavailable");
 }
 
-// A number of seconds (or any setting) as people write it: 10, not Boost.JSON's 1E1 for 10.0.
-boost::json::value plain_number(double v)
-{
-    if (v == std::floor(v) && std::fabs(v) < 9e15) {
-        return static_cast<std::int64_t>(v);
-    }
-    return v;
-}
-
-// A subscriber as the admin API shows it: its settings without a secret or a header value
-// (they are credentials), where it is managed, its queue and what this process did for it.
-boost::json::object subscriber_json(
-    const admin_deps& d, const std::string& name, const queue_stats* q, std::int64_t now)
-{
-    boost::json::object o;
-    o["name"] = name;
-    for (const auto& s : d.subscribers) {
-        if (s.name != name) {
-            continue;
-        }
-        o["managed_by"] = "configuration"; // SWITCHBOARD_SUBSCRIBERS: changed by a (rolling) restart
-        o["url"] = redact_query(s.url);
-        boost::json::array events;
-        for (const auto& e : s.events) {
-            events.emplace_back(e);
-        }
-        o["events"] = std::move(events);
-        o["concurrency"] = s.concurrency;
-        o["rate_per_second"] = plain_number(s.rate_per_second);
-        o["timeout_seconds"] = plain_number(static_cast<double>(s.timeout.count()) / 1000.0);
-        o["max_attempts"] = s.retry.max_attempts;
-        o["max_age_seconds"] = plain_number(static_cast<double>(s.retry.max_age.count()) / 1000.0);
-        o["initial_delay_seconds"] = plain_number(static_cast<double>(s.retry.initial_delay.count()) / 1000.0);
-        o["max_delay_seconds"] = plain_number(static_cast<double>(s.retry.max_delay.count()) / 1000.0);
-        boost::json::array headers;
-        for (const auto& h : s.headers) {
-            headers.emplace_back(h.first);
-        }
-        o["header_names"] = std::move(headers);
-        o["ca_file"] = s.ca_file;
-        o["client_certificate"] = !s.client_cert_file.empty();
-        boost::json::array previous;
-        for (const auto& p : s.previous_secrets) {
-            previous.push_back({{"expires_at", format_timestamp(p.expires_at_ms)}, {"signing", now < p.expires_at_ms}});
-        }
-        o["previous_secrets"] = std::move(previous); // a rotation: each still signs until it expires
-    }
-    if (q != nullptr) {
-        o["pending"] = q->pending;
-        o["in_flight"] = q->in_flight;
-        o["dead"] = q->dead;
-        o["oldest_pending_age_ms"]
-            = q->oldest_pending_occurred_at_ms ? std::max<std::int64_t>(0, now - *q->oldest_pending_occurred_at_ms) : 0;
-    }
-    // Since this process started (the metrics hold the same counts).
-    const auto& m = d.stats.subscriber(name);
-    o["delivered"] = static_cast<std::int64_t>(m.delivered.Value());
-    o["retried"] = static_cast<std::int64_t>(m.retried.Value());
-    o["dead_lettered"] = static_cast<std::int64_t>(m.dead_lettered.Value());
-    return o;
-}
-
-task<http_response> subscribers(const admin_deps& d)
-{
-    auto r = co_await d.queue.stats();
-    if (!r) {
-        co_return store_failure(r.error(), "");
-    }
-    const std::int64_t now = unix_ms_now();
-    boost::json::array list;
-    for (const auto& q : *r) {
-        list.push_back(subscriber_json(d, q.subscriber, &q, now));
-    }
-    boost::json::object doc;
-    doc["subscribers"] = std::move(list);
-    co_return json_response(http::status::ok, boost::json::serialize(doc));
-}
-
-task<http_response> subscriber(request_context& ctx, const admin_deps& d)
-{
-    const std::string name(path_param(ctx, "name"));
-    auto r = co_await d.queue.stats();
-    if (!r) {
-        co_return store_failure(r.error(), "");
-    }
-    const bool configured
-        = std::any_of(d.subscribers.begin(), d.subscribers.end(), [&](const auto& s) { return s.name == name; });
-    const auto q = std::find_if(r->begin(), r->end(), [&](const auto& x) { return x.subscriber == name; });
-    if (!configured && q == r->end()) {
-        co_return json_error(http::status::not_found, "not_found", "no subscriber '" + name + "'");
-    }
-    co_return json_response(http::status::ok,
-        boost::json::serialize(subscriber_json(d, name, q == r->end() ? nullptr : &*q, unix_ms_now())));
-}
-
 task<http_response> deliveries(request_context& ctx, const admin_deps& d)
 {
-    const std::string name(path_param(ctx, "name"));
+    const std::string name(ctx.path_param("name"));
     const form_params q = parse_form(ctx.query);
     const auto state = parse_delivery_state(q.find("state").value_or("dead"));
     if (!state) {
@@ -249,8 +118,8 @@ task<http_response> deliveries(request_context& ctx, const admin_deps& d)
 
 task<http_response> replay(request_context& ctx, const admin_deps& d)
 {
-    const std::string name(path_param(ctx, "name"));
-    const std::string event_id(path_param(ctx, "event_id"));
+    const std::string name(ctx.path_param("name"));
+    const std::string event_id(ctx.path_param("event_id"));
     auto r = co_await d.queue.replay(name, event_id, unix_ms_now());
     // All of them: in bounded batches, each its own store operation (webhooks commit between).
     std::int64_t total = r ? *r : 0;
@@ -364,9 +233,13 @@ void add_admin_routes(router& r, admin_deps d)
     // Not ready while starting, draining, or while the store cannot take writes (Redis down):
     // the Service then sends Twilio to replicas that can accept events.
     r.add({http::verb::get, "/readyz", "readyz", {},
-        [&ready = d.ready, &store = d.queue](request_context&) -> task<http_response> {
+        [&ready = d.ready, &store = d.queue, &registry = d.registry](request_context&) -> task<http_response> {
             if (!ready.load()) {
                 co_return json_response(http::status::service_unavailable, R"({"status":"not ready"})");
+            }
+            if (!registry.loaded()) { // until then an event would miss the stored subscribers
+                co_return json_response(
+                    http::status::service_unavailable, R"({"status":"not ready","subscribers":"not loaded"})");
             }
             if (!store.available()) {
                 co_return json_response(
@@ -375,10 +248,7 @@ void add_admin_routes(router& r, admin_deps d)
             co_return json_response(http::status::ok, R"({"status":"ready"})");
         }});
     constexpr route_policy admin{.twilio_signature = false, .rate_limited = false, .permission = "", .admin = true};
-    r.add({http::verb::get, "/admin/subscribers", "admin_subscribers", admin,
-        [d](request_context&) { return subscribers(d); }});
-    r.add({http::verb::get, "/admin/subscribers/{name}", "admin_subscriber", admin,
-        [d](request_context& ctx) { return subscriber(ctx, d); }});
+    add_subscriber_routes(r, d);
     r.add({http::verb::get, "/admin/subscribers/{name}/deliveries", "admin_deliveries", admin,
         [d](request_context& ctx) { return deliveries(ctx, d); }});
     r.add({http::verb::post, "/admin/subscribers/{name}/dead/replay", "admin_replay_all", admin,

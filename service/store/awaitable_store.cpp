@@ -53,6 +53,33 @@ task<store_result<std::vector<queue_stats>>> delivery_queue::stats()
     return store_call<all>([&s = store_](done_fn<all> done) { s.stats(std::move(done)); });
 }
 
+task<store_result<subscriber_table>> subscriber_store::load()
+{
+    return store_call<subscriber_table>(
+        [&s = store_](done_fn<subscriber_table> done) { s.subscribers(std::move(done)); });
+}
+
+task<store_result<std::int64_t>> subscriber_store::version()
+{
+    return store_call<std::int64_t>(
+        [&s = store_](done_fn<std::int64_t> done) { s.subscribers_version(std::move(done)); });
+}
+
+task<store_result<std::int64_t>> subscriber_store::put(std::string name, std::string document, std::int64_t expected)
+{
+    return store_call<std::int64_t>(
+        [&s = store_, name = std::move(name), doc = std::move(document), expected](done_fn<std::int64_t> done) mutable {
+            s.put_subscriber(std::move(name), std::move(doc), expected, std::move(done));
+        });
+}
+
+task<store_result<std::int64_t>> subscriber_store::remove(std::string name, bool force)
+{
+    return store_call<std::int64_t>([&s = store_, name = std::move(name), force](done_fn<std::int64_t> done) mutable {
+        s.remove_subscriber(std::move(name), force, std::move(done));
+    });
+}
+
 task<store_result<bool>> call_log::record_call(outbound_call call)
 {
     return store_call<bool>([&s = store_, c = std::move(call)](

@@ -6,6 +6,7 @@
 //   delivery_queue    deliveries out: claim, complete; the admin API's listings and replays
 //   call_log          the operator API's call and message log, numbers, totals
 //   idempotency_keys  the operator API's Idempotency-Key records
+//   subscriber_store  the subscribers stored through the subscriber API; the fan-out list
 //   store_health      capacity: a write probe, sizes, free space, rows (the capacity gauges);
 //                     retention passes
 //
@@ -74,6 +75,20 @@ private:
     event_store& store_;
 };
 
+// The subscriber API's table, and what appends fan out to (event_store.hpp has the rules).
+class subscriber_store {
+public:
+    explicit subscriber_store(event_store& s) : store_(s) { }
+    task<store_result<subscriber_table>> load();
+    task<store_result<std::int64_t>> version();
+    task<store_result<std::int64_t>> put(std::string name, std::string document, std::int64_t expected_version);
+    task<store_result<std::int64_t>> remove(std::string name, bool force);
+    void subscribe(std::vector<subscription> subs) { store_.subscribe(std::move(subs)); }
+
+private:
+    event_store& store_;
+};
+
 // The store as operations sees it: whether it takes writes, how big it is, how much room is left.
 class store_health {
 public:
@@ -90,11 +105,12 @@ private:
 
 // The views of one store, as the application hands them out.
 struct store_parts {
-    explicit store_parts(event_store& s) : events(s), deliveries(s), calls(s), keys(s), health(s) { }
+    explicit store_parts(event_store& s) : events(s), deliveries(s), calls(s), keys(s), subscribers(s), health(s) { }
     event_log events;
     delivery_queue deliveries;
     call_log calls;
     idempotency_keys keys;
+    subscriber_store subscribers;
     store_health health;
 };
 

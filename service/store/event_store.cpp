@@ -1,6 +1,8 @@
 // What every event store shares: subscription filters and delivery state names.
 #include "service/store/event_store.hpp"
 
+#include <algorithm>
+
 namespace switchboard {
 
 bool subscription::matches(event_type t) const
@@ -11,6 +13,36 @@ bool subscription::matches(event_type t) const
         }
     }
     return false;
+}
+
+subscription_set::subscription_set(std::vector<subscription> subs)
+    : subs_(std::make_shared<const std::vector<subscription>>(std::move(subs)))
+{
+}
+
+subscription_set::snapshot subscription_set::current() const
+{
+    std::lock_guard lock(mutex_);
+    return subs_;
+}
+
+void subscription_set::replace(std::vector<subscription> subs)
+{
+    auto next = std::make_shared<const std::vector<subscription>>(std::move(subs));
+    std::lock_guard lock(mutex_);
+    subs_ = std::move(next);
+}
+
+bool subscription_set::knows(std::string_view name) const
+{
+    const auto subs = current();
+    return std::any_of(subs->begin(), subs->end(), [&](const subscription& s) { return s.name == name; });
+}
+
+bool subscription_set::per_call(std::string_view name) const
+{
+    const auto subs = current();
+    return std::any_of(subs->begin(), subs->end(), [&](const subscription& s) { return s.name == name && s.per_call; });
 }
 
 std::string_view to_string(delivery_state s) noexcept

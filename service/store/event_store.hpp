@@ -20,6 +20,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,7 +32,42 @@ namespace switchboard {
 struct subscription {
     std::string name;
     std::vector<std::string> filters; // "*", "call.*", "sms.received", ...
+    // The events of one call or message (their subject) are claimed one at a time, in stored
+    // order: one is claimed only once every earlier one of its subject is delivered or dead.
+    bool per_call = false;
     bool matches(event_type t) const;
+};
+
+// The subscriptions a store fans events out to, replaced while it runs (the subscriber API):
+// an append reads one snapshot, so it sees the list before or after a change, never half of it.
+// Thread-safe.
+class subscription_set {
+public:
+    using snapshot = std::shared_ptr<const std::vector<subscription>>;
+    explicit subscription_set(std::vector<subscription> subs = {});
+    snapshot current() const;
+    void replace(std::vector<subscription> subs);
+    bool knows(std::string_view name) const;
+    bool per_call(std::string_view name) const;
+
+private:
+    mutable std::mutex mutex_;
+    snapshot subs_;
+};
+
+// A subscriber stored through the subscriber API: its settings as the JSON document the API
+// took (the same object SWITCHBOARD_SUBSCRIBERS holds, plus its state), and its version, which
+// every change increments (a change names the version it replaces, so two operators, or two
+// replicas, never overwrite each other's change unseen).
+struct stored_subscriber {
+    std::string name;
+    std::string document;
+    std::int64_t version = 0;
+};
+
+struct subscriber_table {
+    std::int64_t version = 0; // of the whole table: any change increments it
+    std::vector<stored_subscriber> subscribers; // by name
 };
 
 // One webhook's event, before it is stored.
@@ -226,6 +263,24 @@ public:
     // the online backup API on the read connection; the copy's size in bytes). Redis: error
     // not_configured (Redis' own persistence backs it up: README "Data and capacity").
     virtual void backup(std::string path, callback<std::int64_t> done) = 0;
+
+    // The subscribers an append fans out to from now on (the configured and the stored ones,
+    // paused included: their events queue up). Thread-safe; the list given at construction
+    // until the first call.
+    virtual void subscribe(std::vector<subscription> subs) = 0;
+    // The stored subscribers, and the table's version alone (cheap: replicas poll it).
+    virtual void subscribers(callback<subscriber_table> done) = 0;
+    virtual void subscribers_version(callback<std::int64_t> done) = 0;
+    // Stores `document` as subscriber `name`: `expected_version` 0 creates it (error conflict
+    // when it exists), n > 0 replaces version n (error not_found without one, conflict when it
+    // is not version n any more). Answers the new version.
+    virtual void put_subscriber(
+        std::string name, std::string document, std::int64_t expected_version, callback<std::int64_t> done)
+        = 0;
+    // Removes a stored subscriber. Its pending and in-flight deliveries refuse it (error
+    // conflict) unless `force`, which removes them, and every other delivery row of it, too.
+    // Answers how many undelivered deliveries were removed; error not_found without one.
+    virtual void remove_subscriber(std::string name, bool force, callback<std::int64_t> done) = 0;
 
     // Observes every commit (batch size, duration, success), from the store's thread.
     virtual void on_commit(std::function<void(const store_timing&)> observer) = 0;

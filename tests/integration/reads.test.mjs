@@ -38,6 +38,7 @@ db.executemany("INSERT INTO calls (call_sid, status, direction, started_at_ms, u
   (("CA%032x" % i, "completed", "inbound", i, i, i % 120) for i in range(${ROWS})))
 db.execute("DROP TABLE totals")
 db.execute("ALTER TABLE events DROP COLUMN deliveries_left")
+db.execute("DROP TABLE subscribers")
 db.execute("PRAGMA user_version=5")
 db.commit()
 `, path.join(dataDir, 'switchboard.db')]);

@@ -209,7 +209,8 @@ void redis_store::capacity(std::int64_t now_ms, callback<store_capacity> done)
                 c->free_bytes
                     = c->capacity_bytes > 0 ? std::max<std::int64_t>(0, c->capacity_bytes - c->size_bytes) : 0;
                 std::vector<std::string> args{settings_.prefix};
-                for (const auto& s : subs_) {
+                const auto subs = subs_.current();
+                for (const auto& s : *subs) {
                     args.push_back(s.name);
                 }
                 client_->eval(scripts_->capacity, std::move(args), [c, done = std::move(done)](result<redis_reply> r) {

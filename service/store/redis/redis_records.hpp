@@ -15,6 +15,7 @@
 #include <charconv>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <type_traits>
 #include <unordered_map>
 
@@ -201,9 +202,25 @@ inline bool usable(const result<redis_reply>& r, const char* operation)
 
 struct redis_store::scripts {
     std::size_t read, write, claim, complete, list, replay, stats, calls, call, totals, number, swap, capacity, retain;
-    std::unordered_map<std::string, std::unique_ptr<std::atomic<std::int64_t>>> last_reclaim;
-    // The subscriber's consumer group was there (or made) at an earlier claim of this process.
-    std::unordered_map<std::string, std::unique_ptr<std::atomic<bool>>> group_seen;
+    std::size_t subscribers, put_subscriber, remove_subscriber, purge_subscriber;
+    // What the claims of one subscriber remember, made at its first claim (subscribers come and
+    // go while the store runs) and kept for the process's life (one per name ever claimed).
+    struct claim_state {
+        std::atomic<std::int64_t> last_reclaim{0};
+        // The subscriber's consumer group was there (or made) at an earlier claim of this process.
+        std::atomic<bool> group_seen{false};
+    };
+    claim_state& claims_of(const std::string& subscriber)
+    {
+        std::lock_guard lock(claim_mutex);
+        auto& c = claims[subscriber];
+        if (!c) {
+            c = std::make_unique<claim_state>();
+        }
+        return *c;
+    }
+    std::mutex claim_mutex;
+    std::unordered_map<std::string, std::unique_ptr<claim_state>> claims;
 };
 
 // One versioned write: the record it reads and changes (kind and SID; none for an event with no

@@ -163,7 +163,8 @@ void redis_store::retain(retention::cutoffs cut, std::size_t batch, callback<ret
     const auto text = [](const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : std::string(); };
     std::vector<std::string> args{
         settings_.prefix, text(cut.delivered), text(cut.dead), text(cut.log), std::to_string(batch)};
-    for (const auto& s : subs_) {
+    const auto subs = subs_.current();
+    for (const auto& s : *subs) {
         args.push_back(s.name);
     }
     client_->eval(scripts_->retain, std::move(args), [done = std::move(done)](result<redis_reply> r) {

@@ -21,9 +21,12 @@
 //   P totals              hash: per-(status, direction) call counts and durations, SMS counts
 //   P numbers             hash: number SID -> phone number; P phones: set of phone numbers
 //   P q:S                 stream of {seq}: S's deliveries to make; consumer group "deliverers"
-//   P d:S:<seq>           hash: state, attempts, next, first, last, status, error, entry (stream id)
+//   P d:S:<seq>           hash: state, attempts, next, first, last, status, error, entry (stream id);
+//                         ordered, waiting (per_call: in its subject's order; held out of the stream)
 //   P live:S              zset seq: S's pending and in-flight deliveries
 //   P retry:S             zset next_attempt_at_ms -> seq: pending deliveries waiting for a retry
+//   P order:S:<subject>   zset seq: a per_call subscriber's live deliveries of one call or message; only
+//                         the first is claimed, the others wait out of the stream (d: field waiting)
 //   P dead:S, P delivered:S   zset seq
 //   P delivered_at:S, P died_at:S   zset finished at (ms) -> seq (retention)
 //   P subscribers         set: every subscriber name that has had deliveries (retention)
@@ -32,6 +35,7 @@
 //   P idem:<scope>        string: an Idempotency-Key record (protocol/phone_api/idempotency.hpp), expiring
 //   P rate:<client>       hash: tokens, at: a shared token bucket (rate_limit below), expiring; a
 //                         subscriber's rate_per_second is P rate:subscriber:S
+//   P subs, P subs:ver, P subs:version, P subs:removed   the stored subscribers (redis_subscribers.cpp)
 #include "service/store/redis/redis_scripts.hpp"
 
 namespace switchboard::redis_scripts {
@@ -115,17 +119,32 @@ end
 if not has_event then return {'ok', 0} end
 local dedupe, id, type, occurred, payload, subject = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5]
 local seq = redis.call('INCR', p .. 'seq')
-local m = tonumber(ARGV[at + 6])
+-- A subscriber removed since the caller's list was read (another replica's change, before this
+-- replica's next poll) gets nothing.
+-- A name with a leading '+' is a per_call subscriber: its delivery joins the order of its subject.
+local subs, ordered = {}, {}
+for i = at + 7, at + 6 + tonumber(ARGV[at + 6]) do
+  local s = ARGV[i]
+  local per_call = string.byte(s, 1) == 43
+  if per_call then s = string.sub(s, 2) end
+  if not redis.call('ZSCORE', p .. 'subs:removed', s) then
+    subs[#subs + 1] = s
+    ordered[s] = per_call and subject ~= ''
+  end
+end
 redis.call('HSET', p .. 'ev:' .. seq, 'id', id, 'type', type, 'at', occurred, 'payload', payload, 'subject', subject,
-  'dk', dedupe, 'left', m)
+  'dk', dedupe, 'left', #subs)
 redis.call('HSET', p .. 'dedupe', dedupe, id)
 redis.call('HSET', p .. 'evid', id, seq)
 if subject ~= '' then redis.call('RPUSH', p .. 'subject:' .. subject, seq) end
-for i = at + 7, at + 6 + m do
-  local s = ARGV[i]
+for _, s in ipairs(subs) do
   local entry = redis.call('XADD', p .. 'q:' .. s, '*', 'seq', seq)
   redis.call('HSET', p .. 'd:' .. s .. ':' .. seq, 'state', 'pending', 'attempts', 0, 'next', occurred, 'entry', entry)
   redis.call('ZADD', p .. 'live:' .. s, seq, seq)
+  if ordered[s] then
+    redis.call('HSET', p .. 'd:' .. s .. ':' .. seq, 'ordered', '1')
+    redis.call('ZADD', p .. 'order:' .. s .. ':' .. subject, seq, seq)
+  end
 end
 return {'ok', seq}
 )lua";
@@ -196,12 +215,18 @@ local out = {}
 for _, e in ipairs(entries) do
   local entry, seq = e[1], e[2][2]
   local dk = p .. 'd:' .. s .. ':' .. seq
-  local d = redis.call('HMGET', dk, 'state', 'attempts', 'first', 'entry')
-  local ev = redis.call('HMGET', p .. 'ev:' .. seq, 'id', 'payload', 'at')
+  local d = redis.call('HMGET', dk, 'state', 'attempts', 'first', 'entry', 'ordered')
+  local ev = redis.call('HMGET', p .. 'ev:' .. seq, 'id', 'payload', 'at', 'subject')
   if d[4] ~= entry or (d[1] ~= 'pending' and d[1] ~= 'in_flight') or not ev[1] then
     -- Superseded (re-queued under a newer entry) or finished: drop the stale entry.
     redis.call('XACK', q, g, entry)
     redis.call('XDEL', q, entry)
+  elseif d[5] == '1' and redis.call('ZRANGE', p .. 'order:' .. s .. ':' .. ev[4], 0, 0)[1] ~= seq then
+    -- per_call, and an earlier event of its call is not delivered or dead yet: it waits, out of
+    -- the stream, until complete hands it back in.
+    redis.call('XACK', q, g, entry)
+    redis.call('XDEL', q, entry)
+    redis.call('HSET', dk, 'entry', '', 'waiting', '1')
   else
     redis.call('HSET', dk, 'state', 'in_flight')
     out[#out + 1] = {seq, ev[1], ev[2], ev[3], d[2] or '0', d[3] or '', entry}
@@ -218,7 +243,7 @@ return {out, next_due, taken, created}
 const char* const complete = R"lua(
 local p, s, g, seq, entry, state = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local dk = p .. 'd:' .. s .. ':' .. seq
-local cur = redis.call('HMGET', dk, 'state', 'entry')
+local cur = redis.call('HMGET', dk, 'state', 'entry', 'ordered')
 if cur[1] ~= 'in_flight' or cur[2] ~= entry then return 0 end
 local q = p .. 'q:' .. s
 redis.call('XACK', q, g, entry)
@@ -232,6 +257,19 @@ else
   redis.call('ZREM', p .. 'live:' .. s, seq)
   redis.call('ZADD', p .. state .. ':' .. s, seq, seq)
   redis.call('ZADD', p .. (state == 'dead' and 'died_at:' or 'delivered_at:') .. s, ARGV[9], seq)
+  if cur[3] == '1' then
+    -- per_call: the call's next event, if it waits, goes back into the stream.
+    local order = p .. 'order:' .. s .. ':' .. (redis.call('HGET', p .. 'ev:' .. seq, 'subject') or '')
+    redis.call('ZREM', order, seq)
+    local head = redis.call('ZRANGE', order, 0, 0)[1]
+    if head then
+      local hk = p .. 'd:' .. s .. ':' .. head
+      if redis.call('HGET', hk, 'waiting') == '1' then
+        redis.call('HSET', hk, 'entry', redis.call('XADD', q, '*', 'seq', head))
+        redis.call('HDEL', hk, 'waiting')
+      end
+    end
+  end
 end
 return 1
 )lua";
@@ -280,7 +318,11 @@ for _, seq in ipairs(seqs) do
   local entry = redis.call('XADD', p .. 'q:' .. s, '*', 'seq', seq)
   local dk = p .. 'd:' .. s .. ':' .. seq
   redis.call('HSET', dk, 'state', 'pending', 'attempts', 0, 'next', now, 'entry', entry)
-  redis.call('HDEL', dk, 'first')
+  redis.call('HDEL', dk, 'first', 'waiting')
+  if redis.call('HGET', dk, 'ordered') == '1' then
+    local subject = redis.call('HGET', p .. 'ev:' .. seq, 'subject') or ''
+    redis.call('ZADD', p .. 'order:' .. s .. ':' .. subject, seq, seq)
+  end
 end
 return #seqs
 )lua";

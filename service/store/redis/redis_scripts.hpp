@@ -18,5 +18,10 @@ extern const char* const swap;
 extern const char* const capacity;
 extern const char* const retain; // in redis_retention.cpp
 extern const char* const rate_limit;
+// in redis_subscribers.cpp
+extern const char* const subscribers;
+extern const char* const put_subscriber;
+extern const char* const remove_subscriber;
+extern const char* const purge_subscriber;
 
 } // namespace switchboard::redis_scripts

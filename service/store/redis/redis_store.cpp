@@ -30,10 +30,10 @@ redis_store::redis_store(redis_store_settings settings, std::vector<subscription
     s.swap = c.add_script(redis_scripts::swap);
     s.capacity = c.add_script(redis_scripts::capacity);
     s.retain = c.add_script(redis_scripts::retain);
-    for (const auto& sub : subs_) {
-        s.last_reclaim.emplace(sub.name, std::make_unique<std::atomic<std::int64_t>>(0));
-        s.group_seen.emplace(sub.name, std::make_unique<std::atomic<bool>>(false));
-    }
+    s.subscribers = c.add_script(redis_scripts::subscribers);
+    s.put_subscriber = c.add_script(redis_scripts::put_subscriber);
+    s.remove_subscriber = c.add_script(redis_scripts::remove_subscriber);
+    s.purge_subscriber = c.add_script(redis_scripts::purge_subscriber);
 }
 
 redis_store::~redis_store()
@@ -63,12 +63,7 @@ void redis_store::on_commit(std::function<void(const store_timing&)> observer)
 
 bool redis_store::knows(const std::string& subscriber) const
 {
-    for (const auto& s : subs_) {
-        if (s.name == subscriber) {
-            return true;
-        }
-    }
-    return false;
+    return subs_.knows(subscriber);
 }
 
 void redis_store::append(append_request req, callback<append_result> done)
@@ -114,13 +109,18 @@ void redis_store::append(append_request req, callback<append_result> done)
         args.insert(args.end(),
             {req.dedupe_key, ev.id, std::string(to_string(ev.type)), std::to_string(ev.occurred_at_ms), to_json(ev),
                 record_key(ev)});
-        for (const auto& s : subs_) {
+        const auto subs = subs_.current();
+        for (const auto& s : *subs) {
             if (s.matches(ev.type)) {
                 out->subscribers.push_back(s.name);
             }
         }
         args.push_back(std::to_string(out->subscribers.size()));
-        args.insert(args.end(), out->subscribers.begin(), out->subscribers.end());
+        for (const auto& s : *subs) { // a per_call subscriber as "+name" (write.lua)
+            if (s.matches(ev.type)) {
+                args.push_back(s.per_call ? "+" + s.name : s.name);
+            }
+        }
         out->event_id = ev.id;
     };
     op->done = [this, out, started = std::chrono::steady_clock::now(), done = std::move(done)](result<std::string> r) {
@@ -224,21 +224,14 @@ void redis_store::planned_write(std::shared_ptr<write_op> op, record rec)
 void redis_store::claim(std::string subscriber, std::size_t limit, std::int64_t now_ms, callback<claim_result> done)
 {
     // Deliveries held by a replica that stopped are looked for once a second, not on every claim.
-    bool reclaim = false;
-    if (const auto it = scripts_->last_reclaim.find(subscriber); it != scripts_->last_reclaim.end()) {
-        auto& last = *it->second;
-        std::int64_t seen = last.load();
-        reclaim = now_ms - seen >= 1000 && last.compare_exchange_strong(seen, now_ms);
-    }
-    std::atomic<bool>* seen = nullptr;
-    if (const auto it = scripts_->group_seen.find(subscriber); it != scripts_->group_seen.end()) {
-        seen = it->second.get();
-    }
+    auto& state = scripts_->claims_of(subscriber);
+    std::int64_t last_seen = state.last_reclaim.load();
+    const bool reclaim = now_ms - last_seen >= 1000 && state.last_reclaim.compare_exchange_strong(last_seen, now_ms);
+    std::atomic<bool>* seen = &state.group_seen;
     client_->eval(scripts_->claim,
         {settings_.prefix, subscriber, group, settings_.consumer, std::to_string(limit), std::to_string(now_ms),
             std::to_string(settings_.reclaim_idle.count()), reclaim ? "1" : "0"},
-        [done = std::move(done), seen, limit, last = reclaim ? scripts_->last_reclaim.at(subscriber).get() : nullptr](
-            result<redis_reply> r) {
+        [done = std::move(done), seen, limit, last = reclaim ? &state.last_reclaim : nullptr](result<redis_reply> r) {
             if (!usable(r, "claim") || r->elements.size() != 4) {
                 done(failure<claim_result>());
                 return;
@@ -356,22 +349,23 @@ void redis_store::replay(std::string subscriber, std::string event_id, std::int6
 void redis_store::stats(callback<std::vector<queue_stats>> done)
 {
     std::vector<std::string> args{settings_.prefix, group};
-    for (const auto& s : subs_) {
+    const auto subs = subs_.current();
+    for (const auto& s : *subs) {
         args.push_back(s.name);
     }
-    client_->eval(scripts_->stats, std::move(args), [this, done = std::move(done)](result<redis_reply> r) {
-        if (!usable(r, "stats") || r->elements.size() != subs_.size()) {
+    client_->eval(scripts_->stats, std::move(args), [subs, done = std::move(done)](result<redis_reply> r) {
+        if (!usable(r, "stats") || r->elements.size() != subs->size()) {
             done(failure<std::vector<queue_stats>>());
             return;
         }
         std::vector<queue_stats> out;
-        for (std::size_t i = 0; i < subs_.size(); ++i) {
+        for (std::size_t i = 0; i < subs->size(); ++i) {
             const auto& x = r->elements[i].elements;
             if (x.size() != 4) {
                 continue;
             }
             queue_stats q;
-            q.subscriber = subs_[i].name;
+            q.subscriber = (*subs)[i].name;
             q.pending = x[0].number();
             q.in_flight = x[1].number();
             q.dead = x[2].number();

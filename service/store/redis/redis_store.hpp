@@ -65,6 +65,12 @@ public:
     void capacity(std::int64_t now_ms, callback<store_capacity> done) override;
     void retain(retention::cutoffs cut, std::size_t batch, callback<retention::pass> done) override;
     void backup(std::string path, callback<std::int64_t> done) override;
+    void subscribe(std::vector<subscription> subs) override;
+    void subscribers(callback<subscriber_table> done) override;
+    void subscribers_version(callback<std::int64_t> done) override;
+    void put_subscriber(
+        std::string name, std::string document, std::int64_t expected_version, callback<std::int64_t> done) override;
+    void remove_subscriber(std::string name, bool force, callback<std::int64_t> done) override;
     void on_commit(std::function<void(const store_timing&)> observer) override;
     bool available() const override;
 
@@ -85,9 +91,11 @@ private:
         = std::function<void(const std::unordered_map<std::string, std::string>&, std::vector<std::string>& args)>;
     // A call or message record upsert without an event (the operator API's call log).
     void upsert(std::string kind, std::string sid, plan_fn plan, callback<bool> done);
+    // A removed subscriber's delivery records, in bounded batches until none is left.
+    void purge(std::string name, std::int64_t undelivered, callback<std::int64_t> done);
 
     redis_store_settings settings_;
-    std::vector<subscription> subs_;
+    subscription_set subs_;
     std::unique_ptr<redis_client> client_;
     std::unique_ptr<scripts> scripts_;
     std::unique_ptr<redis_detail::record_guesses> guesses_; // so a write can skip its read

@@ -181,12 +181,22 @@ ALTER TABLE events ADD COLUMN deliveries_left INTEGER NOT NULL DEFAULT 0;
 UPDATE events SET deliveries_left = c.n
   FROM (SELECT seq, count(*) AS n FROM deliveries GROUP BY seq) AS c WHERE c.seq = events.seq;
 )sql",
+    // 8: subscribers stored through the subscriber API (event_store.hpp stored_subscriber); the
+    // table's version is store_meta's subscribers_version.
+    R"sql(
+CREATE TABLE subscribers (
+    name TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    version INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(migrations) == sqlite_store::schema_version);
 
 } // namespace
 
-database::database(const std::string& path, std::vector<subscription> subs, mode m) : subs_(std::move(subs))
+database::database(const std::string& path, std::shared_ptr<subscription_set> subs, mode m)
+    : subs_(subs ? std::move(subs) : std::make_shared<subscription_set>())
 {
     const int flags = m == mode::write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
     const int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nullptr);

@@ -114,7 +114,8 @@ public:
 
     // Opens (and for `write`, creates and migrates) the database at `path`. Throws
     // std::runtime_error naming the file and the reason.
-    database(const std::string& path, std::vector<subscription> subs, mode m = mode::write);
+    // `subs`: what appends fan out to, shared by the writer and the read connection (null: none).
+    database(const std::string& path, std::shared_ptr<subscription_set> subs, mode m = mode::write);
     ~database();
     database(const database&) = delete;
     database& operator=(const database&) = delete;
@@ -125,17 +126,10 @@ public:
 
     std::int64_t changes() const { return sqlite3_changes64(db_); }
     std::int64_t last_rowid() const { return sqlite3_last_insert_rowid(db_); }
-    const std::vector<subscription>& subscriptions() const { return subs_; }
+    subscription_set::snapshot subscriptions() const { return subs_->current(); }
+    const std::shared_ptr<subscription_set>& shared_subscriptions() const { return subs_; }
     sqlite3* handle() const noexcept { return db_; }
-    bool knows(const std::string& subscriber) const
-    {
-        for (const auto& s : subs_) {
-            if (s.name == subscriber) {
-                return true;
-            }
-        }
-        return false;
-    }
+    bool knows(const std::string& subscriber) const { return subs_->knows(subscriber); }
 
 private:
     void migrate(const std::string& path);
@@ -145,7 +139,7 @@ private:
 
     sqlite3* db_ = nullptr;
     std::map<const char*, std::unique_ptr<statement>> cache_;
-    std::vector<subscription> subs_;
+    std::shared_ptr<subscription_set> subs_;
 };
 
 // A queued operation: executes inside the batch's transaction, then reports after COMMIT.

@@ -110,7 +110,8 @@ boost::system::result<append_result> do_append(database& db, append_request& req
     case record_kind::none:
         break;
     }
-    for (const auto& s : db.subscriptions()) {
+    const auto subs = db.subscriptions();
+    for (const auto& s : *subs) {
         if (s.matches(e.type)) {
             r.subscribers.push_back(s.name);
         }
@@ -143,10 +144,21 @@ void sqlite_store::claim(std::string subscriber, std::size_t limit, std::int64_t
     impl_->submit<claim_result>(
         [subscriber = std::move(subscriber), limit, now_ms](database& db) -> boost::system::result<claim_result> {
             claim_result r;
-            auto& due = db.sql("SELECT d.seq, e.id, e.payload, e.occurred_at_ms, d.attempts, d.first_attempt_at_ms "
-                               "FROM deliveries d JOIN events e ON e.seq = d.seq "
-                               "WHERE d.subscriber = ?1 AND d.state = 0 AND d.next_attempt_at_ms <= ?2 "
-                               "ORDER BY d.next_attempt_at_ms, d.seq LIMIT ?3");
+            // per_call: a delivery waits while an earlier one of its call (or message) is not
+            // delivered or dead yet; events_subject finds the call's earlier events.
+            const bool per_call = db.shared_subscriptions()->per_call(subscriber);
+            auto& due = per_call
+                ? db.sql("SELECT d.seq, e.id, e.payload, e.occurred_at_ms, d.attempts, d.first_attempt_at_ms "
+                         "FROM deliveries d JOIN events e ON e.seq = d.seq "
+                         "WHERE d.subscriber = ?1 AND d.state = 0 AND d.next_attempt_at_ms <= ?2 "
+                         "AND (e.subject = '' OR NOT EXISTS (SELECT 1 FROM events p JOIN deliveries q "
+                         "ON q.subscriber = ?1 AND q.seq = p.seq WHERE p.subject = e.subject AND p.seq < e.seq "
+                         "AND q.state IN (0, 1))) "
+                         "ORDER BY d.next_attempt_at_ms, d.seq LIMIT ?3")
+                : db.sql("SELECT d.seq, e.id, e.payload, e.occurred_at_ms, d.attempts, d.first_attempt_at_ms "
+                         "FROM deliveries d JOIN events e ON e.seq = d.seq "
+                         "WHERE d.subscriber = ?1 AND d.state = 0 AND d.next_attempt_at_ms <= ?2 "
+                         "ORDER BY d.next_attempt_at_ms, d.seq LIMIT ?3");
             due.bind(subscriber, now_ms, static_cast<std::int64_t>(limit));
             while (due.step()) {
                 r.deliveries.push_back({due.integer(0), due.text(1), due.text(2), due.integer(3),
@@ -158,7 +170,15 @@ void sqlite_store::claim(std::string subscriber, std::size_t limit, std::int64_t
                     .bind(subscriber, d.seq)
                     .run();
             }
-            auto& next = db.sql("SELECT min(next_attempt_at_ms) FROM deliveries WHERE subscriber = ?1 AND state = 0");
+            // The next one due that is not waiting for an earlier one of its call (that one's
+            // outcome wakes the dispatcher).
+            auto& next = per_call
+                ? db.sql("SELECT min(d.next_attempt_at_ms) FROM deliveries d JOIN events e ON e.seq = d.seq "
+                         "WHERE d.subscriber = ?1 AND d.state = 0 "
+                         "AND (e.subject = '' OR NOT EXISTS (SELECT 1 FROM events p JOIN deliveries q "
+                         "ON q.subscriber = ?1 AND q.seq = p.seq WHERE p.subject = e.subject AND p.seq < e.seq "
+                         "AND q.state IN (0, 1)))")
+                : db.sql("SELECT min(next_attempt_at_ms) FROM deliveries WHERE subscriber = ?1 AND state = 0");
             next.bind(subscriber);
             if (next.step()) {
                 r.next_due_at_ms = next.optional_integer(0);
@@ -255,7 +275,8 @@ void sqlite_store::stats(callback<std::vector<queue_stats>> done)
     impl_->submit_read<std::vector<queue_stats>>(
         [](database& db) -> boost::system::result<std::vector<queue_stats>> {
             std::vector<queue_stats> out;
-            for (const auto& s : db.subscriptions()) {
+            const auto subs = db.subscriptions();
+            for (const auto& s : *subs) {
                 queue_stats q;
                 q.subscriber = s.name;
                 auto& counts

@@ -44,7 +44,10 @@ struct sqlite_store::impl {
     using batch_t = std::vector<std::unique_ptr<operation>>;
 
     impl(const std::string& path, std::vector<subscription> subs)
-        : db(path, subs), reads(path, std::move(subs), database::mode::read), db_path(path), wal_path(path + "-wal")
+        : db(path, std::make_shared<subscription_set>(std::move(subs)))
+        , reads(path, db.shared_subscriptions(), database::mode::read)
+        , db_path(path)
+        , wal_path(path + "-wal")
     {
     }
     ~impl()

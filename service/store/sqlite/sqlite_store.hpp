@@ -30,7 +30,7 @@ public:
     // posts it to the io_context: one hand-off per batch). Default: on the writer thread.
     void complete_on(std::function<void(std::function<void()>)> executor);
 
-    static constexpr int schema_version = 7;
+    static constexpr int schema_version = 8;
     static constexpr const char* file_name = "switchboard.db";
     // The process exits with this code when an fsync of the WAL fails (fail-stop).
     static constexpr int fsync_failure_exit_code = 75;
@@ -56,6 +56,12 @@ public:
     void capacity(std::int64_t now_ms, callback<store_capacity> done) override;
     void retain(retention::cutoffs cut, std::size_t batch, callback<retention::pass> done) override;
     void backup(std::string path, callback<std::int64_t> done) override;
+    void subscribe(std::vector<subscription> subs) override;
+    void subscribers(callback<subscriber_table> done) override;
+    void subscribers_version(callback<std::int64_t> done) override;
+    void put_subscriber(
+        std::string name, std::string document, std::int64_t expected_version, callback<std::int64_t> done) override;
+    void remove_subscriber(std::string name, bool force, callback<std::int64_t> done) override;
     void on_commit(std::function<void(const store_timing&)> observer) override;
 
     struct impl;

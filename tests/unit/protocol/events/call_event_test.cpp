@@ -71,9 +71,16 @@ BOOST_AUTO_TEST_CASE(rfc3339_times_are_read_back)
     BOOST_TEST(*parse_timestamp("2027-01-31T09:30:00+09:30") == *parse_timestamp("2027-01-31T00:00:00Z"));
     BOOST_TEST(*parse_timestamp("2027-01-30T19:00:00-05:00") == *parse_timestamp("2027-01-31T00:00:00Z"));
     BOOST_TEST(format_timestamp(*parse_timestamp("2026-12-03T13:45:07Z")) == "2026-12-03T13:45:07.000Z");
-    for (const char* bad :
-        {"", "2027-01-31", "2027-01-31T00:00:00", "2027-02-30T00:00:00Z", "2027-01-31T24:00:00Z",
-            "2027-01-31T00:00:00Zjunk", "2027-01-31T00:00:00.5Z", "2027-01-31 00:00:00Z", "2027-01-31T00:00:00+0100"}) {
+    // Fractions: milliseconds kept, finer digits cut; what format_timestamp writes reads back.
+    BOOST_TEST(*parse_timestamp("2000-02-29T00:00:00.5Z") == 951'782'400'500);
+    BOOST_TEST(*parse_timestamp("2000-02-29T00:00:00.123456789Z") == 951'782'400'123);
+    BOOST_TEST(*parse_timestamp("2027-01-31T09:30:00.250+09:30") == *parse_timestamp("2027-01-31T00:00:00Z") + 250);
+    for (const std::int64_t ms : {std::int64_t{0}, std::int64_t{951'782'400'007}, std::int64_t{1'796'000'123'999}}) {
+        BOOST_TEST(*parse_timestamp(format_timestamp(ms)) == ms);
+    }
+    for (const char* bad : {"", "2027-01-31", "2027-01-31T00:00:00", "2027-02-30T00:00:00Z", "2027-01-31T24:00:00Z",
+             "2027-01-31T00:00:00Zjunk", "2027-01-31T00:00:00.Z", "2027-01-31T00:00:00.1234567890Z",
+             "2027-01-31T00:00:00.5", "2027-01-31 00:00:00Z", "2027-01-31T00:00:00+0100"}) {
         BOOST_TEST(!parse_timestamp(bad).has_value(), bad);
     }
 }
