@@ -95,6 +95,7 @@ boost::json::object subscriber_json(
         o["events"] = std::move(events);
         o["concurrency"] = s.concurrency;
         o["rate_per_second"] = plain_number(s.rate_per_second);
+        o["ordering"] = s.per_call_ordering ? "per_call" : "none";
         o["timeout_seconds"] = plain_number(seconds_of(s.timeout));
         o["max_attempts"] = s.retry.max_attempts;
         o["max_age_seconds"] = plain_number(seconds_of(s.retry.max_age));
