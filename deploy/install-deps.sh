@@ -10,8 +10,9 @@ build_pkgs=(
   libhowardhinnant-date-dev
 )
 # clang-14 builds tests/fuzz; libFuzzer and the sanitizer runtimes are in libclang-rt-14-dev, which
-# clang-14's packages only recommend.
-test_pkgs=(prometheus redis-server nginx-light wrk yamllint curl clang-format clang-14 libclang-rt-14-dev)
+# clang-14's packages only recommend. chromium runs the operator console's browser test (driven
+# by npm playwright-core).
+test_pkgs=(prometheus redis-server nginx-light wrk yamllint curl clang-format clang-14 libclang-rt-14-dev chromium)
 # bench/run.sh counts allocations per request with heaptrack.
 bench_pkgs=(heaptrack)
 

@@ -18,13 +18,16 @@
 namespace switchboard {
 namespace {
 
-constexpr std::array<std::pair<event_type, std::string_view>, 6> names = {{
+constexpr std::array<std::pair<event_type, std::string_view>, 9> names = {{
     {event_type::call_status_changed, "call.status_changed"},
     {event_type::call_menu_selected, "call.menu_selected"},
     {event_type::sms_received, "sms.received"},
     {event_type::sms_status_changed, "sms.status_changed"},
     {event_type::call_voicemail, "call.voicemail"},
     {event_type::call_assistant_ended, "call.assistant_ended"},
+    {event_type::subscriber_disabled, "subscriber.disabled"},
+    {event_type::subscriber_recovered, "subscriber.recovered"},
+    {event_type::delivery_dead_lettered, "delivery.dead_lettered"},
 }};
 
 void put(boost::json::object& o, std::string_view key, const std::string& value)
@@ -83,10 +86,19 @@ std::optional<event_type> parse_event_type(std::string_view s) noexcept
     return std::nullopt;
 }
 
+bool is_operational(event_type t) noexcept
+{
+    return t == event_type::subscriber_disabled || t == event_type::subscriber_recovered
+        || t == event_type::delivery_dead_lettered;
+}
+
 bool filter_matches(std::string_view filter, event_type t) noexcept
 {
     const std::string_view name = to_string(t);
-    if (filter == "*" || filter == name) {
+    if (filter == "*") {
+        return !is_operational(t); // opted into by name or prefix only
+    }
+    if (filter == name) {
         return true;
     }
     if (filter.size() >= 2 && filter.substr(filter.size() - 2) == ".*") {
@@ -108,6 +120,46 @@ bool is_valid_filter(std::string_view filter) noexcept
         }
     }
     return false;
+}
+
+operational_event subscriber_disabled_event(
+    std::string_view subscriber, std::int64_t failing_since_ms, std::string_view last_error, std::int64_t now_ms)
+{
+    operational_event out;
+    out.event.type = event_type::subscriber_disabled;
+    out.event.subscriber = subscriber;
+    out.event.failing_since = format_timestamp(failing_since_ms);
+    out.event.last_error = last_error;
+    out.dedupe_key = "op:disabled:" + std::string(subscriber) + ":" + std::to_string(now_ms);
+    return out;
+}
+
+operational_event subscriber_recovered_event(std::string_view subscriber, std::int64_t now_ms)
+{
+    operational_event out;
+    out.event.type = event_type::subscriber_recovered;
+    out.event.subscriber = subscriber;
+    out.dedupe_key = "op:recovered:" + std::string(subscriber) + ":" + std::to_string(now_ms);
+    return out;
+}
+
+operational_event delivery_dead_lettered_event(std::string_view subscriber, std::string_view event_id,
+    std::string_view type, int attempts, int last_status, std::string_view last_error, std::int64_t attempted_at_ms)
+{
+    operational_event out;
+    out.event.type = event_type::delivery_dead_lettered;
+    out.event.subscriber = subscriber;
+    out.event.event_id = event_id;
+    out.event.event_type_name = type;
+    out.event.attempts = attempts;
+    if (last_status != 0) {
+        out.event.last_status = last_status;
+    }
+    out.event.last_error = last_error;
+    // One per dead-lettering: a replayed event that dies again is another occurrence.
+    out.dedupe_key
+        = "op:dead:" + std::string(subscriber) + ":" + std::string(event_id) + ":" + std::to_string(attempted_at_ms);
+    return out;
 }
 
 call_event status_changed_event(const call_status_update& u)

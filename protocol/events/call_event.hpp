@@ -22,15 +22,24 @@ enum class event_type {
     sms_status_changed,
     call_voicemail,
     call_assistant_ended,
+    // Operational: about the delivery pipeline itself, not the phone line.
+    subscriber_disabled,
+    subscriber_recovered,
+    delivery_dead_lettered,
 };
-inline constexpr event_type last_event_type = event_type::call_assistant_ended;
+inline constexpr event_type last_event_type = event_type::delivery_dead_lettered;
 
 // "call.status_changed", "call.menu_selected", "sms.received", "sms.status_changed",
-// "call.voicemail", "call.assistant_ended".
+// "call.voicemail", "call.assistant_ended", "subscriber.disabled", "subscriber.recovered",
+// "delivery.dead_lettered".
 std::string_view to_string(event_type t) noexcept;
 std::optional<event_type> parse_event_type(std::string_view s) noexcept;
+// subscriber.* and delivery.*: a subscriber gets them only by naming them ("*" does not), and
+// never one about itself.
+bool is_operational(event_type t) noexcept;
 
-// A subscriber's filter entry: "*", an exact type, or a prefix wildcard such as "call.*".
+// A subscriber's filter entry: "*" (every type that is not operational), an exact type, or a
+// prefix wildcard such as "call.*" or "subscriber.*".
 bool filter_matches(std::string_view filter, event_type t) noexcept;
 bool is_valid_filter(std::string_view filter) noexcept;
 
@@ -72,6 +81,16 @@ struct call_event {
     std::string agent_name;
     std::string call_purpose;
     std::string workflow_id;
+    // Operational events: the subscriber concerned; delivery.dead_lettered: the event that could
+    // not be delivered (its id and type), after how many attempts, the last answer; and
+    // subscriber.disabled: since when every attempt failed (RFC 3339).
+    std::string subscriber;
+    std::string event_id;
+    std::string event_type_name;
+    std::optional<std::int64_t> attempts;
+    std::optional<std::int64_t> last_status;
+    std::string last_error;
+    std::string failing_since;
 };
 
 // The delivered JSON document. Empty strings and absent numbers are left out of "data".
@@ -88,6 +107,16 @@ call_event voicemail_event(const form_params& params, std::string_view menu);
 // From a <Connect action> callback: the assistant session ended.
 call_event assistant_ended_event(const form_params& params, std::string_view menu, std::string_view assistant);
 call_event sms_received_event(const sms_message& m);
+// Operational events, each with its de-duplication key (one event per occurrence).
+struct operational_event {
+    call_event event;
+    std::string dedupe_key;
+};
+operational_event subscriber_disabled_event(
+    std::string_view subscriber, std::int64_t failing_since_ms, std::string_view last_error, std::int64_t now_ms);
+operational_event subscriber_recovered_event(std::string_view subscriber, std::int64_t now_ms);
+operational_event delivery_dead_lettered_event(std::string_view subscriber, std::string_view event_id,
+    std::string_view type, int attempts, int last_status, std::string_view last_error, std::int64_t attempted_at_ms);
 call_event sms_status_changed_event(const sms_message& m);
 
 // RFC 3339 UTC with milliseconds: 2026-11-21T15:04:05.123Z

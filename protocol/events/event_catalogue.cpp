@@ -19,6 +19,10 @@ constexpr event_types sms_status = type_bit(event_type::sms_status_changed);
 constexpr event_types calls = status | menu | voicemail | assistant;
 constexpr event_types sms = sms_in | sms_status;
 constexpr event_types every = calls | sms;
+constexpr event_types disabled = type_bit(event_type::subscriber_disabled);
+constexpr event_types recovered = type_bit(event_type::subscriber_recovered);
+constexpr event_types dead = type_bit(event_type::delivery_dead_lettered);
+constexpr event_types operational = disabled | recovered | dead;
 
 using e = call_event;
 
@@ -66,9 +70,17 @@ constexpr std::array fields = {
         "calls and messages placed through the operator API: the agent who placed them"},
     event_field{"call_purpose", &e::call_purpose, nullptr, calls, 0, "calls placed through the operator API: their purpose"},
     event_field{"workflow_id", &e::workflow_id, nullptr, calls, 0, "calls placed through the operator API: their workflow"},
+    event_field{"subscriber", &e::subscriber, nullptr, operational, operational, "the subscriber concerned (never the receiver)"},
+    event_field{"event_id", &e::event_id, nullptr, dead, dead, "the id of the event that could not be delivered"},
+    event_field{"event_type", &e::event_type_name, nullptr, dead, dead, "its type"},
+    event_field{"attempts", nullptr, &e::attempts, dead, dead, "how many attempts were made"},
+    event_field{"last_status", nullptr, &e::last_status, dead, 0, "the HTTP status of the last attempt (absent for a transport error)"},
+    event_field{"last_error", &e::last_error, nullptr, disabled | dead, 0, "why the last attempt failed"},
+    event_field{"failing_since", &e::failing_since, nullptr, disabled, disabled,
+        "since when every delivery attempt to the subscriber failed (RFC 3339)"},
 };
 
-constexpr std::array<event_type_info, 6> types = {{
+constexpr std::array<event_type_info, 9> types = {{
     {event_type::call_status_changed,
         "A call status callback from Twilio (initiated, ringing, in-progress, completed, busy, "
         "no-answer, canceled, failed), with the call's recorded status before and after it."},
@@ -78,6 +90,13 @@ constexpr std::array<event_type_info, 6> types = {{
     {event_type::call_voicemail, "The caller left a voicemail: the recording is at Twilio."},
     {event_type::call_assistant_ended,
         "A <Connect> hand-off (ConversationRelay or a media stream) ended and the call came back."},
+    {event_type::subscriber_disabled,
+        "Operational: a subscriber was disabled because every delivery attempt to it failed for its "
+        "disable_after_seconds; its events keep queueing until it is resumed."},
+    {event_type::subscriber_recovered,
+        "Operational: a subscriber that had been disabled was resumed and took a delivery again."},
+    {event_type::delivery_dead_lettered,
+        "Operational: a delivery to a subscriber was given up (its retries ran out or its answer is not retried)."},
 }};
 // clang-format on
 

@@ -218,6 +218,10 @@ record_kind record_of(const call_event& e) noexcept
     case event_type::sms_received:
     case event_type::sms_status_changed:
         return e.message_sid.empty() ? record_kind::none : record_kind::message;
+    case event_type::subscriber_disabled:
+    case event_type::subscriber_recovered:
+    case event_type::delivery_dead_lettered:
+        return record_kind::none;
     }
     return record_kind::none;
 }

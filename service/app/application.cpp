@@ -17,6 +17,7 @@
 #include "service/ivr/menu_catalog.hpp"
 #include "service/ivr/voice_routes.hpp"
 #include "service/ops/admin_routes.hpp"
+#include "service/ops/clock.hpp"
 #include "service/ops/log.hpp"
 #include "service/ops/metrics.hpp"
 #include "service/ops/retention_job.hpp"
@@ -226,15 +227,68 @@ struct application::impl {
             });
         }
         events.deliver_with(deliveries.get());
+        observe_deliveries();
         const voice_deps voice{cfg, stats, events, parts.calls, menus, twilio.get(), started,
             {&sms_once, sms_per_destination.get(), shared_sms_once.get(), shared_sms_per_destination.get()}};
         add_voice_routes(public_routes, voice);
         add_webhook_routes(public_routes, stats, events);
         add_admin_routes(admin_routes,
             {stats, ready, parts.deliveries, *deliveries, *registry, parts.health,
-                cfg.store.redis ? std::string() : (std::filesystem::path(cfg.data_dir) / "backups").string()});
+                cfg.store.redis ? std::string() : (std::filesystem::path(cfg.data_dir) / "backups").string(),
+                parts.calls, menus});
         add_phone_routes(
             public_routes, {cfg, stats, parts.calls, parts.keys, events, twilio.get(), tokens.key_count(), voice});
+    }
+
+    // The operational events: a subscriber failing for its disable_after is disabled, a
+    // delivery given up and a disabled subscriber that delivers again are published, each as an
+    // event subscribers opt into (subscriber.*, delivery.*), on the control strand.
+    void observe_deliveries()
+    {
+        delivery_observer o;
+        o.failing = [this](const std::string& name, std::int64_t since_ms, const std::string& last_error) {
+            net::co_spawn(
+                control,
+                [this, name, since_ms, last_error]() -> task<void> {
+                    const std::string reason = "every delivery attempt failed since " + format_timestamp(since_ms)
+                        + " (last: " + last_error + ")";
+                    if (!co_await registry->disable(name, reason)) {
+                        co_return;
+                    }
+                    stats.subscriber(name).disabled.Increment();
+                    log::line(log::level::error, "subscriber disabled: its deliveries failed for too long")
+                        .str("subscriber", name)
+                        .str("failing_since", format_timestamp(since_ms))
+                        .str("error", last_error)
+                        .emit();
+                    auto event = subscriber_disabled_event(name, since_ms, last_error, unix_ms_now());
+                    if (registry->wanted(event.event)) {
+                        co_await events.publish_operational(std::move(event));
+                    }
+                },
+                log_exception);
+        };
+        o.dead_lettered = [this](const std::string& name, const claimed_delivery& d, const delivery_outcome& out) {
+            const auto ev = from_json(d.payload);
+            if (!ev || is_operational(ev->type)) {
+                return; // an operational event's own death is logged, not published again
+            }
+            auto event = delivery_dead_lettered_event(name, d.event_id, to_string(ev->type), out.attempts,
+                out.last_status, out.last_error, out.attempted_at_ms);
+            if (registry->wanted(event.event)) { // only stored when a subscriber takes it
+                net::co_spawn(control, events.publish_operational(std::move(event)), log_exception);
+            }
+        };
+        o.recovered = [this](const std::string& name) {
+            log::line(log::level::info, "subscriber recovered: it takes deliveries again")
+                .str("subscriber", name)
+                .emit();
+            auto event = subscriber_recovered_event(name, unix_ms_now());
+            if (registry->wanted(event.event)) {
+                net::co_spawn(control, events.publish_operational(std::move(event)), log_exception);
+            }
+        };
+        deliveries->observe(std::move(o));
     }
 
     static std::unique_ptr<twilio_client> make_twilio(net::io_context& ioc, const config& c, metrics& m)
@@ -456,7 +510,7 @@ struct application::impl {
         log::line(log::level::info, "ready")
             .num("threads", threads())
             .str("store", store_name())
-            .num("subscribers", static_cast<std::int64_t>(registry->names().size()))
+            .num("subscribers", static_cast<std::int64_t>(registry->list().size()))
             .emit();
 
         std::vector<std::thread> pool;

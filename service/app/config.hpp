@@ -53,6 +53,9 @@ struct subscriber_config {
     // "ordering": "per_call": the events of one call (or message) are delivered one at a time, in
     // the order they were stored, the next once the previous is delivered or dead-lettered.
     bool per_call_ordering = false;
+    // Every attempt failed for this long (and none succeeded since): the subscriber is disabled
+    // (its events keep queueing) until it is resumed. 0: never.
+    std::chrono::seconds disable_after{5 * 86400};
     delivery::retry_policy retry;
     std::string ca_file; // extra trusted CA bundle (PEM) for https; the system store otherwise
     // Sent with every delivery, in this order (subscriber_rules::header_problem says which may).

@@ -44,9 +44,10 @@ std::optional<subscriber_config> parse_subscriber(
         return fail("expected an object");
     }
     const auto& o = v.as_object();
-    static const std::vector<std::string_view> known = {"name", "url", "secret", "events", "timeout_seconds",
-        "concurrency", "max_attempts", "max_age_seconds", "initial_delay_seconds", "max_delay_seconds", "ca_file",
-        "headers", "client_cert_file", "client_key_file", "previous_secrets", "rate_per_second", "ordering"};
+    static const std::vector<std::string_view> known
+        = {"name", "url", "secret", "events", "timeout_seconds", "concurrency", "max_attempts", "max_age_seconds",
+            "initial_delay_seconds", "max_delay_seconds", "ca_file", "headers", "client_cert_file", "client_key_file",
+            "previous_secrets", "rate_per_second", "ordering", "disable_after_seconds"};
     for (const auto& [key, value] : o) {
         (void)value;
         if (std::find(known.begin(), known.end(), std::string_view(key)) == known.end()) {
@@ -248,6 +249,13 @@ std::optional<subscriber_config> parse_subscriber(
             return fail_named("rate_per_second must be a number of deliveries a second from 0 (no limit) to 100000");
         }
         s.rate_per_second = r;
+    }
+    if (const auto* after = o.if_contains("disable_after_seconds")) {
+        const double d = number_of(*after);
+        if (!(d >= 0) || d > 365 * 86400.0 || d != std::floor(d)) {
+            return fail_named("disable_after_seconds must be a whole number of seconds from 0 (never) to 31536000");
+        }
+        s.disable_after = std::chrono::seconds(static_cast<std::int64_t>(d));
     }
     if (const auto* ordering = o.if_contains("ordering")) {
         if (!ordering->is_string() || (ordering->as_string() != "none" && ordering->as_string() != "per_call")) {

@@ -37,8 +37,9 @@ double jitter()
 
 struct delivery_service::worker {
     worker(net::io_context& ioc, delivery_queue& s, metrics& m, const subscriber_config& c, redis_client* redis,
-        const std::string& prefix)
+        const std::string& prefix, const delivery_observer& o)
         : cfg(c)
+        , observer(o)
         , keys(keys_of(c))
         , strand(net::make_strand(ioc))
         , store(s)
@@ -76,6 +77,7 @@ struct delivery_service::worker {
     }
 
     const subscriber_config cfg;
+    const delivery_observer& observer;
     const std::vector<signing_key> keys;
     connection_executor strand;
     delivery_queue& store;
@@ -94,6 +96,11 @@ struct delivery_service::worker {
     std::atomic<bool> wake_pending{false};
     std::atomic<std::size_t> busy_count{0}; // deliveries whose outcome is not recorded yet
     std::atomic<bool> finished{false}; // the dispatcher returned
+    std::atomic<bool> watching_recovery{false}; // report the next delivery (resumed after disabled)
+    // Strand-only: since when every attempt failed (none: the last one succeeded, or none yet),
+    // and whether that was reported.
+    std::optional<std::int64_t> failing_since;
+    bool failing_reported = false;
     std::chrono::steady_clock::time_point retired_at{}; // under the service's mutex
 
     // From any thread: claim no more; what is in flight finishes.
@@ -243,6 +250,11 @@ struct delivery_service::worker {
         }
         const bool ok = a.status != 0 && delivery::classify_status(a.status) == delivery::verdict::delivered;
         if (ok) {
+            failing_since.reset();
+            failing_reported = false;
+            if (watching_recovery.exchange(false) && observer.recovered) {
+                observer.recovered(cfg.name);
+            }
             o.state = delivery_state::delivered;
             stats.delivered.Increment();
             stats.latency.Observe(
@@ -261,6 +273,9 @@ struct delivery_service::worker {
                 }
             } else {
                 o.state = delivery_state::dead;
+                if (observer.dead_lettered) {
+                    observer.dead_lettered(cfg.name, d, o);
+                }
                 stats.dead_lettered.Increment();
                 log::line(log::level::warn, "delivery dead-lettered")
                     .str("subscriber", cfg.name)
@@ -269,6 +284,15 @@ struct delivery_service::worker {
                     .str("error", o.last_error)
                     .str("reason", retryable ? "retry limit reached" : "status is not retried")
                     .emit();
+            }
+            if (!failing_since) {
+                failing_since = attempted_at;
+            }
+            const bool too_long
+                = cfg.disable_after.count() > 0 && attempted_at - *failing_since >= cfg.disable_after.count() * 1000;
+            if (too_long && !failing_reported && observer.failing) {
+                failing_reported = true;
+                observer.failing(cfg.name, *failing_since, o.last_error);
             }
             log::line(log::level::debug, "delivery attempt failed")
                 .str("subscriber", cfg.name)
@@ -367,7 +391,7 @@ std::vector<std::pair<std::string, std::string>> delivery_service::apply(const s
             continue;
         }
         try {
-            auto w = std::make_shared<worker>(ioc_, store_, stats_, c, redis_, prefix_);
+            auto w = std::make_shared<worker>(ioc_, store_, stats_, c, redis_, prefix_, observer_);
             if (started_ && !stopped_) {
                 spawn(w);
             }
@@ -465,6 +489,16 @@ void delivery_service::notify(const std::vector<std::string>& subscribers)
             if (w->cfg.name == name) {
                 w->poke();
             }
+        }
+    }
+}
+
+void delivery_service::watch_recovery(const std::string& subscriber)
+{
+    std::lock_guard lock(mutex_);
+    for (auto& w : workers_) {
+        if (w->cfg.name == subscriber) {
+            w->watching_recovery = true;
         }
     }
 }

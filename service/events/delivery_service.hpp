@@ -10,6 +10,7 @@
 #include "service/http/net.hpp"
 #include "service/store/awaitable_store.hpp"
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -19,6 +20,20 @@ namespace switchboard {
 
 class metrics;
 class redis_client;
+
+// What the deliverers tell the rest of the service (set before start(); each may run on any
+// delivery strand).
+struct delivery_observer {
+    // Every attempt to `subscriber` failed since `failing_since_ms`, for its disable_after: once
+    // per worker.
+    std::function<void(const std::string& subscriber, std::int64_t failing_since_ms, const std::string& last_error)>
+        failing;
+    // A delivery was given up.
+    std::function<void(const std::string& subscriber, const claimed_delivery& d, const delivery_outcome& o)>
+        dead_lettered;
+    // A subscriber watched with watch_recovery() delivered again.
+    std::function<void(const std::string& subscriber)> recovered;
+};
 
 class delivery_service {
 public:
@@ -34,6 +49,11 @@ public:
     // record their outcome. Thread-safe. Answers the subscribers that got no worker because
     // their TLS settings are unusable (ca_file, client certificate): name and why.
     std::vector<std::pair<std::string, std::string>> apply(const std::vector<subscriber_config>& subs);
+    // Before start().
+    void observe(delivery_observer o) { observer_ = std::move(o); }
+    // The next delivery `subscriber` makes is reported to observer.recovered (it was resumed
+    // after being disabled). Thread-safe.
+    void watch_recovery(const std::string& subscriber);
     // Spawns the dispatchers and the queue-gauge refresher on the io_context.
     void start();
     // New deliveries were committed for these subscribers: look now instead of at the next poll.
@@ -57,6 +77,7 @@ private:
     redis_client* redis_;
     const std::string prefix_;
     connection_executor gauges_; // the queue-gauge refresher's strand
+    delivery_observer observer_; // set before start
     mutable std::mutex mutex_;
     bool started_ = false; // under mutex_
     bool stopped_ = false; // under mutex_

@@ -133,6 +133,32 @@ task<boost::system::result<append_result>> event_publisher::publish(request_cont
     co_return r;
 }
 
+task<void> event_publisher::publish_operational(operational_event op)
+{
+    append_request req{std::move(op.event), std::move(op.dedupe_key)};
+    stamp(req);
+    const std::string type(to_string(req.event.type));
+    const std::string subscriber = req.event.subscriber;
+    auto ex = co_await net::this_coro::executor;
+    for (int tries = 0; tries < 12; ++tries) {
+        auto r = co_await append(req);
+        if (r) {
+            log::line(log::level::info, "operational event published")
+                .str("type", type)
+                .str("subscriber", subscriber)
+                .str("event_id", r->event_id)
+                .emit();
+            co_return;
+        }
+        net::steady_timer pause(ex, std::chrono::seconds(5));
+        co_await pause.async_wait(net::as_tuple(net::use_awaitable_t<connection_executor>{}));
+    }
+    log::line(log::level::error, "operational event not stored: the store refused it for a minute")
+        .str("type", type)
+        .str("subscriber", subscriber)
+        .emit();
+}
+
 task<event_publisher::caller_outcome> event_publisher::publish_for_caller(request_context& ctx, append_request req)
 {
     if (auto known = stored_recently(req)) {

@@ -56,6 +56,11 @@ public:
     enum class caller_outcome { stored, duplicate, spilled, dropped, refused };
     task<caller_outcome> publish_for_caller(request_context& ctx, append_request req);
 
+    // An operational event (subscriber.disabled, subscriber.recovered, delivery.dead_lettered),
+    // published by the service itself: stored like a webhook's event, retried while the store
+    // refuses it (for up to a minute; then it is logged at error as not stored). Logged.
+    task<void> publish_operational(operational_event op);
+
     // The spill's drainer: every `idle` it stores what is spilled, oldest first, until the store
     // refuses again (then it waits `backoff`). Runs until finish_spill().
     void start_spill(connection_executor ex, std::chrono::milliseconds idle = std::chrono::milliseconds(200),

@@ -3,7 +3,9 @@
 #include "service/events/subscriber_document.hpp"
 
 #include "protocol/events/call_event.hpp"
+#include "service/ops/clock.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -23,6 +25,18 @@ std::vector<std::string> filters_of(const boost::json::object& settings)
         out.emplace_back("*");
     }
     return out;
+}
+
+std::string state_document_of(
+    subscriber_state state, const std::string& reason, std::int64_t state_changed_at_ms, std::int64_t now_ms)
+{
+    boost::json::object doc;
+    doc["configured"] = true;
+    doc["state"] = to_string(state);
+    doc["state_reason"] = reason;
+    doc["state_changed_at"] = format_timestamp(state_changed_at_ms);
+    doc["updated_at"] = format_timestamp(now_ms);
+    return boost::json::serialize(doc);
 }
 
 std::string document_of(const boost::json::object& settings, subscriber_state state, const std::string& reason,
@@ -45,12 +59,10 @@ loaded_row load_row(const stored_subscriber& row)
     boost::system::error_code ec;
     const boost::json::value doc = boost::json::parse(row.document, ec);
     const auto* o = ec ? nullptr : doc.if_object();
-    const auto* settings = o != nullptr ? o->if_contains("settings") : nullptr;
-    if (settings == nullptr || !settings->is_object()) {
+    if (o == nullptr) {
         out.view.problem = "the stored document is not a subscriber";
         return out;
     }
-    out.settings = settings->as_object();
     const auto text = [&](std::string_view key) -> std::string {
         const auto* v = o->if_contains(key);
         return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
@@ -59,12 +71,67 @@ loaded_row load_row(const stored_subscriber& row)
     out.view.state_reason = text("state_reason");
     out.view.state_changed_at_ms = parse_timestamp(text("state_changed_at")).value_or(0);
     out.view.updated_at_ms = parse_timestamp(text("updated_at")).value_or(0);
-    std::vector<std::string> errors;
-    out.view.cfg = parse_subscriber(out.settings, "subscriber", errors);
-    if (!out.view.cfg) {
-        out.view.problem = errors.empty() ? "the stored settings do not load" : errors.front();
+    if (const auto* c = o->if_contains("configured"); c != nullptr && c->is_bool() && c->as_bool()) {
+        out.state_only = true; // a configured subscriber's state
+        out.view.configured = true;
+        return out;
     }
+    const auto* settings = o->if_contains("settings");
+    if (settings == nullptr || !settings->is_object()) {
+        out.view.problem = "the stored document is not a subscriber";
+        return out;
+    }
+    out.settings = settings->as_object();
+    out.view.cfg = parse_settings(out.settings, out.view.problem);
     return out;
+}
+
+std::optional<subscriber_config> parse_settings(const boost::json::object& settings, std::string& problem)
+{
+    std::vector<std::string> errors;
+    auto cfg = parse_subscriber(settings, "subscriber", errors);
+    if (!cfg) {
+        problem = errors.empty() ? "invalid subscriber settings" : errors.front();
+    }
+    return cfg;
+}
+
+void rotate_secret(boost::json::object& settings, const std::string& secret, std::int64_t previous_until_ms)
+{
+    const std::int64_t now = unix_ms_now();
+    boost::json::array previous;
+    const auto* old = settings.if_contains("secret");
+    if (old != nullptr && old->is_string()) {
+        previous.push_back({{"secret", old->as_string()}, {"expires_at", format_timestamp(previous_until_ms)}});
+    }
+    // The previous secrets still signing stay, the latest first, as many as fit.
+    if (const auto* p = settings.if_contains("previous_secrets"); p != nullptr && p->is_array()) {
+        for (const auto& e : p->as_array()) {
+            const auto* eo = e.if_object();
+            const auto* at = eo != nullptr ? eo->if_contains("expires_at") : nullptr;
+            const auto until = at != nullptr && at->is_string() ? parse_timestamp(at->as_string()) : std::nullopt;
+            if (until && *until > now && previous.size() < 4) {
+                previous.push_back(e);
+            }
+        }
+    }
+    settings["secret"] = secret;
+    settings["previous_secrets"] = std::move(previous);
+}
+
+std::optional<std::string> patch_settings(boost::json::object& settings, const boost::json::object& patch)
+{
+    for (const auto& [key, value] : patch) {
+        if (value.is_null()) {
+            if (key == "name" || key == "url" || key == "secret") {
+                return std::string(key) + " cannot be removed";
+            }
+            settings.erase(key);
+        } else {
+            settings[key] = value;
+        }
+    }
+    return std::nullopt;
 }
 
 std::string_view to_string(subscriber_state s) noexcept

@@ -42,12 +42,29 @@ std::vector<std::string> filters_of(const boost::json::object& settings);
 std::string document_of(const boost::json::object& settings, subscriber_state state, const std::string& reason,
     std::int64_t state_changed_at_ms, std::int64_t now_ms);
 
+// A configured subscriber's state, stored (its settings stay in the configuration):
+// {"configured": true, "state", "state_reason", "state_changed_at", "updated_at"}.
+std::string state_document_of(
+    subscriber_state state, const std::string& reason, std::int64_t state_changed_at_ms, std::int64_t now_ms);
+
 // A stored row as the registry holds it: its settings parsed with the configuration's rules
-// (a view with a `problem` and no cfg when they do not load).
+// (a view with a `problem` and no cfg when they do not load), or a configured subscriber's state.
 struct loaded_row {
     boost::json::object settings;
     subscriber_view view;
+    bool state_only = false;
 };
 loaded_row load_row(const stored_subscriber& row);
+
+// The settings parsed with the configuration's rules (parse_subscriber), or none and the first
+// problem, naming the field.
+std::optional<subscriber_config> parse_settings(const boost::json::object& settings, std::string& problem);
+
+// The settings with `secret` as the secret; the one it replaces signs until `previous_until_ms`
+// beside the previous secrets that still sign (at most four in all).
+void rotate_secret(boost::json::object& settings, const std::string& secret, std::int64_t previous_until_ms);
+// A PATCH: the patch's keys replace the settings' (null removes one, resetting it to its
+// default; name, url and secret cannot be removed): the problem, or none.
+std::optional<std::string> patch_settings(boost::json::object& settings, const boost::json::object& patch);
 
 } // namespace switchboard

@@ -3,7 +3,6 @@
 
 #include "protocol/core/crypto.hpp"
 #include "protocol/core/error.hpp"
-#include "protocol/events/call_event.hpp"
 #include "protocol/events/webhook_signature.hpp"
 #include "service/events/delivery_service.hpp"
 #include "service/events/subscriber_document.hpp"
@@ -13,8 +12,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <future>
@@ -30,6 +27,18 @@ registry_answer refused(error e, std::string message = {})
     a.ec = make_error_code(e);
     a.message = std::move(message);
     return a;
+}
+
+// A version-checked write that did not happen.
+registry_answer put_failed(boost::system::error_code ec, const std::string& name)
+{
+    if (ec == error::conflict) {
+        return refused(error::conflict, "subscriber '" + name + "' was changed meanwhile: read it and try again");
+    }
+    if (ec == error::not_found) {
+        return refused(error::not_found, "no subscriber '" + name + "'");
+    }
+    return refused(error::store_unavailable);
 }
 
 } // namespace
@@ -109,8 +118,14 @@ void subscriber_registry::apply(const subscriber_table& table)
         return; // an older read finished after a newer one
     }
     std::vector<stored> next;
+    std::vector<stored> states; // of configured subscribers
     for (const auto& row : table.subscribers) {
+        auto loaded = load_row(row);
         if (std::any_of(configured_.begin(), configured_.end(), [&](const auto& c) { return c.name == row.name; })) {
+            if (loaded.state_only) {
+                states.push_back({row, {}, std::move(loaded.view)});
+                continue;
+            }
             // Created through the API on a replica whose configuration did not have the name
             // yet: the configuration wins, and says so.
             log::line(
@@ -119,7 +134,9 @@ void subscriber_registry::apply(const subscriber_table& table)
                 .emit();
             continue;
         }
-        auto loaded = load_row(row);
+        if (loaded.state_only) {
+            continue; // the state of a subscriber no longer configured here
+        }
         const auto before
             = std::find_if(stored_.begin(), stored_.end(), [&](const auto& s) { return s.row.name == row.name; });
         if (before == stored_.end() || before->row.version != row.version) {
@@ -144,6 +161,7 @@ void subscriber_registry::apply(const subscriber_table& table)
         }
     }
     stored_ = std::move(next);
+    configured_states_ = std::move(states);
     if (table.version != -1) {
         applied_version_ = table.version;
         loaded_ = true;
@@ -153,7 +171,9 @@ void subscriber_registry::apply(const subscriber_table& table)
     std::vector<subscriber_config> deliver;
     for (const auto& c : configured_) {
         fan_out.push_back({c.name, c.events, c.per_call_ordering});
-        deliver.push_back(c);
+        if (configured_view(c).state == subscriber_state::active) {
+            deliver.push_back(c);
+        }
     }
     for (const auto& s : stored_) {
         fan_out.push_back({s.row.name, s.view.cfg ? s.view.cfg->events : filters_of(s.settings),
@@ -162,6 +182,7 @@ void subscriber_registry::apply(const subscriber_table& table)
             deliver.push_back(*s.view.cfg);
         }
     }
+    fan_out_ = fan_out;
     store_.subscribe(std::move(fan_out));
     worker_problems_ = deliveries_.apply(deliver);
     for (auto& s : stored_) {
@@ -184,16 +205,26 @@ std::vector<subscriber_view> subscriber_registry::list() const
     std::lock_guard lock(mutex_);
     std::vector<subscriber_view> out;
     for (const auto& c : configured_) {
-        subscriber_view v;
-        v.name = c.name;
-        v.configured = true;
-        v.cfg = c;
-        out.push_back(std::move(v));
+        out.push_back(configured_view(c));
     }
     for (const auto& s : stored_) {
         out.push_back(s.view);
     }
     return out;
+}
+
+subscriber_view subscriber_registry::configured_view(const subscriber_config& c) const
+{
+    subscriber_view v;
+    const auto state = std::find_if(
+        configured_states_.begin(), configured_states_.end(), [&](const auto& s) { return s.row.name == c.name; });
+    if (state != configured_states_.end()) {
+        v = state->view;
+    }
+    v.name = c.name;
+    v.configured = true;
+    v.cfg = c;
+    return v;
 }
 
 std::optional<subscriber_view> subscriber_registry::find(std::string_view name) const
@@ -206,13 +237,10 @@ std::optional<subscriber_view> subscriber_registry::find(std::string_view name) 
     return std::nullopt;
 }
 
-std::vector<std::string> subscriber_registry::names() const
+bool subscriber_registry::wanted(const call_event& e) const
 {
-    std::vector<std::string> out;
-    for (const auto& v : list()) {
-        out.push_back(v.name);
-    }
-    return out;
+    std::lock_guard lock(mutex_);
+    return std::any_of(fan_out_.begin(), fan_out_.end(), [&](const subscription& s) { return s.receives(e); });
 }
 
 task<registry_answer> subscriber_registry::create(const boost::json::value& body)
@@ -227,16 +255,17 @@ task<registry_answer> subscriber_registry::create(const boost::json::value& body
         out.secret = webhook_signature::generate_secret(crypto::random_bytes(32));
         settings["secret"] = out.secret;
     }
-    std::vector<std::string> errors;
-    const auto cfg = parse_subscriber(settings, "subscriber", errors);
+    std::string problem;
+    const auto cfg = parse_settings(settings, problem);
     if (!cfg) {
-        co_return refused(error::invalid_parameter, errors.empty() ? "invalid subscriber" : errors.front());
+        co_return refused(error::invalid_parameter, problem);
     }
     if (find(cfg->name)) {
         co_return refused(error::conflict, "a subscriber named '" + cfg->name + "' exists");
     }
     const std::int64_t now = unix_ms_now();
-    auto r = co_await table_.put(cfg->name, document_of(settings, subscriber_state::active, "", now, now), 0);
+    std::string doc = document_of(settings, subscriber_state::active, "", now, now); // (GCC 12: a local)
+    auto r = co_await table_.put(cfg->name, std::move(doc), 0);
     if (!r) {
         co_return refused(r.error() == error::conflict ? error::conflict : error::store_unavailable,
             r.error() == error::conflict ? "a subscriber named '" + cfg->name + "' exists" : std::string());
@@ -274,26 +303,20 @@ task<registry_answer> subscriber_registry::change(std::string name, std::int64_t
     if (auto problem = edit(settings, state, reason, out)) {
         co_return refused(error::invalid_parameter, std::move(*problem));
     }
-    std::vector<std::string> errors;
-    const auto cfg = parse_subscriber(settings, "subscriber", errors);
+    std::string problem;
+    const auto cfg = parse_settings(settings, problem);
     if (!cfg) {
-        co_return refused(error::invalid_parameter, errors.empty() ? "invalid subscriber" : errors.front());
+        co_return refused(error::invalid_parameter, problem);
     }
     if (cfg->name != name) {
         co_return refused(error::invalid_parameter, "name cannot change (create a subscriber with the new name)");
     }
     const std::int64_t now = unix_ms_now();
     const std::int64_t changed_at = state != current.view.state ? now : current.view.state_changed_at_ms;
-    auto r = co_await table_.put(name, document_of(settings, state, reason, changed_at, now), current.row.version);
+    std::string doc = document_of(settings, state, reason, changed_at, now); // (GCC 12: a local)
+    auto r = co_await table_.put(name, std::move(doc), current.row.version);
     if (!r) {
-        if (r.error() == error::conflict) {
-            co_return refused(
-                error::conflict, "subscriber '" + name + "' was changed meanwhile: read it and try again");
-        }
-        if (r.error() == error::not_found) {
-            co_return refused(error::not_found, "no subscriber '" + name + "'");
-        }
-        co_return refused(error::store_unavailable);
+        co_return put_failed(r.error(), name);
     }
     co_await refresh();
     out.view = find(name);
@@ -305,31 +328,73 @@ task<registry_answer> subscriber_registry::update(
 {
     return change(std::move(name), expected_version,
         [&patch](boost::json::object& settings, subscriber_state&, std::string&,
-            registry_answer&) -> std::optional<std::string> {
-            for (const auto& [key, value] : patch) {
-                if (value.is_null()) {
-                    if (key == "name" || key == "url" || key == "secret") {
-                        return std::string(key) + " cannot be removed";
-                    }
-                    settings.erase(key);
-                } else {
-                    settings[key] = value;
-                }
-            }
-            return std::nullopt;
-        });
+            registry_answer&) -> std::optional<std::string> { return patch_settings(settings, patch); });
 }
 
 task<registry_answer> subscriber_registry::set_state(
     std::string name, subscriber_state state, std::string reason, std::int64_t expected_version)
 {
-    return change(std::move(name), expected_version,
-        [state, reason = std::move(reason)](boost::json::object&, subscriber_state& s, std::string& why,
-            registry_answer&) -> std::optional<std::string> {
+    const auto before = find(name);
+    registry_answer a;
+    if (before && before->configured) {
+        a = co_await set_configured_state(name, state, std::move(reason), expected_version);
+    } else {
+        auto edit = [state, reason = std::move(reason)](boost::json::object&, subscriber_state& s, std::string& why,
+                        registry_answer&) -> std::optional<std::string> {
             s = state;
             why = state == subscriber_state::active ? std::string() : reason;
             return std::nullopt;
-        });
+        };
+        a = co_await change(name, expected_version, std::move(edit));
+    }
+    if (!a.ec && before && before->state == subscriber_state::disabled && state == subscriber_state::active) {
+        deliveries_.watch_recovery(name); // its next delivery is subscriber.recovered
+    }
+    co_return a;
+}
+
+task<registry_answer> subscriber_registry::set_configured_state(
+    std::string name, subscriber_state state, std::string reason, std::int64_t expected_version)
+{
+    std::int64_t version = 0;
+    subscriber_state current = subscriber_state::active;
+    std::int64_t changed_at = 0;
+    {
+        std::lock_guard lock(mutex_);
+        const auto it = std::find_if(
+            configured_states_.begin(), configured_states_.end(), [&](const auto& s) { return s.row.name == name; });
+        if (it != configured_states_.end()) {
+            version = it->row.version;
+            current = it->view.state;
+            changed_at = it->view.state_changed_at_ms;
+        }
+    }
+    if (expected_version != 0 && expected_version != version) {
+        co_return refused(error::conflict,
+            "subscriber '" + name + "' is at version " + std::to_string(version) + ", not "
+                + std::to_string(expected_version));
+    }
+    const std::int64_t now = unix_ms_now();
+    std::string doc = state_document_of(
+        state, state == subscriber_state::active ? std::string() : reason, state != current ? now : changed_at, now);
+    auto r = co_await table_.put(name, std::move(doc), version); // (GCC 12: the document a local)
+    if (!r) {
+        co_return put_failed(r.error() == error::not_found ? make_error_code(error::conflict) : r.error(), name);
+    }
+    co_await refresh();
+    registry_answer out;
+    out.view = find(name);
+    co_return out;
+}
+
+task<bool> subscriber_registry::disable(std::string name, std::string reason)
+{
+    const auto v = find(name);
+    if (!v || v->state == subscriber_state::disabled) {
+        co_return false; // gone, or disabled already (another replica saw it first)
+    }
+    const auto a = co_await set_state(name, subscriber_state::disabled, std::move(reason), 0);
+    co_return !a.ec;
 }
 
 task<registry_answer> subscriber_registry::rotate(std::string name, std::string secret, std::chrono::seconds overlap)
@@ -341,27 +406,7 @@ task<registry_answer> subscriber_registry::rotate(std::string name, std::string 
                 secret = webhook_signature::generate_secret(crypto::random_bytes(32));
                 out.secret = secret;
             }
-            const std::int64_t now = unix_ms_now();
-            boost::json::array previous;
-            const auto* old = settings.if_contains("secret");
-            if (old != nullptr && old->is_string()) {
-                previous.push_back({{"secret", old->as_string()},
-                    {"expires_at", format_timestamp(now + std::chrono::milliseconds(overlap).count())}});
-            }
-            // The previous secrets still signing stay, the latest first, as many as fit.
-            if (const auto* p = settings.if_contains("previous_secrets"); p != nullptr && p->is_array()) {
-                for (const auto& e : p->as_array()) {
-                    const auto* eo = e.if_object();
-                    const auto* at = eo != nullptr ? eo->if_contains("expires_at") : nullptr;
-                    const auto until
-                        = at != nullptr && at->is_string() ? parse_timestamp(at->as_string()) : std::nullopt;
-                    if (until && *until > now && previous.size() < 4) {
-                        previous.push_back(e);
-                    }
-                }
-            }
-            settings["secret"] = secret;
-            settings["previous_secrets"] = std::move(previous);
+            rotate_secret(settings, secret, unix_ms_now() + std::chrono::milliseconds(overlap).count());
             return std::nullopt;
         });
 }

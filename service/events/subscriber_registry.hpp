@@ -53,7 +53,8 @@ public:
 
     std::vector<subscriber_view> list() const;
     std::optional<subscriber_view> find(std::string_view name) const;
-    std::vector<std::string> names() const;
+    // Whether any subscriber would receive `e` (an operational event nobody takes is not stored).
+    bool wanted(const call_event& e) const;
 
     // The subscriber API. `expected_version`: 0 for "whatever is stored now".
     task<registry_answer> create(const boost::json::value& body);
@@ -64,6 +65,9 @@ public:
     task<registry_answer> rotate(std::string name, std::string secret, std::chrono::seconds overlap);
     task<registry_answer> drop_previous_secrets(std::string name);
     task<registry_answer> remove(std::string name, bool force);
+    // Disables a subscriber whose deliveries failed for too long (configured ones too: their
+    // state is stored beside their configuration). False when it is disabled already or gone.
+    task<bool> disable(std::string name, std::string reason);
 
     static constexpr std::chrono::hours default_overlap{24};
 
@@ -76,6 +80,9 @@ private:
     // Reads the table when its version is not the one applied, then applies it.
     task<bool> refresh();
     void apply(const subscriber_table& table);
+    subscriber_view configured_view(const subscriber_config& c) const; // under mutex_
+    task<registry_answer> set_configured_state(
+        std::string name, subscriber_state state, std::string reason, std::int64_t expected_version);
     // The stored document of `name` changed by `edit` (which may refuse with a message), written
     // with the version it was read at.
     template <class Edit> task<registry_answer> change(std::string name, std::int64_t expected_version, Edit edit);
@@ -87,6 +94,8 @@ private:
     mutable std::mutex mutex_;
     std::int64_t applied_version_ = -1; // under mutex_
     std::vector<stored> stored_; // under mutex_, by name
+    std::vector<stored> configured_states_; // under mutex_: configured subscribers' stored states
+    std::vector<subscription> fan_out_; // under mutex_: what the store was told last
     std::vector<std::pair<std::string, std::string>> worker_problems_; // under mutex_
     std::atomic<bool> loaded_{false};
 };

@@ -6,6 +6,7 @@
 #include "protocol/events/event_catalogue.hpp"
 #include "service/events/delivery_service.hpp"
 #include "service/events/subscriber_registry.hpp"
+#include "service/ops/console_routes.hpp"
 #include "service/http/http_error.hpp"
 #include "service/ops/clock.hpp"
 #include "service/ops/log.hpp"
@@ -249,6 +250,7 @@ void add_admin_routes(router& r, admin_deps d)
         }});
     constexpr route_policy admin{.twilio_signature = false, .rate_limited = false, .permission = "", .admin = true};
     add_subscriber_routes(r, d);
+    add_console_routes(r, d);
     r.add({http::verb::get, "/admin/subscribers/{name}/deliveries", "admin_deliveries", admin,
         [d](request_context& ctx) { return deliveries(ctx, d); }});
     r.add({http::verb::post, "/admin/subscribers/{name}/dead/replay", "admin_replay_all", admin,

@@ -388,6 +388,9 @@ metrics::metrics()
     , throttled_(counters(*registry_, "switchboard_delivery_throttled_total",
           "Times a subscriber's deliveries were held back, by reason: rate_limit (its rate_per_second) or "
           "retry_after (it answered 429 or sent Retry-After: every delivery to it waits)."))
+    , disabled_(counters(*registry_, "switchboard_subscriber_disabled_total",
+          "Times a subscriber was disabled because every delivery attempt to it failed for its "
+          "disable_after_seconds (its events keep queueing until it is resumed), by subscriber."))
     , twilio_requests_(counters(*registry_, "switchboard_twilio_api_requests_total",
           "Twilio REST API requests by operation and result (2xx, 4xx, 429, 5xx, timeout, connect_error, ...)."))
     , twilio_durations_(histograms(*registry_, "switchboard_twilio_api_request_duration_seconds",
@@ -446,6 +449,7 @@ subscriber_metrics& metrics::subscriber(const std::string& name)
         groups_recreated_.Add(label),
         throttled_.Add(with("reason", "rate_limit")),
         throttled_.Add(with("reason", "retry_after")),
+        disabled_.Add(label),
     });
     subscribers_.emplace_back(name, std::move(m));
     return *subscribers_.back().second;

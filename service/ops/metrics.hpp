@@ -68,6 +68,8 @@ struct subscriber_metrics {
     // Retry-After (the whole subscriber waits, not just that delivery).
     prometheus::Counter& throttled_rate;
     prometheus::Counter& throttled_retry_after;
+    // Times it was disabled because every delivery attempt failed for its disable_after.
+    prometheus::Counter& disabled;
 };
 
 class metrics {
@@ -165,6 +167,7 @@ private:
     prometheus::Family<prometheus::Counter>& reclaimed_;
     prometheus::Family<prometheus::Counter>& groups_recreated_;
     prometheus::Family<prometheus::Counter>& throttled_;
+    prometheus::Family<prometheus::Counter>& disabled_;
     prometheus::Family<prometheus::Counter>& twilio_requests_;
     prometheus::Family<prometheus::Histogram>& twilio_durations_;
     std::mutex twilio_mutex_;

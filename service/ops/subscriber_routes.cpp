@@ -96,6 +96,7 @@ boost::json::object subscriber_json(
         o["concurrency"] = s.concurrency;
         o["rate_per_second"] = plain_number(s.rate_per_second);
         o["ordering"] = s.per_call_ordering ? "per_call" : "none";
+        o["disable_after_seconds"] = static_cast<std::int64_t>(s.disable_after.count());
         o["timeout_seconds"] = plain_number(seconds_of(s.timeout));
         o["max_attempts"] = s.retry.max_attempts;
         o["max_age_seconds"] = plain_number(seconds_of(s.retry.max_age));
@@ -250,7 +251,8 @@ task<http_response> update(request_context& ctx, const admin_deps& d)
         co_return json_error(http::status::bad_request, "invalid_parameter",
             "If-Match must be the subscriber's version as its ETag shows it, e.g. \"3\"");
     }
-    const auto a = co_await d.registry.update(std::string(ctx.path_param("name")), *body, *version);
+    std::string name(ctx.path_param("name")); // (GCC 12: no temporaries inside co_await)
+    const auto a = co_await d.registry.update(std::move(name), *body, *version);
     co_return co_await answered(d, a, http::status::ok);
 }
 
@@ -320,13 +322,15 @@ task<http_response> rotate(request_context& ctx, const admin_deps& d)
                 "unknown key '" + std::string(key) + "' (secret, previous_expires_in_seconds)");
         }
     }
-    const auto a = co_await d.registry.rotate(std::string(ctx.path_param("name")), std::move(secret), overlap);
+    std::string name(ctx.path_param("name"));
+    const auto a = co_await d.registry.rotate(std::move(name), std::move(secret), overlap);
     co_return co_await answered(d, a, http::status::ok);
 }
 
 task<http_response> drop_previous(request_context& ctx, const admin_deps& d)
 {
-    const auto a = co_await d.registry.drop_previous_secrets(std::string(ctx.path_param("name")));
+    std::string name(ctx.path_param("name"));
+    const auto a = co_await d.registry.drop_previous_secrets(std::move(name));
     co_return co_await answered(d, a, http::status::ok);
 }
 
@@ -337,7 +341,8 @@ task<http_response> remove(request_context& ctx, const admin_deps& d)
     if (force != "true" && force != "false") {
         co_return json_error(http::status::bad_request, "invalid_parameter", "force must be true or false");
     }
-    const auto a = co_await d.registry.remove(std::string(ctx.path_param("name")), force == "true");
+    std::string name(ctx.path_param("name"));
+    const auto a = co_await d.registry.remove(std::move(name), force == "true");
     if (a.ec) {
         co_return refused(a);
     }

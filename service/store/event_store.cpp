@@ -15,6 +15,11 @@ bool subscription::matches(event_type t) const
     return false;
 }
 
+bool subscription::receives(const call_event& e) const
+{
+    return matches(e.type) && !(is_operational(e.type) && e.subscriber == name);
+}
+
 subscription_set::subscription_set(std::vector<subscription> subs)
     : subs_(std::make_shared<const std::vector<subscription>>(std::move(subs)))
 {

@@ -36,6 +36,9 @@ struct subscription {
     // order: one is claimed only once every earlier one of its subject is delivered or dead.
     bool per_call = false;
     bool matches(event_type t) const;
+    // Whether an append fans `e` out to this subscriber: its type matches, and an operational
+    // event is never about the subscriber itself (it would feed on its own failures).
+    bool receives(const call_event& e) const;
 };
 
 // The subscriptions a store fans events out to, replaced while it runs (the subscriber API):

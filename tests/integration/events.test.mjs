@@ -535,7 +535,7 @@ describe('events from webhooks', () => {
     assert.deepEqual(JSON.parse(execFileSync(BIN, ['events', 'schema'], { encoding: 'utf8' })), catalogue);
     assert.deepEqual(catalogue.event_types.map((t) => t.type), [
       'call.status_changed', 'call.menu_selected', 'sms.received', 'sms.status_changed', 'call.voicemail',
-      'call.assistant_ended']);
+      'call.assistant_ended', 'subscriber.disabled', 'subscriber.recovered', 'delivery.dead_lettered']);
     const ajv = new Ajv2020({ allErrors: true });
     addFormats(ajv);
     const validators = new Map(catalogue.event_types.map((t) => [t.type, ajv.compile(t.schema)]));

@@ -8,9 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import http from 'node:http';
 import { after, describe, test } from 'node:test';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { Webhook } from 'standardwebhooks';
 import {
-  adminFetch, freePort, signedPost, sleep, startServer, stopServer, STORE, storeEnv, waitFor,
+  adminFetch, freePort, scrape, signedPost, sleep, startServer, stopServer, STORE, storeEnv, waitFor,
 } from './harness.mjs';
 
 const callSid = () => 'CA' + randomBytes(16).toString('hex');
@@ -156,10 +158,16 @@ describe(`subscriber API (${STORE})`, () => {
     assert.equal(ro.status, 409);
     assert.match(ro.body.message, /managed by configuration/);
     assert.equal((await call(server, 'DELETE', '/admin/subscribers/configured')).status, 409);
-    assert.equal((await call(server, 'POST', '/admin/subscribers/configured/pause', {})).status, 409);
+    assert.equal((await call(server, 'POST', '/admin/subscribers/configured/secrets', {})).status, 409);
+    // Its state is not a setting: a configured subscriber can be paused and resumed.
+    const paused = await call(server, 'POST', '/admin/subscribers/configured/pause', { reason: 'maintenance' });
+    assert.equal(paused.status, 200, JSON.stringify(paused.body));
+    assert.equal(paused.body.state, 'paused');
+    assert.equal(paused.body.managed_by, 'configuration');
+    assert.equal((await call(server, 'POST', '/admin/subscribers/configured/resume', {})).body.state, 'active');
     assert.equal((await call(server, 'PATCH', '/admin/subscribers/nobody', {})).status, 404);
     assert.equal((await call(server, 'PATCH', '/admin/subscribers/configured', {}, { 'If-Match': 'x' })).status, 400);
-    // Nothing of that was stored.
+    // No subscriber of that was stored.
     const listed = await call(server, 'GET', '/admin/subscribers');
     assert.deepEqual(listed.body.subscribers.map((s) => s.name), ['configured']);
   });
@@ -336,6 +344,88 @@ describe(`subscriber API (${STORE})`, () => {
       for (const a of attempts.filter((x) => x.ok)) {
         verify(secret, a);
       }
+    }
+  });
+
+  test('a subscriber failing for its disable_after is disabled and someone is told; operational events are opted into, validated and never about the receiver', async () => {
+    const flaky = await receiver();
+    flaky.status = 503;
+    const ops = await receiver();
+    const all = await receiver();
+    const strict = await receiver();
+    strict.status = 400;
+    for (const r of [flaky, ops, all, strict]) {
+      cleanup.push(() => r.close());
+    }
+    const opsSecret = newSecret();
+    const server = await startServer({
+      env: {
+        SWITCHBOARD_SUBSCRIBERS: JSON.stringify([
+          { name: 'ops', url: ops.url, secret: opsSecret, events: ['subscriber.*', 'delivery.dead_lettered'], ...quick },
+          { name: 'all', url: all.url, secret: newSecret(), events: ['*'], ...quick },
+        ]),
+      },
+    });
+    cleanup.push(() => stopServer(server));
+    const made = await call(server, 'POST', '/admin/subscribers', {
+      name: 'flaky', url: flaky.url, events: ['call.*'], disable_after_seconds: 1, max_attempts: 1000, ...quick,
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.equal(made.body.disable_after_seconds, 1);
+    assert.equal((await call(server, 'POST', '/admin/subscribers', {
+      name: 'strict', url: strict.url, events: ['call.*'], ...quick,
+    })).status, 201);
+
+    const first = await ringing(server);
+    await waitFor(async () => (await call(server, 'GET', '/admin/subscribers/flaky')).body.state === 'disabled',
+      15000, 'flaky disabled');
+    const disabled = (await call(server, 'GET', '/admin/subscribers/flaky')).body;
+    assert.match(disabled.state_reason, /every delivery attempt failed since .*HTTP 503/);
+    assert.equal(disabled.delivering, false);
+    const opEvents = (type) => ops.ok().filter((q) => q.json.type === type);
+    await waitFor(() => opEvents('subscriber.disabled').length === 1, 5000, 'subscriber.disabled delivered');
+    const note = opEvents('subscriber.disabled')[0];
+    verify(opsSecret, note);
+    assert.equal(note.json.data.subscriber, 'flaky');
+    assert.equal(note.json.data.last_error, 'HTTP 503');
+    assert.ok(Date.parse(note.json.data.failing_since) <= Date.now() - 1000);
+    const m = await scrape(server);
+    assert.equal(m['switchboard_subscriber_disabled_total{subscriber="flaky"}'], 1);
+    // The strict subscriber's 400 dead-letters at once: delivery.dead_lettered names the event.
+    await waitFor(() => opEvents('delivery.dead_lettered').length >= 1, 5000, 'delivery.dead_lettered delivered');
+    const dead = opEvents('delivery.dead_lettered').find((q) => q.json.data.subscriber === 'strict');
+    assert.ok(dead, 'the dead letter of strict');
+    assert.equal(dead.json.data.event_type, 'call.status_changed');
+    assert.equal(dead.json.data.attempts, 1);
+    assert.equal(dead.json.data.last_status, 400);
+    const deadRows = await call(server, 'GET', '/admin/subscribers/strict/deliveries?state=dead');
+    assert.equal(dead.json.data.event_id, deadRows.body.deliveries[0].event_id);
+
+    // Disabled, its events keep queueing; resumed with the receiver back, they are delivered
+    // and subscriber.recovered follows.
+    const second = await ringing(server);
+    await waitFor(async () => (await call(server, 'GET', '/admin/subscribers/flaky')).body.pending === 2, 5000, '2 pending');
+    const attemptsWhileDisabled = flaky.requests.length;
+    await sleep(500);
+    assert.equal(flaky.requests.length, attemptsWhileDisabled, 'no attempt while disabled');
+    flaky.status = 200;
+    const resumed = await call(server, 'POST', '/admin/subscribers/flaky/resume', {});
+    assert.equal(resumed.body.state, 'active');
+    await waitFor(() => delivered(flaky, first).length === 1 && delivered(flaky, second).length === 1, 10000,
+      'the queued events delivered after the resume');
+    await waitFor(() => opEvents('subscriber.recovered').length === 1, 5000, 'subscriber.recovered delivered');
+    assert.equal(opEvents('subscriber.recovered')[0].json.data.subscriber, 'flaky');
+
+    // "*" takes no operational event; every operational event matches the catalogue's schema.
+    assert.equal(all.ok().filter((q) => /^(subscriber|delivery)\./.test(q.json.type)).length, 0);
+    assert.ok(all.ok().length >= 2);
+    const catalogue = (await call(server, 'GET', '/admin/event-types')).body;
+    const ajv = new Ajv2020({ allErrors: true });
+    addFormats(ajv);
+    const validators = new Map(catalogue.event_types.map((t) => [t.type, ajv.compile(t.schema)]));
+    for (const q of ops.ok()) {
+      const validate = validators.get(q.json.type);
+      assert.ok(validate(q.json), `${q.body}: ${ajv.errorsText(validate.errors)}`);
     }
   });
 

@@ -111,13 +111,13 @@ void redis_store::append(append_request req, callback<append_result> done)
                 record_key(ev)});
         const auto subs = subs_.current();
         for (const auto& s : *subs) {
-            if (s.matches(ev.type)) {
+            if (s.receives(ev)) {
                 out->subscribers.push_back(s.name);
             }
         }
         args.push_back(std::to_string(out->subscribers.size()));
         for (const auto& s : *subs) { // a per_call subscriber as "+name" (write.lua)
-            if (s.matches(ev.type)) {
+            if (s.receives(ev)) {
                 args.push_back(s.per_call ? "+" + s.name : s.name);
             }
         }

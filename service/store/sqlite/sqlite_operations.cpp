@@ -112,7 +112,7 @@ boost::system::result<append_result> do_append(database& db, append_request& req
     }
     const auto subs = db.subscriptions();
     for (const auto& s : *subs) {
-        if (s.matches(e.type)) {
+        if (s.receives(e)) {
             r.subscribers.push_back(s.name);
         }
     }

@@ -53,6 +53,11 @@ std::vector<call_event> fullest_events()
     auto st = parse_sms_status(p);
     BOOST_REQUIRE(st);
     out.push_back(sms_status_changed_event(*st));
+    out.push_back(subscriber_disabled_event("crm", 1'795'700'000'000, "HTTP 503", 1'795'791'845'123).event);
+    out.push_back(subscriber_recovered_event("crm", 1'795'791'845'123).event);
+    out.push_back(delivery_dead_lettered_event(
+        "crm", "evt_" + std::string(32, '1'), "call.status_changed", 25, 503, "HTTP 503", 1)
+                      .event);
     call_record call;
     call.call_sid = call_sid;
     call.status = "in-progress";
@@ -66,6 +71,9 @@ std::vector<call_event> fullest_events()
     for (call_event& e : out) {
         e.id = "evt_" + std::string(32, '0');
         e.occurred_at_ms = 1'795'791'845'123;
+        if (is_operational(e.type)) {
+            continue; // no call or message record
+        }
         if (e.call_sid.empty()) {
             (void)updated(std::optional{message}, e);
         } else {
