@@ -74,7 +74,11 @@ struct encoder {
     json::object operator()(const counts& c) const
     {
         return {{"kind", "end"}, {"events", c.events}, {"deliveries", c.deliveries}, {"calls", c.calls},
-            {"messages", c.messages}, {"numbers", c.numbers}};
+            {"messages", c.messages}, {"numbers", c.numbers}, {"subscribers", c.subscribers}};
+    }
+    json::object operator()(const subscriber& s) const
+    {
+        return {{"kind", "subscriber"}, {"name", s.name}, {"document", s.document}, {"version", s.version}};
     }
 };
 
@@ -108,6 +112,11 @@ public:
             return std::nullopt;
         }
         return integer(key);
+    }
+    // A member that may be absent (a newer field): `fallback` then.
+    std::optional<std::int64_t> optional_integer(std::string_view key, std::int64_t fallback)
+    {
+        return o_.contains(key) ? optional_integer(key) : fallback;
     }
     const json::array* array(std::string_view key)
     {
@@ -311,9 +320,19 @@ boost::system::result<line> parse_line(std::string_view text, std::string* probl
         c.calls = r.integer("calls");
         c.messages = r.integer("messages");
         c.numbers = r.integer("numbers");
+        c.subscribers = r.optional_integer("subscribers", 0).value_or(0);
         out = c;
+    } else if (kind == "subscriber") {
+        subscriber sub;
+        sub.name = r.text("name");
+        sub.document = r.text("document");
+        sub.version = r.integer("version");
+        if (r.problem().empty() && (sub.name.empty() || sub.document.empty() || sub.version < 1)) {
+            problem = "subscriber: name and document must not be empty, version at least 1";
+        }
+        out = sub;
     } else if (r.problem().empty()) {
-        problem = "kind: expected header, event, call, message, number, totals or end";
+        problem = "kind: expected header, event, call, message, number, totals, subscriber or end";
     }
     if (!r.problem().empty()) {
         return refuse(kind.empty() ? r.problem() : kind + ": " + r.problem());
@@ -335,6 +354,8 @@ void add(counts& c, const line& l)
         ++c.messages;
     } else if (std::holds_alternative<number>(l)) {
         ++c.numbers;
+    } else if (std::holds_alternative<subscriber>(l)) {
+        ++c.subscribers;
     }
 }
 

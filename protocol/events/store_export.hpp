@@ -9,7 +9,9 @@
 //   {"kind":"call", call_record fields}  {"kind":"message", message_record fields}
 //   {"kind":"number","sid":…,"phone_number":…,"friendly_name":…,"purchased_at_ms":…}
 //   {"kind":"totals","values":{name: value, …}}                   (the running counters)
-//   {"kind":"end","events":…,"deliveries":…,"calls":…,"messages":…,"numbers":…}
+//   {"kind":"subscriber","name":…,"document":"<the stored document>","version":…}   (the subscriber API's)
+//   {"kind":"end","events":…,"deliveries":…,"calls":…,"messages":…,"numbers":…,"subscribers":…}
+//   (a file written before stored subscribers existed has no "subscribers" count: 0)
 //
 // The end line counts what came before it: an import refuses a file without it, or whose
 // counts differ (a truncated copy). Pure: no I/O; parse_line() is fuzzed.
@@ -75,16 +77,25 @@ struct totals {
     bool operator==(const totals&) const = default;
 };
 
+// A subscriber stored through the subscriber API, as the store keeps it.
+struct subscriber {
+    std::string name;
+    std::string document; // JSON
+    std::int64_t version = 0;
+    bool operator==(const subscriber&) const = default;
+};
+
 struct counts {
     std::int64_t events = 0;
     std::int64_t deliveries = 0;
     std::int64_t calls = 0;
     std::int64_t messages = 0;
     std::int64_t numbers = 0;
+    std::int64_t subscribers = 0;
     bool operator==(const counts&) const = default;
 };
 
-using line = std::variant<header, event, call_record, message_record, number, totals, counts>;
+using line = std::variant<header, event, call_record, message_record, number, totals, counts, subscriber>;
 
 // One line of the file (no newline; JSON strings escape every control character).
 std::string to_line(const line& l);

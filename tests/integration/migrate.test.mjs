@@ -144,6 +144,13 @@ test('a SQLite store moves to Redis: deliveries resume, nothing delivered twice,
         return pendingIds.size === EVENTS;
       }, 5000, 'every later delivery pending or in flight');
 
+      // A subscriber stored through the API (paused) moves too.
+      const storedSecret = newSecret();
+      const made = await adminFetch(server, '/admin/subscribers', { method: 'POST',
+        body: JSON.stringify({ name: 'stored', url: 'http://127.0.0.1:9/hook', secret: storedSecret, events: ['sms.*'] }) });
+      assert.equal(made.status, 201);
+      assert.equal((await adminFetch(server, '/admin/subscribers/stored/pause', { method: 'POST', body: '{}' })).status, 200);
+
       // Export beside the running service is possible; here the service stops first, as in a move.
       sendStop(server, 'SIGTERM');
       assert.equal((await server.exited).code, 0, server.stderr);
@@ -154,7 +161,9 @@ test('a SQLite store moves to Redis: deliveries resume, nothing delivered twice,
       const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       assert.equal(lines[0].kind, 'header');
       assert.equal(lines[0].store, 'sqlite');
-      assert.deepEqual(lines.at(-1), { kind: 'end', events: EVENTS, deliveries: 3 * EVENTS, calls: 3, messages: 2, numbers: 0 });
+      assert.deepEqual(lines.at(-1),
+        { kind: 'end', events: EVENTS, deliveries: 3 * EVENTS, calls: 3, messages: 2, numbers: 0, subscribers: 1 });
+      assert.equal(lines.filter((l) => l.kind === 'subscriber').map((l) => l.name).join(), 'stored');
       const states = lines.filter((l) => l.kind === 'event').flatMap((e) => e.deliveries.map((d) => `${d.subscriber}:${d.state}`));
       assert.equal(states.filter((s) => s === 'crm:delivered').length, EVENTS);
       assert.equal(states.filter((s) => s === 'audit:dead').length, EVENTS);
@@ -187,6 +196,10 @@ test('a SQLite store moves to Redis: deliveries resume, nothing delivered twice,
       // The service on Redis, with `later` reachable now.
       const crmBefore = sinks.crm.received.length;
       server = await startServer({ env: redisEnv });
+      const moved = await (await adminFetch(server, '/admin/subscribers/stored')).json();
+      assert.equal(moved.managed_by, 'api');
+      assert.equal(moved.state, 'paused');
+      assert.equal(moved.version, 2);
       await waitFor(() => new Set(sinks.later.delivered().map((r) => r.id)).size === EVENTS, 15000,
         'the pending deliveries delivered after the move');
       assert.deepEqual(new Set(sinks.later.delivered().map((r) => r.id)), pendingIds, 'the same events, same webhook-id');

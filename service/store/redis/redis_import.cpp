@@ -148,6 +148,14 @@ public:
             std::to_string(n.purchased_at_ms)});
     }
 
+    // As redis_subscribers.cpp keeps them; the table's version is set in finish().
+    void subscriber(const x::subscriber& s)
+    {
+        send({"HSET", p_ + "subs", s.name, s.document});
+        send({"HSET", p_ + "subs:ver", s.name, std::to_string(s.version)});
+        ++stored_subscribers_;
+    }
+
     void totals(const x::totals& t)
     {
         if (t.values.empty()) {
@@ -166,6 +174,9 @@ public:
     {
         if (max_seq_ > 0) {
             send({"SET", p_ + "seq", std::to_string(max_seq_)});
+        }
+        if (stored_subscribers_ > 0) {
+            send({"SET", p_ + "subs:version", std::to_string(stored_subscribers_)});
         }
         return flush();
     }
@@ -216,6 +227,7 @@ private:
     std::size_t queued_ = 0;
     bool ok_ = true;
     std::int64_t max_seq_ = 0;
+    std::int64_t stored_subscribers_ = 0;
     std::set<std::string> subscribers_;
 };
 
@@ -242,7 +254,7 @@ int import_into_redis(const redis_endpoint& endpoint, const std::string& prefix,
     if (!redis) {
         return 2;
     }
-    for (const char* key : {"seq", "evid", "calls", "msgs", "numbers", "totals"}) {
+    for (const char* key : {"seq", "evid", "calls", "msgs", "numbers", "totals", "subs"}) {
         auto r = redis->run({"EXISTS", prefix + key});
         if (redis->refused(r, "EXISTS", err)) {
             return 2;
@@ -265,6 +277,8 @@ int import_into_redis(const redis_endpoint& endpoint, const std::string& prefix,
             w.number(*n);
         } else if (const auto* t = std::get_if<x::totals>(&l)) {
             w.totals(*t);
+        } else if (const auto* sub = std::get_if<x::subscriber>(&l)) {
+            w.subscriber(*sub);
         }
         return w.ok();
     });
@@ -281,7 +295,7 @@ int import_into_redis(const redis_endpoint& endpoint, const std::string& prefix,
     out << "imported from " << (source.empty() ? "a store" : source) << " into redis " << endpoint.host << ":"
         << endpoint.port << "/" << endpoint.db << " prefix " << prefix << ": " << counted.events << " events, "
         << counted.deliveries << " deliveries, " << counted.calls << " calls, " << counted.messages << " messages, "
-        << counted.numbers << " numbers\n";
+        << counted.numbers << " numbers, " << counted.subscribers << " stored subscribers\n";
     return 0;
 }
 

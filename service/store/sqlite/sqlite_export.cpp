@@ -87,6 +87,12 @@ int export_sqlite_store(const std::string& data_dir, std::int64_t now_ms, std::o
             emit(x::number{numbers.text(0), numbers.text(1), numbers.text(2), numbers.integer(3)});
         }
         numbers.done();
+        auto& stored = db.sql("SELECT name, document, version FROM subscribers ORDER BY name");
+        stored.bind();
+        while (stored.step()) {
+            emit(x::subscriber{stored.text(0), stored.text(1), stored.integer(2)});
+        }
+        stored.done();
         x::totals t;
         auto& totals = db.sql("SELECT name, value FROM totals ORDER BY name");
         totals.bind();

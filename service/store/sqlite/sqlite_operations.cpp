@@ -170,16 +170,19 @@ void sqlite_store::claim(std::string subscriber, std::size_t limit, std::int64_t
                     .bind(subscriber, d.seq)
                     .run();
             }
-            // The next one due that is not waiting for an earlier one of its call (that one's
-            // outcome wakes the dispatcher).
+            // per_call: the next retry that is not due yet (one range step of deliveries_due). A
+            // row due now that waits for an earlier one of its call is not looked for: that
+            // one's outcome wakes the dispatcher (and searching every waiting row at each claim
+            // made the claim as slow as the queue is long).
             auto& next = per_call
-                ? db.sql("SELECT min(d.next_attempt_at_ms) FROM deliveries d JOIN events e ON e.seq = d.seq "
-                         "WHERE d.subscriber = ?1 AND d.state = 0 "
-                         "AND (e.subject = '' OR NOT EXISTS (SELECT 1 FROM events p JOIN deliveries q "
-                         "ON q.subscriber = ?1 AND q.seq = p.seq WHERE p.subject = e.subject AND p.seq < e.seq "
-                         "AND q.state IN (0, 1)))")
+                ? db.sql("SELECT min(next_attempt_at_ms) FROM deliveries WHERE subscriber = ?1 AND state = 0 "
+                         "AND next_attempt_at_ms > ?2")
                 : db.sql("SELECT min(next_attempt_at_ms) FROM deliveries WHERE subscriber = ?1 AND state = 0");
-            next.bind(subscriber);
+            if (per_call) {
+                next.bind(subscriber, now_ms);
+            } else {
+                next.bind(subscriber);
+            }
             if (next.step()) {
                 r.next_due_at_ms = next.optional_integer(0);
             }

@@ -53,7 +53,21 @@ BOOST_AUTO_TEST_CASE(every_kind_of_line_reads_back_as_written)
         (round_trip(x::number{"PN1", "+14155550100", "main", 3}) == x::number{"PN1", "+14155550100", "main", 3}));
     const x::totals t{{{"calls.completed.inbound", 3}, {"sms.received", 2}}};
     BOOST_TEST((round_trip(t) == t));
-    BOOST_TEST((round_trip(x::counts{1, 2, 3, 4, 5}) == x::counts{1, 2, 3, 4, 5}));
+    BOOST_TEST((round_trip(x::counts{1, 2, 3, 4, 5, 6}) == x::counts{1, 2, 3, 4, 5, 6}));
+    const x::subscriber sub{"crm", R"({"settings":{"name":"crm"},"state":"paused"})", 3};
+    BOOST_TEST((round_trip(sub) == sub));
+}
+
+BOOST_AUTO_TEST_CASE(an_end_line_from_before_stored_subscribers_counts_none_and_bad_subscribers_are_refused)
+{
+    const auto old = x::parse_line(R"({"kind":"end","events":1,"deliveries":2,"calls":3,"messages":4,"numbers":5})");
+    BOOST_REQUIRE(old);
+    BOOST_TEST((std::get<x::counts>(*old) == x::counts{1, 2, 3, 4, 5, 0}));
+    std::string problem;
+    BOOST_TEST(!x::parse_line(R"({"kind":"subscriber","name":"","document":"{}","version":1})", &problem));
+    BOOST_TEST(problem.find("subscriber") != std::string::npos);
+    BOOST_TEST(!x::parse_line(R"({"kind":"subscriber","name":"a","document":"{}","version":0})"));
+    BOOST_TEST(!x::parse_line(R"({"kind":"subscriber","name":"a","version":1})"));
 }
 
 BOOST_AUTO_TEST_CASE(the_end_line_counts_records_and_deliveries)
@@ -65,7 +79,8 @@ BOOST_AUTO_TEST_CASE(the_end_line_counts_records_and_deliveries)
     x::add(c, message_record{});
     x::add(c, x::number{});
     x::add(c, x::totals{});
-    BOOST_TEST((c == x::counts{1, 2, 1, 1, 1}));
+    x::add(c, x::subscriber{"crm", "{}", 1});
+    BOOST_TEST((c == x::counts{1, 2, 1, 1, 1, 1}));
 }
 
 BOOST_AUTO_TEST_CASE(bad_lines_are_refused_with_the_reason)
