@@ -39,6 +39,8 @@ db.executemany("INSERT INTO calls (call_sid, status, direction, started_at_ms, u
 db.execute("DROP TABLE totals")
 db.execute("ALTER TABLE events DROP COLUMN deliveries_left")
 db.execute("DROP TABLE subscribers")
+db.execute("DROP INDEX deliveries_ordered")
+db.execute("ALTER TABLE deliveries DROP COLUMN subject")
 db.execute("PRAGMA user_version=5")
 db.commit()
 `, path.join(dataDir, 'switchboard.db')]);

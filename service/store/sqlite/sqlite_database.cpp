@@ -190,6 +190,13 @@ CREATE TABLE subscribers (
     version INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    // 9: per_call ordering. A per_call subscriber's delivery rows carry their event's subject
+    // (other rows ''), and the live ones are indexed by it, so a claim finds an earlier live
+    // delivery of the same call with one index probe and without reading the event.
+    R"sql(
+ALTER TABLE deliveries ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+CREATE INDEX deliveries_ordered ON deliveries (subscriber, subject, seq) WHERE state IN (0, 1) AND subject != '';
+)sql",
 };
 static_assert(std::size(migrations) == sqlite_store::schema_version);
 

@@ -4,6 +4,7 @@
 // One file because each store operation is one short function and they share the row helpers.
 #include "service/store/sqlite/sqlite_pipeline.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <sys/statvfs.h>
@@ -123,8 +124,11 @@ boost::system::result<append_result> do_append(database& db, append_request& req
         .run();
     const std::int64_t seq = db.last_rowid();
     for (const auto& name : r.subscribers) {
-        db.sql("INSERT INTO deliveries (subscriber, seq, state, next_attempt_at_ms) VALUES (?1, ?2, 0, ?3)")
-            .bind(name, seq, e.occurred_at_ms)
+        const bool ordered = std::any_of(
+            subs->begin(), subs->end(), [&](const subscription& s) { return s.per_call && s.name == name; });
+        db.sql(
+              "INSERT INTO deliveries (subscriber, seq, state, next_attempt_at_ms, subject) VALUES (?1, ?2, 0, ?3, ?4)")
+            .bind(name, seq, e.occurred_at_ms, ordered ? record_key(e) : std::string())
             .run();
     }
     r.event_id = e.id;
@@ -145,15 +149,15 @@ void sqlite_store::claim(std::string subscriber, std::size_t limit, std::int64_t
         [subscriber = std::move(subscriber), limit, now_ms](database& db) -> boost::system::result<claim_result> {
             claim_result r;
             // per_call: a delivery waits while an earlier one of its call (or message) is not
-            // delivered or dead yet; events_subject finds the call's earlier events.
+            // delivered or dead yet (deliveries_ordered: the live rows by subject).
             const bool per_call = db.shared_subscriptions()->per_call(subscriber);
             auto& due = per_call
                 ? db.sql("SELECT d.seq, e.id, e.payload, e.occurred_at_ms, d.attempts, d.first_attempt_at_ms "
                          "FROM deliveries d JOIN events e ON e.seq = d.seq "
                          "WHERE d.subscriber = ?1 AND d.state = 0 AND d.next_attempt_at_ms <= ?2 "
-                         "AND (e.subject = '' OR NOT EXISTS (SELECT 1 FROM events p JOIN deliveries q "
-                         "ON q.subscriber = ?1 AND q.seq = p.seq WHERE p.subject = e.subject AND p.seq < e.seq "
-                         "AND q.state IN (0, 1))) "
+                         "AND (d.subject = '' OR NOT EXISTS (SELECT 1 FROM deliveries q INDEXED BY deliveries_ordered "
+                         "WHERE q.subscriber = ?1 AND q.subject = d.subject AND q.seq < d.seq AND q.state IN (0, 1) "
+                         "AND q.subject != '')) "
                          "ORDER BY d.next_attempt_at_ms, d.seq LIMIT ?3")
                 : db.sql("SELECT d.seq, e.id, e.payload, e.occurred_at_ms, d.attempts, d.first_attempt_at_ms "
                          "FROM deliveries d JOIN events e ON e.seq = d.seq "

@@ -30,7 +30,7 @@ public:
     // posts it to the io_context: one hand-off per batch). Default: on the writer thread.
     void complete_on(std::function<void(std::function<void()>)> executor);
 
-    static constexpr int schema_version = 8;
+    static constexpr int schema_version = 9;
     static constexpr const char* file_name = "switchboard.db";
     // The process exits with this code when an fsync of the WAL fails (fail-stop).
     static constexpr int fsync_failure_exit_code = 75;

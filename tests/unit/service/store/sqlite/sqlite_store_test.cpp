@@ -405,7 +405,8 @@ BOOST_AUTO_TEST_CASE(billed_minutes_are_written_and_migrated)
         BOOST_REQUIRE(
             sqlite3_exec(db,
                 "ALTER TABLE calls DROP COLUMN billed_minutes; DROP TABLE totals; ALTER TABLE events DROP COLUMN "
-                "deliveries_left; DROP TABLE subscribers; PRAGMA user_version=4",
+                "deliveries_left; DROP TABLE subscribers; DROP INDEX deliveries_ordered; ALTER TABLE deliveries DROP "
+                "COLUMN subject; PRAGMA user_version=4",
                 nullptr, nullptr, nullptr)
             == SQLITE_OK);
         sqlite3_close(db);
