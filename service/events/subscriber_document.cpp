@@ -27,11 +27,12 @@ std::vector<std::string> filters_of(const boost::json::object& settings)
     return out;
 }
 
-std::string state_document_of(
-    subscriber_state state, const std::string& reason, std::int64_t state_changed_at_ms, std::int64_t now_ms)
+namespace {
+
+// The state members both kinds of document carry, after what `doc` holds.
+std::string with_state(boost::json::object doc, subscriber_state state, const std::string& reason,
+    std::int64_t state_changed_at_ms, std::int64_t now_ms)
 {
-    boost::json::object doc;
-    doc["configured"] = true;
     doc["state"] = to_string(state);
     doc["state_reason"] = reason;
     doc["state_changed_at"] = format_timestamp(state_changed_at_ms);
@@ -39,16 +40,18 @@ std::string state_document_of(
     return boost::json::serialize(doc);
 }
 
+} // namespace
+
+std::string state_document_of(
+    subscriber_state state, const std::string& reason, std::int64_t state_changed_at_ms, std::int64_t now_ms)
+{
+    return with_state({{"configured", true}}, state, reason, state_changed_at_ms, now_ms);
+}
+
 std::string document_of(const boost::json::object& settings, subscriber_state state, const std::string& reason,
     std::int64_t state_changed_at_ms, std::int64_t now_ms)
 {
-    boost::json::object doc;
-    doc["settings"] = settings;
-    doc["state"] = to_string(state);
-    doc["state_reason"] = reason;
-    doc["state_changed_at"] = format_timestamp(state_changed_at_ms);
-    doc["updated_at"] = format_timestamp(now_ms);
-    return boost::json::serialize(doc);
+    return with_state({{"settings", settings}}, state, reason, state_changed_at_ms, now_ms);
 }
 
 loaded_row load_row(const stored_subscriber& row)

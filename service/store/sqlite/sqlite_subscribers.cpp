@@ -64,18 +64,20 @@ void sqlite_store::put_subscriber(
             database& db) -> boost::system::result<std::int64_t> {
             auto& q = db.sql("SELECT version FROM subscribers WHERE name = ?1");
             q.bind(name);
-            const std::optional<std::int64_t> current = q.step() ? std::optional(q.integer(0)) : std::nullopt;
+            // A plain number and a flag: GCC's -O1 TSan build saw an optional as maybe unset.
+            const bool exists = q.step();
+            const std::int64_t current = exists ? q.integer(0) : 0;
             q.done();
-            if (expected_version == 0 && current) {
+            if (expected_version == 0 && exists) {
                 return failed<std::int64_t>(error::conflict);
             }
-            if (expected_version > 0 && !current) {
+            if (expected_version > 0 && !exists) {
                 return failed<std::int64_t>(error::not_found);
             }
-            if (expected_version > 0 && *current != expected_version) {
+            if (expected_version > 0 && current != expected_version) {
                 return failed<std::int64_t>(error::conflict);
             }
-            const std::int64_t next = current.value_or(0) + 1;
+            const std::int64_t next = current + 1;
             db.sql("INSERT INTO subscribers (name, document, version) VALUES (?1, ?2, ?3) "
                    "ON CONFLICT (name) DO UPDATE SET document = ?2, version = ?3")
                 .bind(name, document, next)
