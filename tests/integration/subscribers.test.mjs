@@ -455,30 +455,30 @@ describe(`subscriber API (${STORE})`, () => {
   test('on Redis, a subscriber created on one replica receives the events the other accepts', { skip: STORE !== 'redis' }, async () => {
     const rx = await receiver();
     cleanup.push(() => rx.close());
-    const env = await storeEnv(`shared-${process.pid}-${Date.now()}:`);
+    const env = await storeEnv(`replicas-${process.pid}-${Date.now()}:`);
     const a = await startServer({ env });
     cleanup.push(() => stopServer(a));
     const b = await startServer({ env });
     cleanup.push(() => stopServer(b));
     const secret = newSecret();
-    assert.equal((await call(a, 'POST', '/admin/subscribers', { name: 'shared', url: rx.url, secret, ...quick })).status, 201);
+    assert.equal((await call(a, 'POST', '/admin/subscribers', { name: 'common', url: rx.url, secret, ...quick })).status, 201);
     const started = Date.now();
-    await waitFor(async () => (await call(b, 'GET', '/admin/subscribers/shared')).status === 200, 3000, 'replica B sees it');
+    await waitFor(async () => (await call(b, 'GET', '/admin/subscribers/common')).status === 200, 3000, 'replica B sees it');
     assert.ok(Date.now() - started < 2500, `seen by the other replica within the poll, took ${Date.now() - started} ms`);
     const sid = await ringing(b);
     await waitFor(() => delivered(rx, sid).length === 1, 10000, 'the delivery of B\'s event');
     verify(secret, delivered(rx, sid)[0]);
 
     // Paused on B: A stops delivering too; removed on A: B no longer lists it.
-    assert.equal((await call(b, 'POST', '/admin/subscribers/shared/pause', {})).status, 200);
+    assert.equal((await call(b, 'POST', '/admin/subscribers/common/pause', {})).status, 200);
     await sleep(1500);
     const queued = await ringing(a);
     await sleep(800);
     assert.equal(delivered(rx, queued).length, 0, 'paused on every replica');
-    assert.equal((await call(a, 'POST', '/admin/subscribers/shared/resume', {})).status, 200);
+    assert.equal((await call(a, 'POST', '/admin/subscribers/common/resume', {})).status, 200);
     await waitFor(() => delivered(rx, queued).length === 1, 10000, 'delivered after the resume');
-    assert.equal((await call(a, 'DELETE', '/admin/subscribers/shared')).status, 200);
-    await waitFor(async () => (await call(b, 'GET', '/admin/subscribers/shared')).status === 404, 3000, 'B forgets it');
+    assert.equal((await call(a, 'DELETE', '/admin/subscribers/common')).status, 200);
+    await waitFor(async () => (await call(b, 'GET', '/admin/subscribers/common')).status === 404, 3000, 'B forgets it');
     const gone = await ringing(b);
     await sleep(800);
     assert.equal(delivered(rx, gone).length, 0);
